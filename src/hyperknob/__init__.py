@@ -1,0 +1,58 @@
+"""hyperknob: train a network's parameters, search its hyperparameters, explain the knobs.
+
+Example:
+    >>> import hyperknob
+    >>> def objective(trial):
+    ...     x = trial.suggest_float("x", -10, 10)
+    ...     return (x - 2) ** 2
+    >>> study = hyperknob.create_study(seed=0)
+    >>> study.optimize(objective, n_trials=10)
+"""
+
+from hyperknob import distributions, pruners, samplers, storages
+from hyperknob._direction import StudyDirection
+from hyperknob.exceptions import (
+    DuplicatedStudyError,
+    HyperknobError,
+    SchemaVersionError,
+    StorageError,
+    StudyNotFoundError,
+    TrialPruned,
+)
+from hyperknob.study import (
+    Study,
+    StudyView,
+    create_study,
+    delete_study,
+    get_all_study_names,
+    get_all_study_summaries,
+    load_study,
+)
+from hyperknob.trial import FrozenTrial, Trial, TrialState
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DuplicatedStudyError",
+    "FrozenTrial",
+    "HyperknobError",
+    "SchemaVersionError",
+    "StorageError",
+    "Study",
+    "StudyDirection",
+    "StudyNotFoundError",
+    "StudyView",
+    "Trial",
+    "TrialPruned",
+    "TrialState",
+    "__version__",
+    "create_study",
+    "delete_study",
+    "distributions",
+    "get_all_study_names",
+    "get_all_study_summaries",
+    "load_study",
+    "pruners",
+    "samplers",
+    "storages",
+]

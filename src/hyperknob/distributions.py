@@ -1,0 +1,279 @@
+"""Search-space distributions: immutable value objects with a JSON round-trip.
+
+Every distribution has an *external* representation (what the objective sees: a float, an int,
+a category) and an *internal* one (a float the samplers work with: the value itself for numbers,
+the index of the choice for categories).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import decimal
+import json
+import math
+from collections.abc import Sequence
+from typing import Any, Union
+
+CategoricalChoice = Union[None, bool, int, float, str]  # noqa: UP007 - a runtime alias
+
+_CHOICE_TYPES = (type(None), bool, int, float, str)
+
+
+def _check_finite(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name!r} must be a number, got {value!r} of type {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name!r} must be finite, got {name}={value!r}")
+
+
+def _divides(low: float, high: float, step: float) -> bool:
+    # Decimal arithmetic on the shortest repr avoids 0.1-style binary rounding false alarms.
+    span = decimal.Decimal(repr(high)) - decimal.Decimal(repr(low))
+    quotient = span / decimal.Decimal(repr(step))
+    return quotient == quotient.to_integral_value()
+
+
+class BaseDistribution(abc.ABC):
+    """One dimension of a search space."""
+
+    @abc.abstractmethod
+    def to_internal(self, external: Any) -> float:
+        """Return the float the samplers work with for an external value."""
+
+    @abc.abstractmethod
+    def to_external(self, internal: float) -> Any:
+        """Return the value the objective sees for an internal float."""
+
+    @abc.abstractmethod
+    def contains(self, internal: float) -> bool:
+        """Return whether an internal value lies in this distribution."""
+
+    @abc.abstractmethod
+    def is_single(self) -> bool:
+        """Return whether the distribution has exactly one value."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready attributes of the distribution."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+
+@dataclasses.dataclass(frozen=True)
+class FloatDistribution(BaseDistribution):
+    """A float in ``[low, high]``, optionally on a log scale or a grid of ``step``.
+
+    Example:
+        >>> FloatDistribution(1e-4, 1e-1, log=True).to_external(0.01)
+        0.01
+    """
+
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_finite("low", self.low)
+        _check_finite("high", self.high)
+        if self.low > self.high:
+            raise ValueError(f"'low' must be <= 'high', got low={self.low!r}, high={self.high!r}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"'low' must be > 0 when log=True, got low={self.low!r}")
+        if self.step is not None:
+            _check_finite("step", self.step)
+            if self.log:
+                raise ValueError(f"'step' and log=True cannot be combined, got step={self.step!r}")
+            if self.step <= 0:
+                raise ValueError(f"'step' must be > 0, got step={self.step!r}")
+            if not _divides(self.low, self.high, self.step):
+                raise ValueError(
+                    f"'step' must divide high - low, got step={self.step!r} for "
+                    f"low={self.low!r}, high={self.high!r}"
+                )
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
+        if self.step is not None:
+            object.__setattr__(self, "step", float(self.step))
+
+    def to_internal(self, external: Any) -> float:
+        if isinstance(external, bool) or not isinstance(external, (int, float)):
+            raise TypeError(f"expected a float for {self!r}, got {external!r}")
+        return float(external)
+
+    def to_external(self, internal: float) -> float:
+        return float(internal)
+
+    def contains(self, internal: float) -> bool:
+        if not (self.low <= internal <= self.high):
+            return False
+        if self.step is None:
+            return True
+        k = (internal - self.low) / self.step
+        return abs(k - round(k)) < 1e-8
+
+    def is_single(self) -> bool:
+        if self.step is None:
+            return self.low == self.high
+        return self.high - self.low < self.step
+
+    def n_steps(self) -> int:
+        """Return the number of grid points when ``step`` is set."""
+        assert self.step is not None
+        return int(round((self.high - self.low) / self.step)) + 1
+
+
+@dataclasses.dataclass(frozen=True)
+class IntDistribution(BaseDistribution):
+    """An integer in ``[low, high]`` on a grid of ``step``, optionally on a log scale.
+
+    Example:
+        >>> IntDistribution(1, 5).to_external(3.0)
+        3
+    """
+
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("low", "high", "step"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                if isinstance(value, float) and value.is_integer():
+                    object.__setattr__(self, name, int(value))
+                    continue
+                raise TypeError(f"{name!r} must be an int, got {name}={value!r}")
+        if self.low > self.high:
+            raise ValueError(f"'low' must be <= 'high', got low={self.low!r}, high={self.high!r}")
+        if self.step <= 0:
+            raise ValueError(f"'step' must be >= 1, got step={self.step!r}")
+        if self.log and self.low < 1:
+            raise ValueError(f"'low' must be >= 1 when log=True, got low={self.low!r}")
+        if self.log and self.step != 1:
+            raise ValueError(f"'step' must be 1 when log=True, got step={self.step!r}")
+        if (self.high - self.low) % self.step != 0:
+            raise ValueError(
+                f"'step' must divide high - low, got step={self.step!r} for "
+                f"low={self.low!r}, high={self.high!r}"
+            )
+
+    def to_internal(self, external: Any) -> float:
+        if isinstance(external, bool) or not isinstance(external, (int, float)):
+            raise TypeError(f"expected an int for {self!r}, got {external!r}")
+        return float(external)
+
+    def to_external(self, internal: float) -> int:
+        return int(round(internal))
+
+    def contains(self, internal: float) -> bool:
+        if not (self.low <= internal <= self.high) or internal != round(internal):
+            return False
+        return (int(round(internal)) - self.low) % self.step == 0
+
+    def is_single(self) -> bool:
+        return self.low == self.high
+
+    def n_steps(self) -> int:
+        """Return the number of values in the range."""
+        return (self.high - self.low) // self.step + 1
+
+
+def _choice_key(choice: CategoricalChoice) -> tuple[str, Any]:
+    return (type(choice).__name__, choice)
+
+
+@dataclasses.dataclass(frozen=True)
+class CategoricalDistribution(BaseDistribution):
+    """One of a finite tuple of choices: None, bool, int, float or str.
+
+    Example:
+        >>> CategoricalDistribution(["relu", "tanh"]).to_external(1.0)
+        'tanh'
+    """
+
+    choices: tuple[CategoricalChoice, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Sequence):
+            raise TypeError(
+                f"'choices' must be a sequence such as a list or tuple, got {self.choices!r}"
+            )
+        choices = tuple(self.choices)
+        if not choices:
+            raise ValueError("'choices' must not be empty, got choices=()")
+        seen: set[tuple[str, Any]] = set()
+        for index, choice in enumerate(choices):
+            if not isinstance(choice, _CHOICE_TYPES):
+                raise TypeError(
+                    "each choice must be None, bool, int, float or str, got "
+                    f"{choice!r} of type {type(choice).__name__} at index {index}"
+                )
+            if isinstance(choice, float) and math.isnan(choice):
+                raise ValueError(f"choices must not contain NaN, got NaN at index {index}")
+            key = _choice_key(choice)
+            if key in seen:
+                raise ValueError(f"choices must be distinct, got {choice!r} twice")
+            seen.add(key)
+        object.__setattr__(self, "choices", choices)
+
+    def to_internal(self, external: Any) -> float:
+        key = _choice_key(external) if isinstance(external, _CHOICE_TYPES) else None
+        for index, choice in enumerate(self.choices):
+            if _choice_key(choice) == key:
+                return float(index)
+        for index, choice in enumerate(self.choices):  # e.g. 1 given for the choice 1.0
+            if not isinstance(choice, bool) and choice == external:
+                return float(index)
+        raise ValueError(f"{external!r} is not one of the choices {list(self.choices)!r}")
+
+    def to_external(self, internal: float) -> CategoricalChoice:
+        return self.choices[int(internal)]
+
+    def contains(self, internal: float) -> bool:
+        return internal == int(internal) and 0 <= int(internal) < len(self.choices)
+
+    def is_single(self) -> bool:
+        return len(self.choices) == 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"choices": list(self.choices)}
+
+
+_DISTRIBUTION_CLASSES: dict[str, type[BaseDistribution]] = {
+    "FloatDistribution": FloatDistribution,
+    "IntDistribution": IntDistribution,
+    "CategoricalDistribution": CategoricalDistribution,
+}
+
+
+def distribution_to_json(distribution: BaseDistribution) -> str:
+    """Serialize a distribution to a JSON string."""
+    return json.dumps(
+        {"name": type(distribution).__name__, "attributes": distribution.to_dict()},
+        separators=(",", ":"),
+    )
+
+
+def json_to_distribution(text: str) -> BaseDistribution:
+    """Rebuild a distribution from :func:`distribution_to_json`'s output."""
+    try:
+        data = json.loads(text)
+        cls = _DISTRIBUTION_CLASSES[data["name"]]
+        attributes = data["attributes"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"not a serialized distribution: {text!r}") from error
+    if cls is CategoricalDistribution:
+        return CategoricalDistribution(tuple(attributes["choices"]))
+    return cls(**attributes)
+
+
+def check_same_distribution(
+    name: str, old: BaseDistribution, new: BaseDistribution
+) -> None:
+    """Raise ``ValueError`` if a parameter is suggested again with another distribution."""
+    if old != new:
+        raise ValueError(
+            f"parameter {name!r} was already suggested in this trial with {old!r}; "
+            f"it cannot be suggested again with {new!r}"
+        )

@@ -1,0 +1,1 @@
+"""Where trials run: this process, worker processes (and, later, a Ray cluster)."""

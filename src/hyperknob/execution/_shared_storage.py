@@ -1,0 +1,164 @@
+"""Serve an in-memory storage to worker processes over a local socket.
+
+The parent keeps the one true :class:`InMemoryStorage`; each worker holds a
+:class:`StorageClient` that forwards every call (arguments and results are pickled
+FrozenTrials, distributions and plain values). One thread per worker serves its calls, and
+the storage's own lock keeps them consistent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+import threading
+from collections.abc import Container, Mapping
+from multiprocessing.connection import Client, Connection, Listener
+from typing import Any
+
+from hyperknob._direction import StudyDirection
+from hyperknob.distributions import BaseDistribution
+from hyperknob.storages._base import BaseStorage, StudySummary
+from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._state import TrialState
+
+
+class StorageServer:
+    """Answer storage calls from worker processes until :meth:`close`."""
+
+    def __init__(self, storage: BaseStorage) -> None:
+        self._storage = storage
+        self._dir = tempfile.mkdtemp(prefix="hyperknob-")
+        self.address = os.path.join(self._dir, "storage.sock")
+        self.authkey = secrets.token_bytes(16)
+        self._listener = Listener(self.address, family="AF_UNIX", authkey=self.authkey)
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn = self._listener.accept()
+            except (OSError, EOFError):
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: Connection) -> None:
+        with conn:
+            while True:
+                try:
+                    name, args = conn.recv()
+                except (EOFError, OSError):
+                    return
+                try:
+                    reply: tuple[bool, Any] = (True, getattr(self._storage, name)(*args))
+                except Exception as error:
+                    reply = (False, error)
+                conn.send(reply)
+
+    def close(self) -> None:
+        """Stop accepting workers and remove the socket."""
+        self._closed = True
+        self._listener.close()
+        with contextlib.suppress(OSError):
+            os.rmdir(self._dir)
+
+
+class StorageClient(BaseStorage):
+    """A storage whose every call runs in the process that owns the real one."""
+
+    def __init__(self, address: str, authkey: bytes) -> None:
+        self._address = address
+        self._authkey = authkey
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+
+    def _call(self, name: str, *args: Any) -> Any:
+        with self._lock:
+            if self._conn is None:
+                self._conn = Client(self._address, family="AF_UNIX", authkey=self._authkey)
+            self._conn.send((name, args))
+            ok, result = self._conn.recv()
+        if not ok:
+            raise result
+        return result
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def create_new_study(self, study_name: str, direction: StudyDirection) -> int:
+        return int(self._call("create_new_study", study_name, direction))
+
+    def delete_study(self, study_id: int) -> None:
+        self._call("delete_study", study_id)
+
+    def get_study_id_from_name(self, study_name: str) -> int:
+        return int(self._call("get_study_id_from_name", study_name))
+
+    def get_study_name(self, study_id: int) -> str:
+        return str(self._call("get_study_name", study_id))
+
+    def get_study_direction(self, study_id: int) -> StudyDirection:
+        return StudyDirection(self._call("get_study_direction", study_id))
+
+    def get_all_studies(self) -> list[StudySummary]:
+        return list(self._call("get_all_studies"))
+
+    def set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
+        self._call("set_study_attr", study_id, kind, key, value)
+
+    def get_study_attrs(self, study_id: int, kind: str) -> dict[str, Any]:
+        return dict(self._call("get_study_attrs", study_id, kind))
+
+    def create_new_trial(self, study_id: int, template: FrozenTrial | None = None) -> FrozenTrial:
+        result: FrozenTrial = self._call("create_new_trial", study_id, template)
+        return result
+
+    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        result: FrozenTrial | None = self._call("claim_waiting_trial", study_id)
+        return result
+
+    def set_trial_param(
+        self, trial_id: int, name: str, internal_value: float, distribution: BaseDistribution
+    ) -> None:
+        self._call("set_trial_param", trial_id, name, internal_value, distribution)
+
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
+        self._call("set_trial_intermediate_value", trial_id, step, value)
+
+    def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
+        self._call("set_trial_attr", trial_id, kind, key, value)
+
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        value: float | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> bool:
+        return bool(self._call("finish_trial", trial_id, state, value,
+                               dict(system_attrs or {})))
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        result: FrozenTrial = self._call("get_trial", trial_id)
+        return result
+
+    def get_trial_id_from_number(self, study_id: int, number: int) -> int:
+        return int(self._call("get_trial_id_from_number", study_id, number))
+
+    def get_all_trials(
+        self, study_id: int, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        wanted = None if states is None else tuple(s for s in TrialState if s in states)
+        return list(self._call("get_all_trials", study_id, wanted))
+
+    def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
+        wanted = None if states is None else tuple(s for s in TrialState if s in states)
+        return int(self._call("count_trials", study_id, wanted))
+
+    def get_best_trial(self, study_id: int) -> FrozenTrial | None:
+        result: FrozenTrial | None = self._call("get_best_trial", study_id)
+        return result

@@ -1,0 +1,48 @@
+"""The sampler interface. Samplers read a frozen view of the study and return values."""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any
+
+from hyperknob.distributions import BaseDistribution
+from hyperknob.trial._frozen import FrozenTrial
+
+if TYPE_CHECKING:
+    from hyperknob.study._view import StudyView
+
+
+class BaseSampler(abc.ABC):
+    """Suggest hyperparameter values from the history of a study.
+
+    A sampler never writes: it gets a read-only :class:`~hyperknob.study.StudyView` and the
+    current trial, and returns values in the *external* representation. Anything it needs to
+    remember must be derivable from the stored trials, so that it behaves the same with one
+    worker, many processes, or after a restart.
+
+    ``sample_relative`` (optional) draws several parameters jointly at the start of a trial
+    over the space ``infer_relative_search_space`` returns; ``sample_independent`` draws one
+    parameter the relative step did not cover.
+    """
+
+    def infer_relative_search_space(
+        self, study: StudyView, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        """Return the parameters to sample jointly in ``sample_relative``."""
+        return {}
+
+    def sample_relative(
+        self, study: StudyView, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Return external values for (some of) the parameters of ``search_space``."""
+        return {}
+
+    @abc.abstractmethod
+    def sample_independent(
+        self, study: StudyView, trial: FrozenTrial, name: str, distribution: BaseDistribution
+    ) -> Any:
+        """Return an external value for one parameter."""
+
+    def is_exhausted(self, study: StudyView) -> bool:
+        """Return True when the sampler has nothing new to suggest (the study then stops)."""
+        return False

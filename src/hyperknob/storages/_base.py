@@ -1,0 +1,138 @@
+"""The storage interface. Only :class:`~hyperknob.Study` calls the writing methods."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import datetime
+from collections.abc import Container, Mapping
+from typing import Any
+
+from hyperknob._direction import StudyDirection
+from hyperknob.distributions import BaseDistribution
+from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._state import TrialState
+
+SCHEMA_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class StudySummary:
+    """One line about a study, as listed by :func:`hyperknob.get_all_study_summaries`."""
+
+    study_id: int
+    study_name: str
+    direction: StudyDirection
+    n_trials: int
+    best_value: float | None
+    datetime_start: datetime.datetime | None
+
+
+class BaseStorage(abc.ABC):
+    """Where studies and their trials live.
+
+    Implementations must be safe for several threads; SQL storages must also be safe for several
+    processes and machines. Returned :class:`FrozenTrial` records are immutable, so a storage may
+    hand out the same record twice.
+    """
+
+    # -- studies ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_new_study(self, study_name: str, direction: StudyDirection) -> int:
+        """Create a study and return its id; raise ``DuplicatedStudyError`` if the name exists."""
+
+    @abc.abstractmethod
+    def delete_study(self, study_id: int) -> None:
+        """Delete a study and all its trials."""
+
+    @abc.abstractmethod
+    def get_study_id_from_name(self, study_name: str) -> int:
+        """Return the id of a study; raise ``StudyNotFoundError`` if there is none."""
+
+    @abc.abstractmethod
+    def get_study_name(self, study_id: int) -> str:
+        """Return the name of a study."""
+
+    @abc.abstractmethod
+    def get_study_direction(self, study_id: int) -> StudyDirection:
+        """Return the direction of a study."""
+
+    @abc.abstractmethod
+    def get_all_studies(self) -> list[StudySummary]:
+        """Return a summary of every study, oldest first."""
+
+    @abc.abstractmethod
+    def set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
+        """Set a JSON-serializable ``user`` or ``system`` attribute of a study."""
+
+    @abc.abstractmethod
+    def get_study_attrs(self, study_id: int, kind: str) -> dict[str, Any]:
+        """Return the ``user`` or ``system`` attributes of a study."""
+
+    # -- trials ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_new_trial(self, study_id: int, template: FrozenTrial | None = None) -> FrozenTrial:
+        """Create a trial with the next free number, RUNNING or as ``template`` says."""
+
+    @abc.abstractmethod
+    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        """Atomically move the oldest WAITING trial to RUNNING and return it, or None."""
+
+    @abc.abstractmethod
+    def set_trial_param(
+        self, trial_id: int, name: str, internal_value: float, distribution: BaseDistribution
+    ) -> None:
+        """Record a parameter of a RUNNING trial."""
+
+    @abc.abstractmethod
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
+        """Record (or overwrite) the value reported at ``step`` by a RUNNING trial."""
+
+    @abc.abstractmethod
+    def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
+        """Set a JSON-serializable ``user`` or ``system`` attribute of a RUNNING trial."""
+
+    @abc.abstractmethod
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        value: float | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Move a RUNNING trial to a finished state in one transaction.
+
+        Returns False, changing nothing, if the trial had already finished (e.g. it was reaped
+        as stale by another worker).
+        """
+
+    @abc.abstractmethod
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        """Return a trial by id; raise ``TrialNotFoundError`` if there is none."""
+
+    @abc.abstractmethod
+    def get_trial_id_from_number(self, study_id: int, number: int) -> int:
+        """Return the id of the trial with this number in the study."""
+
+    @abc.abstractmethod
+    def get_all_trials(
+        self, study_id: int, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        """Return the study's trials ordered by number, optionally only those in ``states``."""
+
+    def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
+        """Return how many trials the study has, optionally only those in ``states``."""
+        return len(self.get_all_trials(study_id, states))
+
+    def get_best_trial(self, study_id: int) -> FrozenTrial | None:
+        """Return the best COMPLETE trial (the lowest number among ties), or None."""
+        direction = self.get_study_direction(study_id)
+        best: FrozenTrial | None = None
+        for trial in self.get_all_trials(study_id, (TrialState.COMPLETE,)):
+            assert trial.value is not None
+            if best is None or direction.better(trial.value, best.value):  # type: ignore[arg-type]
+                best = trial
+        return best
+
+    def close(self) -> None:
+        """Release connections. The storage must not be used afterwards."""

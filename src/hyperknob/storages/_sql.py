@@ -1,0 +1,549 @@
+"""SQL storage over SQLAlchemy Core: one code path for SQLite files and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Container, Mapping
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Connection, Engine
+
+from hyperknob._direction import StudyDirection
+from hyperknob.distributions import BaseDistribution, distribution_to_json, json_to_distribution
+from hyperknob.exceptions import (
+    DuplicatedStudyError,
+    SchemaVersionError,
+    StorageError,
+    StudyNotFoundError,
+    TrialNotFoundError,
+    UpdateFinishedTrialError,
+)
+from hyperknob.storages import _sql_schema as s
+from hyperknob.storages._base import SCHEMA_VERSION, BaseStorage, StudySummary
+from hyperknob.storages._in_memory import check_json
+from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._state import TrialState
+
+T = TypeVar("T")
+
+_SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+_RETRYABLE = ("database is locked", "database is busy", "deadlock detected",
+              "could not serialize", "server closed the connection", "connection refused",
+              "terminating connection", "connection is closed", "consuming input failed")
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now()
+
+
+def _special(value: float) -> tuple[float | None, str | None]:
+    if math.isnan(value):
+        return None, "nan"
+    if math.isinf(value):
+        return None, "inf" if value > 0 else "-inf"
+    return value, None
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 60.0, "check_same_thread": False},
+            poolclass=sa.pool.QueuePool if url != "sqlite://" else sa.pool.StaticPool,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # A write transaction takes the lock up front, so two writers never deadlock.
+            write = conn.get_execution_options().get("hk_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _describe(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return f"SQLite file {url[len('sqlite:///'):]!r}"
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+class SQLStorage(BaseStorage):
+    """Studies in a SQL database: ``sqlite:///path.db`` or ``postgresql+psycopg://...``.
+
+    Safe for many processes and machines: every write is one short transaction, trial numbers
+    come from an atomic counter, and finished trials (which never change) are cached.
+
+    Example:
+        >>> import hyperknob
+        >>> study = hyperknob.create_study(storage="sqlite:///example.db")  # doctest: +SKIP
+    """
+
+    def __init__(self, url: str, *, max_retries: int = 8) -> None:
+        self.url = url
+        self._max_retries = max_retries
+        self._engine = self._open()
+        self._cache_lock = threading.Lock()
+        self._cache: dict[int, tuple[int, dict[int, FrozenTrial]]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"url": self.url, "max_retries": self._max_retries}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["url"], max_retries=state["max_retries"])  # type: ignore[misc]
+
+    def after_fork(self) -> None:
+        """Drop connections inherited from the parent process (call in a forked child)."""
+        self._engine.dispose(close=False)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- set-up ----------------------------------------------------------------------------
+    def _open(self) -> Engine:
+        if self.url.startswith("sqlite:///"):
+            path = self.url[len("sqlite:///"):]
+            if path and os.path.isdir(path):
+                raise StorageError(f"SQLite storage {path!r} is a directory, expected a file")
+        engine = _make_engine(self.url)
+        try:
+            self._engine = engine
+            self._transaction(self._init_schema, write=True)
+        except exc.DBAPIError as error:
+            engine.dispose()
+            raise StorageError(
+                f"cannot open {_describe(self.url)}: {error.orig}. Expected a hyperknob SQLite "
+                "file (or a new path) or a reachable PostgreSQL database"
+            ) from error
+        return engine
+
+    def _init_schema(self, conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72340172)")  # one creator at a time
+        s.metadata.create_all(conn, checkfirst=True)
+        row = conn.execute(sa.select(s.meta.c.value).where(s.meta.c.key == "schema_version"))
+        found = row.scalar()
+        if found is None:
+            conn.execute(s.meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif int(found) > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{_describe(self.url)} was written with schema version {found}; this "
+                f"hyperknob reads schema versions up to {SCHEMA_VERSION}. Upgrade hyperknob"
+            )
+
+    # -- transactions ------------------------------------------------------------------------
+    def _transaction(self, work: Callable[[Connection], T], *, write: bool = False) -> T:
+        delay = 0.05
+        for attempt in range(self._max_retries + 1):
+            try:
+                with self._engine.connect() as conn:
+                    conn.execution_options(hk_write=write)
+                    with conn.begin():
+                        return work(conn)
+            except exc.DBAPIError as error:
+                message = str(error.orig).lower()
+                retryable = error.connection_invalidated or any(m in message for m in _RETRYABLE)
+                if not retryable or attempt == self._max_retries:
+                    raise self._translate(error) from error
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 5.0)
+        raise AssertionError("unreachable")
+
+    def _translate(self, error: exc.DBAPIError) -> Exception:
+        message = str(error.orig)
+        lowered = message.lower()
+        if "readonly" in lowered or "read-only" in lowered:
+            return StorageError(f"{_describe(self.url)} is read-only: {message}")
+        if "disk is full" in lowered or "no space" in lowered:
+            return StorageError(f"{_describe(self.url)}: the disk is full: {message}")
+        if "not a database" in lowered or "malformed" in lowered:
+            return StorageError(f"{_describe(self.url)} is not a valid database: {message}")
+        if isinstance(error, exc.IntegrityError):
+            return error
+        return StorageError(f"{_describe(self.url)}: {message}")
+
+    # -- studies ---------------------------------------------------------------------------
+    def create_new_study(self, study_name: str, direction: StudyDirection) -> int:
+        def work(conn: Connection) -> int:
+            taken = conn.execute(
+                sa.select(s.studies.c.study_id).where(s.studies.c.study_name == study_name)
+            ).first()
+            if taken is not None:
+                raise DuplicatedStudyError(f"a study named {study_name!r} already exists")
+            result = conn.execute(s.studies.insert().values(
+                study_name=study_name, direction=int(direction), next_trial_number=0,
+                datetime_start=_now(),
+            ))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+        try:
+            return self._transaction(work, write=True)
+        except exc.IntegrityError as error:  # a concurrent creator won the race
+            raise DuplicatedStudyError(f"a study named {study_name!r} already exists") from error
+
+    def delete_study(self, study_id: int) -> None:
+        def work(conn: Connection) -> None:
+            self._study_row(conn, study_id)
+            ids = sa.select(s.trials.c.trial_id).where(s.trials.c.study_id == study_id)
+            for table in (s.trial_params, s.trial_intermediate, s.trial_attrs):
+                conn.execute(table.delete().where(table.c.trial_id.in_(ids)))
+            conn.execute(s.trials.delete().where(s.trials.c.study_id == study_id))
+            conn.execute(s.study_attrs.delete().where(s.study_attrs.c.study_id == study_id))
+            conn.execute(s.studies.delete().where(s.studies.c.study_id == study_id))
+
+        self._transaction(work, write=True)
+        with self._cache_lock:
+            self._cache.pop(study_id, None)
+
+    def get_study_id_from_name(self, study_name: str) -> int:
+        row = self._transaction(lambda conn: conn.execute(
+            sa.select(s.studies.c.study_id).where(s.studies.c.study_name == study_name)
+        ).first())
+        if row is None:
+            raise StudyNotFoundError(f"no study named {study_name!r} in {_describe(self.url)}")
+        return int(row[0])
+
+    def get_study_name(self, study_id: int) -> str:
+        return str(self._transaction(lambda conn: self._study_row(conn, study_id).study_name))
+
+    def get_study_direction(self, study_id: int) -> StudyDirection:
+        direction = self._transaction(lambda conn: self._study_row(conn, study_id).direction)
+        return StudyDirection(direction)
+
+    def get_all_studies(self) -> list[StudySummary]:
+        def work(conn: Connection) -> list[StudySummary]:
+            counts: dict[int, int] = dict(conn.execute(
+                sa.select(s.trials.c.study_id, sa.func.count()).group_by(s.trials.c.study_id)
+            ).all())
+            complete = s.trials.c.state == int(TrialState.COMPLETE)
+            best = conn.execute(
+                sa.select(s.trials.c.study_id, sa.func.min(s.trials.c.value),
+                          sa.func.max(s.trials.c.value))
+                .where(complete).group_by(s.trials.c.study_id)
+            ).all()
+            extremes = {row[0]: (row[1], row[2]) for row in best}
+            summaries = []
+            for row in conn.execute(sa.select(s.studies).order_by(s.studies.c.study_id)):
+                direction = StudyDirection(row.direction)
+                low_high = extremes.get(row.study_id)
+                best_value = None
+                if low_high is not None:
+                    best_value = low_high[0 if direction is StudyDirection.MINIMIZE else 1]
+                summaries.append(StudySummary(
+                    row.study_id, row.study_name, direction, counts.get(row.study_id, 0),
+                    best_value, row.datetime_start,
+                ))
+            return summaries
+
+        return self._transaction(work)
+
+    def set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
+        text = json.dumps(check_json(kind, key, value))
+
+        def work(conn: Connection) -> None:
+            self._study_row(conn, study_id)
+            self._upsert(conn, s.study_attrs, {"study_id": study_id, "kind": kind, "key": key},
+                         {"value_json": text})
+
+        self._transaction(work, write=True)
+
+    def get_study_attrs(self, study_id: int, kind: str) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
+            self._study_row(conn, study_id)
+            rows = conn.execute(sa.select(s.study_attrs.c.key, s.study_attrs.c.value_json).where(
+                s.study_attrs.c.study_id == study_id, s.study_attrs.c.kind == kind))
+            return {key: json.loads(text) for key, text in rows}
+
+        return self._transaction(work)
+
+    def _study_row(self, conn: Connection, study_id: int) -> Any:
+        row = conn.execute(sa.select(s.studies).where(s.studies.c.study_id == study_id)).first()
+        if row is None:
+            raise StudyNotFoundError(f"no study with id {study_id} in {_describe(self.url)}")
+        return row
+
+    def _upsert(self, conn: Connection, table: sa.Table, keys: dict[str, Any],
+                values: dict[str, Any]) -> None:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            pg_statement = pg_insert(table).values(**keys, **values)
+            conn.execute(pg_statement.on_conflict_do_update(index_elements=list(keys),
+                                                            set_=values))
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            sqlite_statement = sqlite_insert(table).values(**keys, **values)
+            conn.execute(sqlite_statement.on_conflict_do_update(index_elements=list(keys),
+                                                                set_=values))
+
+    # -- trials ----------------------------------------------------------------------------
+    def create_new_trial(self, study_id: int, template: FrozenTrial | None = None) -> FrozenTrial:
+        def work(conn: Connection) -> FrozenTrial:
+            counter = conn.execute(
+                s.studies.update().where(s.studies.c.study_id == study_id)
+                .values(next_trial_number=s.studies.c.next_trial_number + 1)
+                .returning(s.studies.c.next_trial_number)
+            ).first()
+            if counter is None:
+                raise StudyNotFoundError(f"no study with id {study_id} in {_describe(self.url)}")
+            number = int(counter[0]) - 1
+            if template is None:
+                trial = FrozenTrial(number, -1, TrialState.RUNNING, datetime_start=_now())
+            else:
+                start = template.datetime_start
+                if start is None and template.state is not TrialState.WAITING:
+                    start = _now()
+                trial = template.replace(number=number, datetime_start=start)
+            result = conn.execute(s.trials.insert().values(
+                study_id=study_id, number=number, state=int(trial.state), value=trial.value,
+                datetime_start=trial.datetime_start, datetime_complete=trial.datetime_complete,
+            ))
+            trial_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            self._insert_details(conn, trial_id, trial)
+            return trial.replace(trial_id=trial_id)
+
+        return self._transaction(work, write=True)
+
+    def _insert_details(self, conn: Connection, trial_id: int, trial: FrozenTrial) -> None:
+        if trial.params:
+            conn.execute(s.trial_params.insert(), [
+                {"trial_id": trial_id, "name": name,
+                 "internal_value": trial.distributions[name].to_internal(value),
+                 "distribution_json": distribution_to_json(trial.distributions[name])}
+                for name, value in trial.params.items()
+            ])
+        if trial.intermediate_values:
+            rows = []
+            for step, value in trial.intermediate_values.items():
+                stored, special = _special(value)
+                rows.append({"trial_id": trial_id, "step": step, "value": stored,
+                             "special": special})
+            conn.execute(s.trial_intermediate.insert(), rows)
+        attrs = [("user", k, v) for k, v in trial.user_attrs.items()]
+        attrs += [("system", k, v) for k, v in trial.system_attrs.items()]
+        if attrs:
+            conn.execute(s.trial_attrs.insert(), [
+                {"trial_id": trial_id, "kind": kind, "key": key,
+                 "value_json": json.dumps(check_json(kind, key, value))}
+                for kind, key, value in attrs
+            ])
+
+    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        def work(conn: Connection) -> int | None:
+            row = conn.execute(
+                sa.select(s.trials.c.trial_id)
+                .where(s.trials.c.study_id == study_id,
+                       s.trials.c.state == int(TrialState.WAITING))
+                .order_by(s.trials.c.number).limit(1).with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            conn.execute(s.trials.update().where(s.trials.c.trial_id == row[0]).values(
+                state=int(TrialState.RUNNING), datetime_start=_now()))
+            return int(row[0])
+
+        trial_id = self._transaction(work, write=True)
+        return None if trial_id is None else self.get_trial(trial_id)
+
+    def _check_running(self, conn: Connection, trial_id: int) -> None:
+        row = conn.execute(sa.select(s.trials.c.state, s.trials.c.number)
+                           .where(s.trials.c.trial_id == trial_id)).first()
+        if row is None:
+            raise TrialNotFoundError(f"no trial with id {trial_id} in {_describe(self.url)}")
+        if row.state != TrialState.RUNNING:
+            raise UpdateFinishedTrialError(
+                f"trial {row.number} is {TrialState(row.state).name}; only a RUNNING trial "
+                "can change"
+            )
+
+    def set_trial_param(
+        self, trial_id: int, name: str, internal_value: float, distribution: BaseDistribution
+    ) -> None:
+        text = distribution_to_json(distribution)
+
+        def work(conn: Connection) -> None:
+            self._check_running(conn, trial_id)
+            conn.execute(s.trial_params.insert().values(
+                trial_id=trial_id, name=name, internal_value=internal_value,
+                distribution_json=text))
+
+        self._transaction(work, write=True)
+
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
+        stored, special = _special(float(value))
+
+        def work(conn: Connection) -> None:
+            self._check_running(conn, trial_id)
+            self._upsert(conn, s.trial_intermediate, {"trial_id": trial_id, "step": step},
+                         {"value": stored, "special": special})
+
+        self._transaction(work, write=True)
+
+    def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
+        text = json.dumps(check_json(kind, key, value))
+
+        def work(conn: Connection) -> None:
+            self._check_running(conn, trial_id)
+            self._upsert(conn, s.trial_attrs, {"trial_id": trial_id, "kind": kind, "key": key},
+                         {"value_json": text})
+
+        self._transaction(work, write=True)
+
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        value: float | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> bool:
+        texts = {
+            k: json.dumps(check_json("system", k, v)) for k, v in (system_attrs or {}).items()
+        }
+
+        def work(conn: Connection) -> bool:
+            updated = conn.execute(
+                s.trials.update()
+                .where(s.trials.c.trial_id == trial_id,
+                       s.trials.c.state.in_([int(TrialState.RUNNING), int(TrialState.WAITING)]))
+                .values(state=int(state), value=value, datetime_complete=_now())
+            )
+            if updated.rowcount == 0:
+                if conn.execute(sa.select(s.trials.c.trial_id)
+                                .where(s.trials.c.trial_id == trial_id)).first() is None:
+                    raise TrialNotFoundError(f"no trial with id {trial_id}")
+                return False
+            for key, text in texts.items():
+                self._upsert(conn, s.trial_attrs,
+                             {"trial_id": trial_id, "kind": "system", "key": key},
+                             {"value_json": text})
+            return True
+
+        return self._transaction(work, write=True)
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        def work(conn: Connection) -> list[FrozenTrial]:
+            return self._load(conn, s.trials.c.trial_id == trial_id,
+                              lambda column: column == trial_id)
+
+        found = self._transaction(work)
+        if not found:
+            raise TrialNotFoundError(f"no trial with id {trial_id} in {_describe(self.url)}")
+        return found[0]
+
+    def get_trial_id_from_number(self, study_id: int, number: int) -> int:
+        row = self._transaction(lambda conn: conn.execute(
+            sa.select(s.trials.c.trial_id)
+            .where(s.trials.c.study_id == study_id, s.trials.c.number == number)).first())
+        if row is None:
+            raise TrialNotFoundError(f"no trial number {number} in study {study_id}")
+        return int(row[0])
+
+    def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(s.trials).where(
+            s.trials.c.study_id == study_id)
+        if states is not None:
+            query = query.where(s.trials.c.state.in_([int(x) for x in TrialState if x in states]))
+        return int(self._transaction(lambda conn: conn.execute(query).scalar_one()))
+
+    def get_best_trial(self, study_id: int) -> FrozenTrial | None:
+        direction = self.get_study_direction(study_id)
+        order = s.trials.c.value.asc() if direction is StudyDirection.MINIMIZE else (
+            s.trials.c.value.desc())
+        row = self._transaction(lambda conn: conn.execute(
+            sa.select(s.trials.c.trial_id)
+            .where(s.trials.c.study_id == study_id,
+                   s.trials.c.state == int(TrialState.COMPLETE))
+            .order_by(order, s.trials.c.number).limit(1)).first())
+        return None if row is None else self.get_trial(int(row[0]))
+
+    def get_all_trials(
+        self, study_id: int, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        with self._cache_lock:
+            watermark, cached = self._cache.get(study_id, (0, {}))
+            cached = dict(cached)
+
+        def work(conn: Connection) -> list[FrozenTrial]:
+            self._study_row(conn, study_id)
+            in_window = sa.and_(s.trials.c.study_id == study_id, s.trials.c.number >= watermark)
+            ids = sa.select(s.trials.c.trial_id).where(in_window)
+            return self._load(conn, in_window, lambda column: column.in_(ids))
+
+        fresh = self._transaction(work)
+        for trial in fresh:
+            if trial.state.is_finished():
+                cached[trial.number] = trial
+        # Everything below the new watermark is finished: cached for good, never queried again.
+        new_watermark = watermark
+        while new_watermark in cached:
+            new_watermark += 1
+        with self._cache_lock:
+            kept = {n: t for n, t in cached.items() if n < new_watermark}
+            if new_watermark >= self._cache.get(study_id, (0, {}))[0]:
+                self._cache[study_id] = (new_watermark, kept)
+        by_number = {n: t for n, t in cached.items() if n < watermark}
+        by_number.update({t.number: t for t in fresh})
+        trials = [by_number[n] for n in sorted(by_number)]
+        if states is None:
+            return trials
+        return [t for t in trials if t.state in states]
+
+    def _load(
+        self, conn: Connection, trial_filter: Any, match: Callable[[Any], Any]
+    ) -> list[FrozenTrial]:
+        rows = conn.execute(sa.select(s.trials).where(trial_filter)
+                            .order_by(s.trials.c.number)).all()
+        if not rows:
+            return []
+        params: dict[int, dict[str, Any]] = {}
+        dists: dict[int, dict[str, BaseDistribution]] = {}
+        parsed: dict[str, BaseDistribution] = {}
+        for trial_id, name, internal, text in conn.execute(
+            sa.select(s.trial_params.c.trial_id, s.trial_params.c.name,
+                      s.trial_params.c.internal_value, s.trial_params.c.distribution_json)
+            .where(match(s.trial_params.c.trial_id))
+        ):
+            dist = parsed.get(text) or parsed.setdefault(text, json_to_distribution(text))
+            params.setdefault(trial_id, {})[name] = dist.to_external(internal)
+            dists.setdefault(trial_id, {})[name] = dist
+        inter: dict[int, dict[int, float]] = {}
+        for trial_id, step, value, special in conn.execute(
+            sa.select(s.trial_intermediate).where(match(s.trial_intermediate.c.trial_id))
+        ):
+            inter.setdefault(trial_id, {})[step] = _SPECIAL[special] if special else value
+        attrs: dict[tuple[int, str], dict[str, Any]] = {}
+        for trial_id, kind, key, text in conn.execute(
+            sa.select(s.trial_attrs).where(match(s.trial_attrs.c.trial_id))
+        ):
+            attrs.setdefault((trial_id, kind), {})[key] = json.loads(text)
+        return [
+            FrozenTrial(
+                number=row.number, trial_id=row.trial_id, state=TrialState(row.state),
+                value=row.value, params=params.get(row.trial_id),  # type: ignore[arg-type]
+                distributions=dists.get(row.trial_id),  # type: ignore[arg-type]
+                user_attrs=attrs.get((row.trial_id, "user")),  # type: ignore[arg-type]
+                system_attrs=attrs.get((row.trial_id, "system")),  # type: ignore[arg-type]
+                intermediate_values=inter.get(row.trial_id),  # type: ignore[arg-type]
+                datetime_start=row.datetime_start, datetime_complete=row.datetime_complete,
+            )
+            for row in rows
+        ]

@@ -1,0 +1,23 @@
+"""Studies: create, load, optimize, inspect."""
+
+from hyperknob._direction import StudyDirection
+from hyperknob.study._study import (
+    Study,
+    create_study,
+    delete_study,
+    get_all_study_names,
+    get_all_study_summaries,
+    load_study,
+)
+from hyperknob.study._view import StudyView
+
+__all__ = [
+    "Study",
+    "StudyDirection",
+    "StudyView",
+    "create_study",
+    "delete_study",
+    "get_all_study_names",
+    "get_all_study_summaries",
+    "load_study",
+]

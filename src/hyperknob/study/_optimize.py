@@ -1,0 +1,156 @@
+"""The optimize loop: one process here, worker processes in ``execution._processes``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from hyperknob.exceptions import TrialPruned
+from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from hyperknob.study._study import CallbackFunc, ObjectiveFunc, Study
+
+logger = logging.getLogger("hyperknob")
+
+
+def check_catch(
+    catch: Iterable[type[Exception]] | type[Exception],
+) -> tuple[type[Exception], ...]:
+    """Return ``catch`` as a tuple of exception classes, or raise a clear ``TypeError``."""
+    items = (catch,) if isinstance(catch, type) else tuple(catch)
+    for item in items:
+        if not (isinstance(item, type) and issubclass(item, BaseException)):
+            raise TypeError(f"catch must hold exception classes, got {item!r}")
+    return items
+
+
+def run_trial(
+    study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...]
+) -> FrozenTrial:
+    """Ask, evaluate, tell. Re-raises the objective's exception unless it is in ``catch``."""
+    trial = study.ask()
+    try:
+        value = func(trial)
+    except TrialPruned:
+        frozen = study._finish(trial, TrialState.PRUNED, None, {}, skip_if_finished=True)
+    except KeyboardInterrupt as error:
+        study._fail(trial, error)
+        raise
+    except Exception as error:
+        frozen = study._fail(trial, error)
+        logger.warning("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
+        if not isinstance(error, catch):
+            raise
+    else:
+        frozen = study.tell(trial, value, skip_if_finished=True)
+    _log(study, frozen)
+    return frozen
+
+
+def _log(study: Study, frozen: FrozenTrial) -> None:
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    if frozen.state is TrialState.COMPLETE:
+        logger.info("trial %d finished with value %r and parameters %r", frozen.number,
+                    frozen.value, dict(frozen.params))
+    else:
+        logger.info("trial %d %s: %s", frozen.number, frozen.state.name,
+                    frozen.system_attrs.get("fail_reason", ""))
+
+
+class Progress:
+    """A tqdm progress bar showing the best value so far; does nothing when disabled."""
+
+    def __init__(self, study: Study, enabled: bool, n_trials: int | None,
+                 timeout: float | None) -> None:
+        self._bar: Any = None
+        self._best: float | None = None
+        self._direction = study.direction
+        if enabled:
+            from tqdm.auto import tqdm
+
+            total = n_trials if n_trials is not None else None
+            self._bar = tqdm(total=total, desc=study.study_name, unit="trial")
+
+    def update(self, state: TrialState, value: float | None) -> None:
+        if self._bar is None:
+            return
+        if state is TrialState.COMPLETE and value is not None and (
+            self._best is None or self._direction.better(value, self._best)
+        ):
+            self._best = value
+        if self._best is not None:
+            self._bar.set_postfix_str(f"best={self._best:.6g}", refresh=False)
+        self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def optimize(
+    study: Study,
+    func: ObjectiveFunc,
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    callbacks: list[CallbackFunc],
+    catch: Iterable[type[Exception]] | type[Exception],
+    show_progress_bar: bool,
+) -> None:
+    """Validate the arguments and run the loop in this process or in worker processes."""
+    if not callable(func):
+        raise TypeError(f"the objective must be callable, got {func!r}")
+    if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int)
+                                 or n_trials < 0):
+        raise ValueError(f"n_trials must be an int >= 0 or None, got n_trials={n_trials!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+        raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be an int >= 1, or -1 for one per CPU, got {n_jobs!r}")
+    caught = check_catch(catch)
+    jobs = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+    deadline = None if timeout is None else time.monotonic() + float(timeout)
+    study._stopped = False
+    progress = Progress(study, show_progress_bar, n_trials, timeout)
+    try:
+        if jobs == 1:
+            _loop(study, func, n_trials, deadline, callbacks, caught, progress.update)
+        else:
+            from hyperknob.execution._processes import optimize_in_processes
+
+            optimize_in_processes(study, func, n_trials=n_trials, deadline=deadline,
+                                  n_jobs=jobs, callbacks=callbacks, catch=caught,
+                                  on_trial=progress.update)
+    finally:
+        progress.close()
+
+
+def _loop(
+    study: Study,
+    func: ObjectiveFunc,
+    n_trials: int | None,
+    deadline: float | None,
+    callbacks: list[CallbackFunc],
+    catch: tuple[type[Exception], ...],
+    on_trial: Callable[[TrialState, float | None], None],
+) -> None:
+    done = 0
+    while not study._stopped:
+        if n_trials is not None and done >= n_trials:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        if study.sampler.is_exhausted(study._view):
+            break
+        frozen = run_trial(study, func, catch)
+        done += 1
+        on_trial(frozen.state, frozen.value)
+        for callback in callbacks:
+            callback(study, frozen)

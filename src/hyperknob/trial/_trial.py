@@ -1,0 +1,219 @@
+"""Trial: what an objective function receives. Define-by-run: suggest as you go."""
+
+from __future__ import annotations
+
+import datetime
+import math
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hyperknob.distributions import (
+    BaseDistribution,
+    CategoricalChoice,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    check_same_distribution,
+)
+from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from hyperknob.study._study import Study
+
+
+class Trial:
+    """One evaluation of the objective. Created by :meth:`Study.ask`; not built by users.
+
+    Example:
+        >>> def objective(trial):
+        ...     lr = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
+        ...     layers = trial.suggest_int("hidden_layers", 1, 5)
+        ...     return lr * layers
+    """
+
+    def __init__(self, study: Study, frozen: FrozenTrial) -> None:
+        self._study = study
+        self._trial_id = frozen.trial_id
+        self._number = frozen.number
+        self._params: dict[str, Any] = dict(frozen.params)
+        self._distributions: dict[str, BaseDistribution] = dict(frozen.distributions)
+        self._user_attrs: dict[str, Any] = dict(frozen.user_attrs)
+        self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
+        self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
+        self._datetime_start = frozen.datetime_start or datetime.datetime.now()
+        fixed = frozen.system_attrs.get("fixed_params", {})
+        self._fixed: dict[str, Any] = dict(fixed) if isinstance(fixed, dict) else {}
+        self._relative: dict[str, Any] | None = None
+        self._state = frozen.state
+
+    # -- identity --------------------------------------------------------------------------
+    @property
+    def number(self) -> int:
+        """Return the trial's number, unique and consecutive within its study from 0."""
+        return self._number
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Return a copy of the parameters suggested so far."""
+        return dict(self._params)
+
+    @property
+    def distributions(self) -> dict[str, BaseDistribution]:
+        """Return a copy of the distributions of the parameters suggested so far."""
+        return dict(self._distributions)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        """Return a copy of the user attributes."""
+        return dict(self._user_attrs)
+
+    @property
+    def system_attrs(self) -> dict[str, Any]:
+        """Return a copy of the system attributes."""
+        return dict(self._system_attrs)
+
+    @property
+    def datetime_start(self) -> datetime.datetime:
+        """Return when the trial started."""
+        return self._datetime_start
+
+    # -- suggestions -----------------------------------------------------------------------
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        """Suggest a float in ``[low, high]``, log-uniform with ``log``, on a ``step`` grid."""
+        value: float = self._suggest(name, FloatDistribution(low, high, log=log, step=step))
+        return value
+
+    def suggest_int(
+        self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
+    ) -> int:
+        """Suggest an int in ``[low, high]`` (both included)."""
+        value: int = self._suggest(name, IntDistribution(low, high, log=log, step=step))
+        return value
+
+    def suggest_categorical(
+        self, name: str, choices: Sequence[CategoricalChoice]
+    ) -> CategoricalChoice:
+        """Suggest one of ``choices`` (None, bool, int, float or str)."""
+        value: CategoricalChoice = self._suggest(
+            name, CategoricalDistribution(choices))  # type: ignore[arg-type]
+        return value
+
+    def _suggest(self, name: str, distribution: BaseDistribution) -> Any:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"parameter name must be a non-empty str, got {name!r}")
+        if name in self._distributions:
+            check_same_distribution(name, self._distributions[name], distribution)
+            return self._params[name]
+        self._check_running()
+        if name in self._fixed:
+            value, source = self._fixed[name], "enqueued value"
+        else:
+            relative = self._relative_params()
+            if name in relative:
+                value, source = relative[name], "sampler's joint suggestion"
+            else:
+                study = self._study
+                value = study.sampler.sample_independent(
+                    study._view, self._snapshot(), name, distribution)
+                source = "sampler's suggestion"
+        try:
+            internal = distribution.to_internal(value)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"parameter {name!r}: {source} {value!r} does not fit "
+                             f"{distribution!r}") from error
+        if not distribution.contains(internal):
+            raise ValueError(
+                f"parameter {name!r}: {source} {value!r} lies outside {distribution!r}"
+            )
+        self._study._storage.set_trial_param(self._trial_id, name, internal, distribution)
+        external = distribution.to_external(internal)
+        self._params[name] = external
+        self._distributions[name] = distribution
+        return external
+
+    def _relative_params(self) -> dict[str, Any]:
+        if self._relative is None:
+            study = self._study
+            snapshot = self._snapshot()
+            space = study.sampler.infer_relative_search_space(study._view, snapshot)
+            self._relative = dict(study.sampler.sample_relative(study._view, snapshot, space))
+        return self._relative
+
+    # -- reporting and pruning -------------------------------------------------------------
+    def report(self, value: float, step: int) -> None:
+        """Report an intermediate value (e.g. validation loss after epoch ``step``)."""
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise TypeError(f"step must be an int >= 0, got step={step!r}")
+        if isinstance(value, (str, bytes, bool)) or value is None:
+            raise TypeError(f"reported value must be a float, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"reported value must be a float, got {value!r}") from error
+        if step in self._intermediate:
+            warnings.warn(
+                f"trial {self._number} already reported step {step}; the new value "
+                f"{number!r} is ignored", stacklevel=2)
+            return
+        self._check_running()
+        self._study._storage.set_trial_intermediate_value(self._trial_id, step, number)
+        self._intermediate[step] = number
+
+    def should_prune(self) -> bool:
+        """Return whether the study's pruner says this trial should stop now."""
+        return self._study.pruner.prune(self._study._view, self._snapshot())
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach a JSON-serializable value to the trial."""
+        self._check_running()
+        self._study._storage.set_trial_attr(self._trial_id, "user", key, value)
+        self._user_attrs[key] = value
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        """Attach a JSON-serializable value for hyperknob's own components."""
+        self._check_running()
+        self._study._storage.set_trial_attr(self._trial_id, "system", key, value)
+        self._system_attrs[key] = value
+
+    # -- internals -------------------------------------------------------------------------
+    def _check_running(self) -> None:
+        if self._state is not TrialState.RUNNING:
+            from hyperknob.exceptions import UpdateFinishedTrialError
+
+            raise UpdateFinishedTrialError(
+                f"trial {self._number} is {self._state.name}; only a RUNNING trial can change"
+            )
+
+    def _snapshot(
+        self, state: TrialState | None = None, value: float | None = None
+    ) -> FrozenTrial:
+        finished = state is not None and state.is_finished()
+        return FrozenTrial(
+            number=self._number, trial_id=self._trial_id, state=state or self._state,
+            value=value, params=self._params, distributions=self._distributions,
+            user_attrs=self._user_attrs, system_attrs=self._system_attrs,
+            intermediate_values=self._intermediate, datetime_start=self._datetime_start,
+            datetime_complete=datetime.datetime.now() if finished else None,
+        )
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self._number}, params={self._params!r})"
+
+
+def check_objective_value(value: Any) -> tuple[float | None, str | None]:
+    """Return ``(float, None)`` for a valid objective value, else ``(None, reason)``."""
+    if value is None or isinstance(value, (str, bytes, bool)):
+        return None, (f"the objective returned {value!r} of type {type(value).__name__}; "
+                      "expected a finite float")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None, (f"the objective returned {value!r} of type {type(value).__name__}; "
+                      "expected a finite float")
+    if not math.isfinite(number):
+        return None, f"the objective returned {number!r}; expected a finite float"
+    return number, None
