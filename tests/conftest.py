@@ -1,0 +1,53 @@
+"""Shared fixtures: storages of every kind, PostgreSQL included when a server is given."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+POSTGRES_ENV = "HYPERKNOB_TEST_POSTGRES_URL"
+
+
+def postgres_admin_url() -> str | None:
+    """Return the URL of the test server, skip without one, and fail in CI without one."""
+    url = os.environ.get(POSTGRES_ENV)
+    if url:
+        return url
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {POSTGRES_ENV} is not set: .ci/run must start PostgreSQL")
+    pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} (scripts/postgres.sh start prints one)")
+    return None
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """Yield the URL of a fresh, empty PostgreSQL database, dropped afterwards."""
+    import sqlalchemy as sa
+
+    admin = postgres_admin_url()
+    assert admin is not None
+    name = f"hk_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        engine.dispose()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def storage_url(request: pytest.FixtureRequest, tmp_path: object) -> str | None:
+    """Yield None (in memory), a SQLite file URL, or a PostgreSQL URL."""
+    if request.param == "memory":
+        return None
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/study.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
