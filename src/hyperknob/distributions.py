@@ -31,7 +31,11 @@ def _divides(low: float, high: float, step: float) -> bool:
     # Decimal arithmetic on the shortest repr avoids 0.1-style binary rounding false alarms.
     span = decimal.Decimal(repr(high)) - decimal.Decimal(repr(low))
     quotient = span / decimal.Decimal(repr(step))
-    return quotient == quotient.to_integral_value()
+    if quotient == quotient.to_integral_value():
+        return True
+    # Bounds computed in floats (low + k * step) may be off in the last bits.
+    ratio = (high - low) / step
+    return abs(ratio - round(ratio)) <= 1e-9 * max(1.0, abs(ratio))
 
 
 class BaseDistribution(abc.ABC):

@@ -145,8 +145,6 @@ class Study:
         if state in (TrialState.RUNNING, TrialState.WAITING):
             raise ValueError(f"state must be COMPLETE, PRUNED or FAIL, got {state!r}")
         if state is None:
-            if value is None:
-                raise ValueError("tell() needs a value when state is COMPLETE (or None)")
             state = TrialState.COMPLETE
         attrs: dict[str, Any] = {}
         number: float | None = None

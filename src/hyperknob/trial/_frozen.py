@@ -5,13 +5,38 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from hyperknob.distributions import BaseDistribution
 from hyperknob.trial._state import TrialState
 
-_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A dict that refuses changes: JSON-serializable and picklable, unlike a mappingproxy."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: object, **kwargs: object) -> Any:
+        raise TypeError("a FrozenTrial's mappings are read-only; use FrozenTrial.replace()")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self
+
+    def copy(self) -> dict[Any, Any]:
+        """Return a plain, mutable dict copy."""
+        return dict(self)
+
+
+_EMPTY: Mapping[Any, Any] = FrozenDict()
 
 
 def _empty() -> Mapping[Any, Any]:
@@ -21,14 +46,14 @@ def _empty() -> Mapping[Any, Any]:
 def _freeze(mapping: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
     if not mapping:
         return _EMPTY
-    if isinstance(mapping, MappingProxyType):
+    if isinstance(mapping, FrozenDict):
         return mapping
-    return MappingProxyType(dict(mapping))
+    return FrozenDict(mapping)
 
 
 @dataclasses.dataclass(frozen=True, eq=True)
 class FrozenTrial:
-    """A snapshot of a trial. Mappings are read-only views; build a new record to change one.
+    """A snapshot of a trial. Its mappings are read-only; build a new record to change one.
 
     Example:
         >>> t = FrozenTrial(number=0, trial_id=1, state=TrialState.COMPLETE, value=0.5)
@@ -56,16 +81,6 @@ class FrozenTrial:
     def __hash__(self) -> int:
         return hash((self.trial_id, self.number, self.state))
 
-    def __reduce__(self) -> tuple[Any, ...]:  # mappingproxy does not pickle
-        return (_rebuild, (self._to_plain(),))
-
-    def _to_plain(self) -> dict[str, Any]:
-        plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        for name in ("params", "distributions", "user_attrs", "system_attrs",
-                     "intermediate_values"):
-            plain[name] = dict(plain[name])
-        return plain
-
     def replace(self, **changes: Any) -> FrozenTrial:
         """Return a copy with some fields changed."""
         return dataclasses.replace(self, **changes)
@@ -89,6 +104,3 @@ class FrozenTrial:
             for name, value in self.params.items()
         }
 
-
-def _rebuild(plain: dict[str, Any]) -> FrozenTrial:
-    return FrozenTrial(**plain)
