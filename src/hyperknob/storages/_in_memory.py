@@ -37,22 +37,56 @@ def check_json(kind: str, key: str, value: Any) -> Any:
         ) from error
 
 
+class _Record:
+    """A trial as the storage keeps it: mutable while RUNNING, frozen on first read."""
+
+    __slots__ = ("complete", "distributions", "frozen", "intermediate", "number", "params",
+                 "start", "state", "system_attrs", "trial_id", "user_attrs", "value")
+
+    def __init__(self, trial: FrozenTrial) -> None:
+        self.number = trial.number
+        self.trial_id = trial.trial_id
+        self.state = trial.state
+        self.value = trial.value
+        self.params = dict(trial.params)
+        self.distributions = dict(trial.distributions)
+        self.user_attrs = dict(trial.user_attrs)
+        self.system_attrs = dict(trial.system_attrs)
+        self.intermediate = dict(trial.intermediate_values)
+        self.start = trial.datetime_start
+        self.complete = trial.datetime_complete
+        self.frozen: FrozenTrial | None = None
+
+    def freeze(self) -> FrozenTrial:
+        if self.frozen is None:
+            self.frozen = FrozenTrial.build(
+                self.number, self.trial_id, self.state, self.value, self.params,
+                self.distributions, self.user_attrs, self.system_attrs, self.intermediate,
+                self.start, self.complete,
+            )
+        return self.frozen
+
+
 class _Study:
-    __slots__ = ("best_id", "direction", "name", "started", "system_attrs", "trials",
-                 "user_attrs")
+    __slots__ = ("best", "direction", "name", "started", "system_attrs", "trials",
+                 "user_attrs", "waiting")
 
     def __init__(self, name: str, direction: StudyDirection) -> None:
         self.name = name
         self.direction = direction
-        self.trials: list[FrozenTrial] = []
+        self.trials: list[_Record] = []
+        self.waiting: list[int] = []  # numbers of WAITING trials, oldest first
         self.user_attrs: dict[str, Any] = {}
         self.system_attrs: dict[str, Any] = {}
-        self.best_id: int | None = None
+        self.best: _Record | None = None
         self.started = _now()
 
 
 class InMemoryStorage(BaseStorage):
-    """Keep studies in this process's memory. Records are copy-on-write, never deep-copied.
+    """Keep studies in this process's memory.
+
+    A trial is a mutable record while it runs; readers get an immutable
+    :class:`FrozenTrial` built once per change, so nothing is ever deep-copied.
 
     Example:
         >>> import hyperknob
@@ -62,7 +96,7 @@ class InMemoryStorage(BaseStorage):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._studies: dict[int, _Study] = {}
-        self._where: dict[int, tuple[int, int]] = {}  # trial_id -> (study_id, index)
+        self._where: dict[int, tuple[_Study, _Record]] = {}
         self._next_study_id = 0
         self._next_trial_id = 0
 
@@ -79,8 +113,8 @@ class InMemoryStorage(BaseStorage):
     def delete_study(self, study_id: int) -> None:
         with self._lock:
             study = self._study(study_id)
-            for trial in study.trials:
-                del self._where[trial.trial_id]
+            for record in study.trials:
+                del self._where[record.trial_id]
             del self._studies[study_id]
 
     def get_study_id_from_name(self, study_name: str) -> int:
@@ -98,14 +132,11 @@ class InMemoryStorage(BaseStorage):
 
     def get_all_studies(self) -> list[StudySummary]:
         with self._lock:
-            summaries = []
-            for study_id, study in self._studies.items():
-                best = self.get_best_trial(study_id)
-                summaries.append(StudySummary(
-                    study_id, study.name, study.direction, len(study.trials),
-                    None if best is None else best.value, study.started,
-                ))
-            return summaries
+            return [
+                StudySummary(study_id, study.name, study.direction, len(study.trials),
+                             None if study.best is None else study.best.value, study.started)
+                for study_id, study in self._studies.items()
+            ]
 
     def set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
         value = check_json(kind, key, value)
@@ -138,43 +169,48 @@ class InMemoryStorage(BaseStorage):
                 if start is None and template.state is not TrialState.WAITING:
                     start = _now()
                 trial = template.replace(number=number, trial_id=trial_id, datetime_start=start)
-            study.trials.append(trial)
-            self._where[trial_id] = (study_id, number)
-            if trial.state is TrialState.COMPLETE:
-                self._update_best(study, trial)
+            record = _Record(trial)
+            record.frozen = trial
+            study.trials.append(record)
+            self._where[trial_id] = (study, record)
+            if trial.state is TrialState.WAITING:
+                study.waiting.append(number)
+            elif trial.state is TrialState.COMPLETE:
+                self._update_best(study, record)
             return trial
 
     def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
         with self._lock:
-            for trial in self._study(study_id).trials:
-                if trial.state is TrialState.WAITING:
-                    return self._put(trial.replace(state=TrialState.RUNNING,
-                                                   datetime_start=_now()))
+            study = self._study(study_id)
+            while study.waiting:
+                record = study.trials[study.waiting.pop(0)]
+                if record.state is TrialState.WAITING:
+                    record.state, record.start, record.frozen = TrialState.RUNNING, _now(), None
+                    return record.freeze()
         return None
 
     def set_trial_param(
         self, trial_id: int, name: str, internal_value: float, distribution: BaseDistribution
     ) -> None:
         with self._lock:
-            trial = self._running(trial_id)
-            self._put(trial.replace(
-                params={**trial.params, name: distribution.to_external(internal_value)},
-                distributions={**trial.distributions, name: distribution},
-            ))
+            record = self._running(trial_id)
+            # In place: a FrozenTrial copies the mappings it is built from.
+            record.params[name] = distribution.to_external(internal_value)
+            record.distributions[name] = distribution
+            record.frozen = None
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
         with self._lock:
-            trial = self._running(trial_id)
-            self._put(trial.replace(
-                intermediate_values={**trial.intermediate_values, step: float(value)}
-            ))
+            record = self._running(trial_id)
+            record.intermediate[step] = float(value)
+            record.frozen = None
 
     def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
         value = check_json(kind, key, value)
         with self._lock:
-            trial = self._running(trial_id)
-            field = "user_attrs" if kind == "user" else "system_attrs"
-            self._put(trial.replace(**{field: {**getattr(trial, field), key: value}}))
+            record = self._running(trial_id)
+            (record.user_attrs if kind == "user" else record.system_attrs)[key] = value
+            record.frozen = None
 
     def finish_trial(
         self,
@@ -185,20 +221,19 @@ class InMemoryStorage(BaseStorage):
     ) -> bool:
         attrs = {k: check_json("system", k, v) for k, v in (system_attrs or {}).items()}
         with self._lock:
-            trial = self._get(trial_id)
-            if trial.state.is_finished():
+            study, record = self._lookup(trial_id)
+            if record.state.is_finished():
                 return False
-            finished = self._put(trial.replace(
-                state=state, value=value, datetime_complete=_now(),
-                system_attrs={**trial.system_attrs, **attrs},
-            ))
+            record.state, record.value, record.complete = state, value, _now()
+            record.system_attrs.update(attrs)
+            record.frozen = None
             if state is TrialState.COMPLETE:
-                self._update_best(self._studies[self._where[trial_id][0]], finished)
+                self._update_best(study, record)
             return True
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         with self._lock:
-            return self._get(trial_id)
+            return self._lookup(trial_id)[1].freeze()
 
     def get_trial_id_from_number(self, study_id: int, number: int) -> int:
         with self._lock:
@@ -211,49 +246,46 @@ class InMemoryStorage(BaseStorage):
         self, study_id: int, states: Container[TrialState] | None = None
     ) -> list[FrozenTrial]:
         with self._lock:
-            trials = self._study(study_id).trials
+            records = self._study(study_id).trials
             if states is None:
-                return list(trials)
-            return [t for t in trials if t.state in states]
+                return [r.freeze() for r in records]
+            return [r.freeze() for r in records if r.state in states]
 
     def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         with self._lock:
-            trials = self._study(study_id).trials
+            records = self._study(study_id).trials
             if states is None:
-                return len(trials)
-            return sum(1 for t in trials if t.state in states)
+                return len(records)
+            return sum(1 for r in records if r.state in states)
 
     def get_best_trial(self, study_id: int) -> FrozenTrial | None:
         with self._lock:
-            study = self._study(study_id)
-            return None if study.best_id is None else self._get(study.best_id)
+            best = self._study(study_id).best
+            return None if best is None else best.freeze()
 
     # -- helpers ---------------------------------------------------------------------------
-    def _get(self, trial_id: int) -> FrozenTrial:
+    def _lookup(self, trial_id: int) -> tuple[_Study, _Record]:
         try:
-            study_id, index = self._where[trial_id]
+            return self._where[trial_id]
         except KeyError:
             raise TrialNotFoundError(f"no trial with id {trial_id}") from None
-        return self._studies[study_id].trials[index]
 
-    def _running(self, trial_id: int) -> FrozenTrial:
-        trial = self._get(trial_id)
-        if trial.state is not TrialState.RUNNING:
+    def _running(self, trial_id: int) -> _Record:
+        record = self._lookup(trial_id)[1]
+        if record.state is not TrialState.RUNNING:
             raise UpdateFinishedTrialError(
-                f"trial {trial.number} is {trial.state.name}; only a RUNNING trial can change"
+                f"trial {record.number} is {record.state.name}; only a RUNNING trial can change"
             )
-        return trial
+        return record
 
-    def _put(self, trial: FrozenTrial) -> FrozenTrial:
-        study_id, index = self._where[trial.trial_id]
-        self._studies[study_id].trials[index] = trial
-        return trial
-
-    def _update_best(self, study: _Study, trial: FrozenTrial) -> None:
-        assert trial.value is not None
-        if study.best_id is None:
-            study.best_id = trial.trial_id
+    def _update_best(self, study: _Study, record: _Record) -> None:
+        assert record.value is not None
+        best = study.best
+        if best is None:
+            study.best = record
             return
-        best = self._get(study.best_id)
-        if study.direction.better(trial.value, best.value):  # type: ignore[arg-type]
-            study.best_id = trial.trial_id
+        assert best.value is not None
+        if study.direction.better(record.value, best.value) or (
+            record.value == best.value and record.number < best.number
+        ):
+            study.best = record

@@ -348,6 +348,12 @@ class SQLStorage(BaseStorage):
             ])
 
     def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        waiting = sa.select(s.trials.c.trial_id).where(
+            s.trials.c.study_id == study_id, s.trials.c.state == int(TrialState.WAITING)
+        ).limit(1)
+        if self._transaction(lambda conn: conn.execute(waiting).first()) is None:
+            return None  # the common case, answered without taking the write lock
+
         def work(conn: Connection) -> int | None:
             row = conn.execute(
                 sa.select(s.trials.c.trial_id)

@@ -19,6 +19,7 @@ studies = sa.Table(
     sa.Column("direction", sa.Integer, nullable=False),
     sa.Column("next_trial_number", sa.Integer, nullable=False, default=0),
     sa.Column("datetime_start", sa.DateTime, nullable=False),
+    sqlite_autoincrement=True,  # never reuse the id of a deleted study: caches key on it
 )
 
 study_attrs = sa.Table(
@@ -41,6 +42,7 @@ trials = sa.Table(
     sa.Column("heartbeat", sa.DateTime, nullable=True),
     sa.UniqueConstraint("study_id", "number", name="hk_trials_study_number"),
     sa.Index("hk_trials_study_state", "study_id", "state"),
+    sqlite_autoincrement=True,
 )
 
 trial_params = sa.Table(

@@ -175,6 +175,7 @@ class Study:
             )
         live._system_attrs.update(attrs)
         live._state = state
+        live._frozen = None
         return live._snapshot(state, value)
 
     def _fail(self, live: Trial, error: BaseException) -> FrozenTrial:

@@ -78,6 +78,34 @@ class FrozenTrial:
                      "intermediate_values"):
             object.__setattr__(self, name, _freeze(getattr(self, name)))
 
+    @classmethod
+    def build(
+        cls,
+        number: int,
+        trial_id: int,
+        state: TrialState,
+        value: float | None,
+        params: Mapping[str, Any],
+        distributions: Mapping[str, BaseDistribution],
+        user_attrs: Mapping[str, Any],
+        system_attrs: Mapping[str, Any],
+        intermediate_values: Mapping[int, float],
+        datetime_start: datetime.datetime | None,
+        datetime_complete: datetime.datetime | None,
+    ) -> FrozenTrial:
+        """Build a record from mutable mappings (copied) without per-field checks: a hot path."""
+        self = object.__new__(cls)
+        self.__dict__.update(
+            number=number, trial_id=trial_id, state=state, value=value,
+            params=FrozenDict(params) if params else _EMPTY,
+            distributions=FrozenDict(distributions) if distributions else _EMPTY,
+            user_attrs=FrozenDict(user_attrs) if user_attrs else _EMPTY,
+            system_attrs=FrozenDict(system_attrs) if system_attrs else _EMPTY,
+            intermediate_values=FrozenDict(intermediate_values) if intermediate_values else _EMPTY,
+            datetime_start=datetime_start, datetime_complete=datetime_complete,
+        )
+        return self
+
     def __hash__(self) -> int:
         return hash((self.trial_id, self.number, self.state))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyperknob.distributions import (
@@ -21,6 +21,26 @@ from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
     from hyperknob.study._study import Study
+
+
+# Define-by-run builds the same distributions trial after trial; validate each one only once.
+# Keys carry the argument types so that, e.g., low=True is still rejected rather than matched to 1.
+_DISTRIBUTIONS: dict[tuple[Any, ...], BaseDistribution] = {}
+
+
+def _distribution(
+    key: tuple[Any, ...], build: Callable[[], BaseDistribution]
+) -> BaseDistribution:
+    try:
+        found = _DISTRIBUTIONS.get(key)
+    except TypeError:  # an unhashable argument: the constructor says what was expected
+        return build()
+    if found is None:
+        found = build()
+        if len(_DISTRIBUTIONS) >= 4096:
+            _DISTRIBUTIONS.clear()
+        _DISTRIBUTIONS[key] = found
+    return found
 
 
 class Trial:
@@ -47,6 +67,7 @@ class Trial:
         self._fixed: dict[str, Any] = dict(fixed) if isinstance(fixed, dict) else {}
         self._relative: dict[str, Any] | None = None
         self._state = frozen.state
+        self._frozen: FrozenTrial | None = None  # the snapshot, rebuilt after a change
 
     # -- identity --------------------------------------------------------------------------
     @property
@@ -84,22 +105,33 @@ class Trial:
         self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
     ) -> float:
         """Suggest a float in ``[low, high]``, log-uniform with ``log``, on a ``step`` grid."""
-        value: float = self._suggest(name, FloatDistribution(low, high, log=log, step=step))
+        key = (FloatDistribution, type(low), low, type(high), high, log, type(step), step)
+        distribution = _distribution(
+            key, lambda: FloatDistribution(low, high, log=log, step=step))
+        value: float = self._suggest(name, distribution)
         return value
 
     def suggest_int(
         self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
     ) -> int:
         """Suggest an int in ``[low, high]`` (both included)."""
-        value: int = self._suggest(name, IntDistribution(low, high, log=log, step=step))
+        key = (IntDistribution, type(low), low, type(high), high, log, type(step), step)
+        distribution = _distribution(
+            key, lambda: IntDistribution(low, high, log=log, step=step))
+        value: int = self._suggest(name, distribution)
         return value
 
     def suggest_categorical(
         self, name: str, choices: Sequence[CategoricalChoice]
     ) -> CategoricalChoice:
         """Suggest one of ``choices`` (None, bool, int, float or str)."""
-        value: CategoricalChoice = self._suggest(
-            name, CategoricalDistribution(choices))  # type: ignore[arg-type]
+        if isinstance(choices, (list, tuple)):
+            key: tuple[Any, ...] = (CategoricalDistribution, *((type(c), c) for c in choices))
+        else:
+            key = (CategoricalDistribution, [])  # unhashable: always validated afresh
+        distribution = _distribution(
+            key, lambda: CategoricalDistribution(choices))  # type: ignore[arg-type]
+        value: CategoricalChoice = self._suggest(name, distribution)
         return value
 
     def _suggest(self, name: str, distribution: BaseDistribution) -> Any:
@@ -133,6 +165,7 @@ class Trial:
         external = distribution.to_external(internal)
         self._params[name] = external
         self._distributions[name] = distribution
+        self._frozen = None
         return external
 
     def _relative_params(self) -> dict[str, Any]:
@@ -162,6 +195,7 @@ class Trial:
         self._check_running()
         self._study._storage.set_trial_intermediate_value(self._trial_id, step, number)
         self._intermediate[step] = number
+        self._frozen = None
 
     def should_prune(self) -> bool:
         """Return whether the study's pruner says this trial should stop now."""
@@ -172,12 +206,14 @@ class Trial:
         self._check_running()
         self._study._storage.set_trial_attr(self._trial_id, "user", key, value)
         self._user_attrs[key] = value
+        self._frozen = None
 
     def set_system_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serializable value for hyperknob's own components."""
         self._check_running()
         self._study._storage.set_trial_attr(self._trial_id, "system", key, value)
         self._system_attrs[key] = value
+        self._frozen = None
 
     # -- internals -------------------------------------------------------------------------
     def _check_running(self) -> None:
@@ -191,14 +227,17 @@ class Trial:
     def _snapshot(
         self, state: TrialState | None = None, value: float | None = None
     ) -> FrozenTrial:
+        if state is None and self._frozen is not None:
+            return self._frozen
         finished = state is not None and state.is_finished()
-        return FrozenTrial(
-            number=self._number, trial_id=self._trial_id, state=state or self._state,
-            value=value, params=self._params, distributions=self._distributions,
-            user_attrs=self._user_attrs, system_attrs=self._system_attrs,
-            intermediate_values=self._intermediate, datetime_start=self._datetime_start,
-            datetime_complete=datetime.datetime.now() if finished else None,
+        frozen = FrozenTrial.build(
+            self._number, self._trial_id, state or self._state, value, self._params,
+            self._distributions, self._user_attrs, self._system_attrs, self._intermediate,
+            self._datetime_start, datetime.datetime.now() if finished else None,
         )
+        if state is None:
+            self._frozen = frozen
+        return frozen
 
     def __repr__(self) -> str:
         return f"Trial(number={self._number}, params={self._params!r})"
