@@ -28,9 +28,9 @@ def check_seed(seed: int | None) -> int:
 class TrialRngs:
     """Hand out one Generator per trial: trial ``n`` draws from its own stretch of 2**64 steps.
 
-    All trials share one PCG64 stream seeded by ``(seed, stream)``; trial ``n`` starts ``n * 2**64``
-    steps in (PCG64 jumps ahead in O(log n)), which is ~5x cheaper than seeding a new generator
-    per trial and gives non-overlapping draws.
+    All trials share one PCG64 stream seeded by ``(seed, stream)``; trial ``n`` starts
+    ``n * 2**64`` steps in (PCG64 jumps ahead in O(log n)), which is ~5x cheaper than seeding a
+    new generator per trial and gives non-overlapping draws.
     """
 
     def __init__(self, seed: int, stream: int = 0) -> None:
