@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,18 @@ def test_random_suggestions_do_not_depend_on_the_number_of_workers(tmp_path: Pat
     parallel.optimize(objective, n_trials=12, n_jobs=3)
     by_number = {t.number: t.params["x"] for t in parallel.trials}
     assert by_number == {t.number: t.params["x"] for t in single.trials}
+
+
+@pytest.mark.postgres
+def test_n_jobs_on_postgresql(postgres_url: str) -> None:
+    study = hyperknob.create_study(storage=postgres_url, seed=0)
+
+    def objective(trial: hyperknob.Trial) -> float:
+        time.sleep(0.02)  # long enough that both workers get trials
+        return pid_objective(trial)
+
+    study.optimize(objective, n_trials=20, n_jobs=2)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(20))
+    assert all(t.state is TrialState.COMPLETE for t in trials)
+    assert len({t.user_attrs["pid"] for t in trials}) == 2
