@@ -90,3 +90,9 @@ def test_resume_after_reopening_keeps_everything(tmp_path: Path) -> None:
     again.optimize(objective, n_trials=5)
     assert [t.number for t in again.trials] == list(range(10))
     assert again.best_value == min(t.value for t in again.trials if t.value is not None)
+
+
+def test_unknown_scheme_error_does_not_echo_a_password() -> None:
+    with pytest.raises(ValueError, match="'mysql'") as info:
+        get_storage("mysql://user:s3cret@db.example/hk")
+    assert "s3cret" not in str(info.value)

@@ -30,9 +30,10 @@ def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
             f"of type {type(storage).__name__}"
         )
     if not storage.startswith(_SCHEMES):
+        # Name the scheme only: the rest of the URL may hold a password.
         scheme = storage.split("://", 1)[0] if "://" in storage else storage
         raise ValueError(
-            f"unknown storage URL scheme {scheme!r} in {storage!r}; expected "
+            f"unknown storage URL scheme {scheme!r}; expected "
             "'sqlite:///PATH' or 'postgresql+psycopg://USER@HOST:PORT/DB'"
         )
     return SQLStorage(storage)

@@ -1,0 +1,162 @@
+"""The ``hyperknob`` command: argument parsing, dispatch, and error reporting.
+
+Everything heavy (the test functions, tqdm, the study machinery) is imported by the
+subcommand that needs it, so ``hyperknob --help`` and ``--version`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from hyperknob.cli._commands import DEFAULT_STORAGE, STORAGE_ENV, CLIError
+from hyperknob.cli._output import FORMATS
+
+PROG = "hyperknob"
+
+#: The names of :data:`hyperknob.testing.functions.TEST_FUNCTIONS` (kept here for a fast start).
+DEMO_FUNCTIONS = ("branin", "sphere", "rosenbrock", "hartmann3", "levy", "styblinski_tang")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Return a parent parser with the options valid before or after any subcommand.
+
+    Their defaults are SUPPRESS so that an option given after the subcommand is not overwritten
+    by the subparser's default; :func:`_fill_defaults` sets the real defaults afterwards.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--storage", metavar="URL", default=argparse.SUPPRESS,
+        help=f"storage URL (default: ${STORAGE_ENV} or {DEFAULT_STORAGE})",
+    )
+    common.add_argument(
+        "--format", choices=FORMATS, default=argparse.SUPPRESS,
+        help="output format (default: table)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the ``hyperknob`` command."""
+    from hyperknob import __version__
+    from hyperknob.cli import _commands as c
+
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog=PROG, parents=[common],
+        description="Inspect and manage hyperknob studies, or run a quick demo.",
+        epilog="Start with 'hyperknob demo', then 'hyperknob trials demo-branin'.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, parents=[common], help=help_text,
+                                 description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    add("studies", c.cmd_studies, "list the studies: name, direction, trials, best value")
+    trials = add("trials", c.cmd_trials, "list the trials of a study")
+    trials.add_argument("study", metavar="STUDY", help="study name")
+    best = add("best", c.cmd_best, "show the best trial of a study")
+    best.add_argument("study", metavar="STUDY", help="study name")
+    delete = add("delete", c.cmd_delete, "delete a study and all its trials")
+    delete.add_argument("study", metavar="STUDY", help="study name")
+    delete.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    demo = add("demo", c.cmd_demo,
+               "tune a built-in test function (resuming the study if it exists)")
+    demo.add_argument("--trials", type=_positive_int, default=60, metavar="N",
+                      help="number of trials to run (default: 60)")
+    demo.add_argument("--study", default=None, metavar="NAME",
+                      help="study name (default: demo-FUNCTION, e.g. demo-branin)")
+    demo.add_argument("--function", choices=DEMO_FUNCTIONS, default="branin",
+                      help="test function to minimize (default: branin)")
+    demo.add_argument("--seed", type=_seed, default=None, metavar="N",
+                      help="seed of the random sampler (default: random)")
+    return parser
+
+
+def _fill_defaults(args: argparse.Namespace) -> None:
+    if getattr(args, "storage", None) is None:
+        args.storage = os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+    if getattr(args, "format", None) is None:
+        args.format = "table"
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe (e.g. ``| head``), stop Python from failing again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``hyperknob`` command and return its exit status.
+
+    Args:
+        argv: The arguments, without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success, 1 on an error (reported as ``hyperknob: error: ...`` on stderr), 2 on a
+        usage error, 130 when interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(None if argv is None else list(argv))
+    except SystemExit as exit_:  # --help, --version, or a usage error (already printed)
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
+    _fill_defaults(args)
+    handler: Handler = args.handler
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hyperknob.exceptions import HyperknobError
+
+    try:
+        return handler(args)
+    except CLIError as error:
+        _error(str(error))
+        return error.code
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted; finished trials are saved", file=sys.stderr)
+        return 130
+    except (HyperknobError, ValueError, OSError, SQLAlchemyError) as error:
+        _error(str(error) or type(error).__name__)
+        return 1
+    except ImportError as error:
+        _error(f"{error} (a storage or feature needs an optional dependency)")
+        return 1
