@@ -20,6 +20,7 @@ from typing import Any
 from hyperknob._direction import StudyDirection
 from hyperknob.distributions import BaseDistribution
 from hyperknob.storages._base import BaseStorage, StudySummary
+from hyperknob.storages._in_memory import check_json
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -108,6 +109,7 @@ class StorageClient(BaseStorage):
         return list(self._call("get_all_studies"))
 
     def set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
+        value = check_json(kind, key, value)  # fail here, not while pickling
         self._call("set_study_attr", study_id, kind, key, value)
 
     def get_study_attrs(self, study_id: int, kind: str) -> dict[str, Any]:
@@ -130,6 +132,7 @@ class StorageClient(BaseStorage):
         self._call("set_trial_intermediate_value", trial_id, step, value)
 
     def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
+        value = check_json(kind, key, value)
         self._call("set_trial_attr", trial_id, kind, key, value)
 
     def finish_trial(
@@ -139,8 +142,8 @@ class StorageClient(BaseStorage):
         value: float | None = None,
         system_attrs: Mapping[str, Any] | None = None,
     ) -> bool:
-        return bool(self._call("finish_trial", trial_id, state, value,
-                               dict(system_attrs or {})))
+        attrs = {k: check_json("system", k, v) for k, v in (system_attrs or {}).items()}
+        return bool(self._call("finish_trial", trial_id, state, value, attrs))
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         result: FrozenTrial = self._call("get_trial", trial_id)

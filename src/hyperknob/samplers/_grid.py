@@ -41,6 +41,13 @@ def _values(name: str, spec: Sequence[CategoricalChoice] | BaseDistribution) -> 
         raise TypeError(f"grid dimension {name!r} must be a list of values or a distribution, "
                         f"got {spec!r}")
     values = list(CategoricalDistribution(tuple(spec)).choices)  # validates: non-empty, hashable
+    keys = [GridSampler._key([v]) for v in values]
+    for index, key in enumerate(keys):
+        if key in keys[:index]:
+            raise ValueError(
+                f"grid dimension {name!r} lists {values[keys.index(key)]!r} and "
+                f"{values[index]!r}, which are the same number"
+            )
     return values
 
 

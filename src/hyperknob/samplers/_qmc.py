@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-import math
 import warnings
-from typing import TYPE_CHECKING, Any
+import weakref
+from typing import Any
 
 import numpy as np
 
 from hyperknob.distributions import (
     BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
 )
 from hyperknob.samplers._base import BaseSampler
-from hyperknob.samplers._random import RandomSampler
+from hyperknob.samplers._random import RandomSampler, from_unit
 from hyperknob.samplers._rng import check_seed
 from hyperknob.samplers._search_space import IntersectionSearchSpace
+from hyperknob.study._view import StudyView
 from hyperknob.trial._frozen import FrozenTrial
-
-if TYPE_CHECKING:
-    from hyperknob.study._view import StudyView
-
-
-def from_unit(u: float, distribution: BaseDistribution) -> Any:
-    """Map a coordinate in [0, 1) to an external value of ``distribution``."""
-    if isinstance(distribution, CategoricalDistribution):
-        n = len(distribution.choices)
-        return distribution.choices[min(int(u * n), n - 1)]
-    if isinstance(distribution, FloatDistribution):
-        if distribution.step is not None:
-            k = min(int(u * distribution.n_steps()), distribution.n_steps() - 1)
-            return min(distribution.low + k * distribution.step, distribution.high)
-        if distribution.log:
-            low, high = math.log(distribution.low), math.log(distribution.high)
-            return min(math.exp(low + u * (high - low)), distribution.high)
-        return distribution.low + u * (distribution.high - distribution.low)
-    if isinstance(distribution, IntDistribution):
-        if distribution.log:
-            low = math.log(distribution.low - 0.5) if distribution.low > 1 else math.log(0.5)
-            high = math.log(distribution.high + 0.5)
-            value = int(round(math.exp(low + u * (high - low))))
-            return min(max(value, distribution.low), distribution.high)
-        k = min(int(u * distribution.n_steps()), distribution.n_steps() - 1)
-        return distribution.low + k * distribution.step
-    raise TypeError(f"unknown distribution {distribution!r}")
 
 
 class QMCSampler(BaseSampler):
@@ -68,7 +39,9 @@ class QMCSampler(BaseSampler):
         self.scramble = scramble
         self.seed = check_seed(seed)
         self._fallback = RandomSampler(seed=self.seed)
-        self._space = IntersectionSearchSpace()
+        # One memo per study: a sampler may serve several studies in turn.
+        self._spaces: weakref.WeakKeyDictionary[StudyView, IntersectionSearchSpace] = (
+            weakref.WeakKeyDictionary())
         self._engine: Any = None
         self._engine_key: tuple[str, ...] = ()
         self._position = 0
@@ -76,7 +49,10 @@ class QMCSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        space = self._space.calculate(study.get_trials())
+        memo = self._spaces.get(study)
+        if memo is None:
+            memo = self._spaces[study] = IntersectionSearchSpace()
+        space = memo.calculate(study.get_trials())
         return {name: dist for name, dist in space.items() if not dist.is_single()}
 
     def _point(self, index: int, names: tuple[str, ...]) -> np.ndarray:

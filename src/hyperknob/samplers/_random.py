@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from hyperknob.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -14,33 +12,34 @@ from hyperknob.distributions import (
     IntDistribution,
 )
 from hyperknob.samplers._base import BaseSampler
-from hyperknob.samplers._rng import TrialRngs, check_seed
+from hyperknob.samplers._rng import UnitHash, check_seed
 from hyperknob.trial._frozen import FrozenTrial
 
 if TYPE_CHECKING:
     from hyperknob.study._view import StudyView
 
 
-def sample_uniform(distribution: BaseDistribution, rng: np.random.Generator) -> Any:
-    """Draw one external value uniformly (log-uniformly where ``log``) from a distribution."""
+def from_unit(u: float, distribution: BaseDistribution) -> Any:
+    """Map a coordinate in [0, 1) to an external value of ``distribution``."""
     if isinstance(distribution, CategoricalDistribution):
-        return distribution.choices[int(rng.integers(len(distribution.choices)))]
+        n = len(distribution.choices)
+        return distribution.choices[min(int(u * n), n - 1)]
     if isinstance(distribution, FloatDistribution):
         if distribution.step is not None:
-            k = int(rng.integers(distribution.n_steps()))
+            k = min(int(u * distribution.n_steps()), distribution.n_steps() - 1)
             return min(distribution.low + k * distribution.step, distribution.high)
         if distribution.log:
-            log_low, log_high = math.log(distribution.low), math.log(distribution.high)
-            return min(math.exp(rng.uniform(log_low, log_high)), distribution.high)
-        return float(rng.uniform(distribution.low, distribution.high))
+            low, high = math.log(distribution.low), math.log(distribution.high)
+            value = math.exp(low + u * (high - low))  # may round past either end
+            return min(max(value, distribution.low), distribution.high)
+        return distribution.low + u * (distribution.high - distribution.low)
     if isinstance(distribution, IntDistribution):
         if distribution.log:
-            # Uniform in log space over [low - 0.5, high + 0.5] so each end gets its fair share.
-            log_low = math.log(distribution.low - 0.5) if distribution.low > 1 else math.log(0.5)
-            log_high = math.log(distribution.high + 0.5)
-            value = int(round(math.exp(rng.uniform(log_low, log_high))))
+            low = math.log(distribution.low - 0.5) if distribution.low > 1 else math.log(0.5)
+            high = math.log(distribution.high + 0.5)
+            value = int(round(math.exp(low + u * (high - low))))
             return min(max(value, distribution.low), distribution.high)
-        k = int(rng.integers(distribution.n_steps()))
+        k = min(int(u * distribution.n_steps()), distribution.n_steps() - 1)
         return distribution.low + k * distribution.step
     raise TypeError(f"unknown distribution {distribution!r}")
 
@@ -55,9 +54,9 @@ class RandomSampler(BaseSampler):
 
     def __init__(self, *, seed: int | None = None) -> None:
         self.seed = check_seed(seed)
-        self._rngs = TrialRngs(self.seed)
+        self._unit = UnitHash(self.seed)
 
     def sample_independent(
         self, study: StudyView, trial: FrozenTrial, name: str, distribution: BaseDistribution
     ) -> Any:
-        return sample_uniform(distribution, self._rngs.for_trial(trial.number))
+        return from_unit(self._unit(trial.number, name), distribution)

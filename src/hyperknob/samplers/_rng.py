@@ -1,10 +1,13 @@
-"""Per-trial random generators derived from (seed, trial number).
+"""Seeds, and randomness derived from (seed, trial number, parameter name).
 
-Deriving the stream from the trial number, not from how many draws a process made, keeps the
-suggestions the same with one worker or many, and after a restart.
+Deriving the stream from the trial and the parameter, not from how many draws a process made,
+keeps the suggestions the same with one worker or many, after a restart, and whatever order
+pending trials ask in (ask/tell).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 
@@ -25,25 +28,20 @@ def check_seed(seed: int | None) -> int:
     return int(seed)
 
 
-class TrialRngs:
-    """Hand out one Generator per trial: trial ``n`` draws from its own stretch of 2**64 steps.
+class UnitHash:
+    """A uniform float in [0, 1) for each (trial number, parameter name): counter-based randomness.
 
-    All trials share one PCG64 stream seeded by ``(seed, stream)``; trial ``n`` starts
-    ``n * 2**64`` steps in (PCG64 jumps ahead in O(log n)), which is ~5x cheaper than seeding a
-    new generator per trial and gives non-overlapping draws.
+    Random search needs one uniform number per parameter; hashing ``(seed, number, name)`` with
+    BLAKE2b gives it in ~0.4 us with no state at all, so any order of calls, any number of
+    workers and any restart give the same value (the idea of counter-based generators such as
+    Philox; Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011).
     """
 
     def __init__(self, seed: int, stream: int = 0) -> None:
-        self.seed = seed
-        self._bits = np.random.PCG64(np.random.SeedSequence((seed, stream)))
-        self._origin = self._bits.state
-        self._rng = np.random.Generator(self._bits)
-        self._number = -1
+        self._key = hashlib.blake2b(f"{seed}:{stream}:".encode(), digest_size=8)
 
-    def for_trial(self, number: int) -> np.random.Generator:
-        """Return the generator of trial ``number``, positioned at the start of its stretch."""
-        if number != self._number:
-            self._bits.state = self._origin
-            self._bits.advance(number << 64)
-            self._number = number
-        return self._rng
+    def __call__(self, number: int, name: str) -> float:
+        """Return the uniform number of parameter ``name`` in trial ``number``."""
+        h = self._key.copy()
+        h.update(f"{number}:{name}".encode())
+        return (int.from_bytes(h.digest(), "little") >> 11) * 2.0**-53

@@ -13,7 +13,7 @@ from hyperknob.trial._state import TrialState
 class StudyView:
     """A read-only window onto a study's stored trials."""
 
-    __slots__ = ("_direction", "_storage", "_study_id", "_study_name")
+    __slots__ = ("__weakref__", "_direction", "_storage", "_study_id", "_study_name")
 
     def __init__(self, storage: BaseStorage, study_id: int, study_name: str,
                  direction: StudyDirection) -> None:
