@@ -24,13 +24,26 @@ if TYPE_CHECKING:
 
 __all__ = ["SamplerContract", "StorageContract"]
 
+#: The modules the suites are made of; pytest rewrites their asserts.
+_SUITE_MODULES = (
+    "hyperknob.testing._storage_contract",
+    "hyperknob.testing._storage_contract_base",
+    "hyperknob.testing._storage_contract_studies",
+    "hyperknob.testing._storage_contract_trials",
+    "hyperknob.testing._storage_contract_sharing",
+    "hyperknob.testing._sampler_contract",
+    "hyperknob.testing._sampler_contract_base",
+    "hyperknob.testing._sampler_contract_values",
+    "hyperknob.testing._sampler_contract_seeds",
+    "hyperknob.testing._sampler_contract_storage",
+)
+
 
 def _rewrite_asserts() -> None:
     """Let pytest explain failed asserts of the suites, as it does for test modules."""
     import pytest
 
-    pytest.register_assert_rewrite("hyperknob.testing._storage_contract",
-                                   "hyperknob.testing._sampler_contract")
+    pytest.register_assert_rewrite(*_SUITE_MODULES)
 
 
 def __getattr__(name: str) -> Any:
