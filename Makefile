@@ -23,7 +23,7 @@ demo: $(VENV)/.installed
 	$(BIN)/hyperknob demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: lint
