@@ -161,3 +161,47 @@ def test_n_jobs_on_postgresql(postgres_url: str) -> None:
     assert [t.number for t in trials] == list(range(20))
     assert all(t.state is TrialState.COMPLETE for t in trials)
     assert len({t.user_attrs["pid"] for t in trials}) == 2
+
+
+INTERRUPTED = textwrap.dedent(
+    """
+    import sys
+    import time
+    import hyperknob
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        time.sleep(0.05)
+        return x
+
+    study = hyperknob.create_study(study_name="s", storage=sys.argv[1])
+    print("ready", flush=True)
+    study.optimize(objective, n_trials=10_000, n_jobs=int(sys.argv[2]))
+    """
+)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_ctrl_c_leaves_no_running_trial_and_keeps_completed_ones(
+    tmp_path: Path, n_jobs: int
+) -> None:
+    import signal
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED)
+    process = subprocess.Popen([sys.executable, str(script), url, str(n_jobs)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0 and "KeyboardInterrupt" in err
+    trials = hyperknob.load_study(study_name="s", storage=url).trials
+    states = [t.state for t in trials]
+    assert TrialState.RUNNING not in states
+    assert states.count(TrialState.COMPLETE) >= 5
+    interrupted = [t for t in trials if t.state is TrialState.FAIL]
+    assert 1 <= len(interrupted) <= n_jobs
+    assert all("KeyboardInterrupt" in t.system_attrs["fail_reason"] for t in interrupted)
+    assert [t.number for t in trials] == list(range(len(trials)))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from hyperknob.exceptions import TrialPruned
@@ -29,25 +32,53 @@ def check_catch(
     return items
 
 
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C until a storage write is over, so no trial is left RUNNING half-told."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            else:
+                raise KeyboardInterrupt
+
+
 def run_trial(
     study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...]
 ) -> FrozenTrial:
-    """Ask, evaluate, tell. Re-raises the objective's exception unless it is in ``catch``."""
-    trial = study.ask()
+    """Ask, evaluate, tell. Re-raises the objective's exception unless it is in ``catch``.
+
+    Whatever stops the objective — an exception, Ctrl-C, ``sys.exit`` — the trial is finished
+    (FAIL, with the reason) before the exception travels on.
+    """
+    trial = None
     try:
+        with deferred_interrupts():  # a Ctrl-C held here is raised once ``trial`` exists
+            trial = study.ask()
         value = func(trial)
     except TrialPruned:
-        frozen = study._finish(trial, TrialState.PRUNED, None, {}, skip_if_finished=True)
-    except KeyboardInterrupt as error:
-        study._fail(trial, error)
-        raise
-    except Exception as error:
-        frozen = study._fail(trial, error)
-        logger.warning("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
+        assert trial is not None
+        with deferred_interrupts():
+            frozen = study._finish(trial, TrialState.PRUNED, None, {}, skip_if_finished=True)
+    except BaseException as error:
+        if trial is None:
+            raise
+        with deferred_interrupts():
+            frozen = study._fail(trial, error)
         if not isinstance(error, catch):
             raise
+        logger.warning("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
     else:
-        frozen = study.tell(trial, value, skip_if_finished=True)
+        with deferred_interrupts():
+            frozen = study.tell(trial, value, skip_if_finished=True)
     _log(study, frozen)
     return frozen
 
