@@ -1,0 +1,48 @@
+"""Neural networks: build an MLP from hyperparameters, learn its W and b, tune it.
+
+Needs the ``nn`` extra (PyTorch and scikit-learn): ``pip install 'hyperknob[nn]'``.
+
+Example:
+    >>> import hyperknob
+    >>> from hyperknob import nn
+    >>> job = nn.objective("digits")  # doctest: +SKIP
+    >>> study = hyperknob.create_study(direction=job.direction)  # doctest: +SKIP
+    >>> study.optimize(job, n_trials=30)  # doctest: +SKIP
+"""
+
+try:
+    import torch  # noqa: F401
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "hyperknob.nn needs PyTorch: pip install 'hyperknob[nn]' (or torch>=2.2)"
+    ) from error
+
+from hyperknob.nn._config import MLPConfig
+from hyperknob.nn._data import BUILTIN_DATASETS, Dataset, Task, load_dataset
+from hyperknob.nn._model import MLP, LayerParameters, ModelDescription, build_mlp, describe
+from hyperknob.nn._objective import NeuralNetworkObjective, objective
+from hyperknob.nn._space import SearchSpace, default_space, load_space
+from hyperknob.nn._train import EpochRecord, TrainResult, evaluate, resolve_device, train
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "MLP",
+    "Dataset",
+    "EpochRecord",
+    "LayerParameters",
+    "MLPConfig",
+    "ModelDescription",
+    "NeuralNetworkObjective",
+    "SearchSpace",
+    "Task",
+    "TrainResult",
+    "build_mlp",
+    "default_space",
+    "describe",
+    "evaluate",
+    "load_dataset",
+    "load_space",
+    "objective",
+    "resolve_device",
+    "train",
+]

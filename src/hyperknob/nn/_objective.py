@@ -1,0 +1,121 @@
+"""``objective(dataset)``: the neural-network job as an objective for ``Study.optimize``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from hyperknob.exceptions import TrialPruned
+from hyperknob.nn._data import Dataset, load_dataset
+from hyperknob.nn._space import SearchSpace, default_space
+from hyperknob.nn._train import EpochRecord, TrainResult, train
+
+if TYPE_CHECKING:
+    from hyperknob.study import Study
+    from hyperknob.trial import Trial
+
+
+def _finite_or_none(values: list[float]) -> list[float | None]:
+    return [v if math.isfinite(v) else None for v in values]
+
+
+class NeuralNetworkObjective:
+    """Train one MLP per trial on a dataset and return its best validation metric.
+
+    Classification returns validation accuracy (``direction == "maximize"``); regression
+    returns validation RMSE (``"minimize"``). After every epoch the metric is reported, so a
+    pruner can stop the trial. Every trial records its learned-parameter count and its curves
+    in ``user_attrs``; a diverged trial is PRUNED with the reason in
+    ``user_attrs["stop_detail"]``.
+
+    Every trial trains with the same ``seed``: differences between trials come from the
+    hyperparameters, not from the initial weights or the batch order.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        space: SearchSpace | None = None,
+        *,
+        seed: int = 0,
+        device: str = "cpu",
+        log_every: int | None = None,
+        log: Callable[[str], Any] = print,
+    ) -> None:
+        self.dataset = dataset
+        self.space = space or default_space(dataset.n_features, dataset.n_train)
+        self.seed = seed
+        self.device = device
+        self.log_every = log_every
+        self.log = log
+
+    @property
+    def direction(self) -> str:
+        """Return "maximize" for accuracy (classification), "minimize" for RMSE."""
+        return "maximize" if self.dataset.task == "classification" else "minimize"
+
+    @property
+    def metric(self) -> str:
+        """Return the name of the validation metric."""
+        return "accuracy" if self.dataset.task == "classification" else "rmse"
+
+    def prepare(self, study: Study) -> None:
+        """Record the dataset on a new study and queue the article's rule-of-thumb trials."""
+        if study.trials:
+            return
+        study.set_user_attr("dataset", self.dataset.summary())
+        study.set_user_attr("metric", f"validation {self.metric}")
+        for params in self.space.rule_of_thumb_params():
+            study.enqueue_trial(params, user_attrs={"source": "rule of thumb"})
+
+    def train_trial(self, trial: Trial) -> TrainResult:
+        """Suggest a configuration, train it with pruning, and record the outcome."""
+        config = self.space.suggest(trial)
+
+        def on_epoch(record: EpochRecord) -> bool:
+            trial.report(record.val_metric, record.epoch)
+            return trial.should_prune()
+
+        result = train(config, self.dataset, seed=self.seed, device=self.device,
+                       on_epoch=on_epoch, log_every=self.log_every, log=self.log)
+        curves = {name: _finite_or_none(values) for name, values in result.curves().items()}
+        trial.set_user_attr("n_parameters", result.n_parameters)
+        trial.set_user_attr("hidden_layers", list(config.hidden_layers))
+        trial.set_user_attr("init", config.init)
+        trial.set_user_attr("curves", curves)
+        trial.set_user_attr("epochs_run", len(result.history))
+        trial.set_user_attr("best_epoch", result.best_epoch)
+        trial.set_user_attr("stop_reason", result.stop_reason)
+        trial.set_user_attr("stop_detail", result.stop_detail)
+        return result
+
+    def __call__(self, trial: Trial) -> float:
+        result = self.train_trial(trial)
+        if result.stop_reason in ("diverged", "stopped"):
+            raise TrialPruned(result.stop_detail)
+        return result.best.val_metric
+
+
+def objective(
+    dataset: str | Dataset,
+    space: SearchSpace | None = None,
+    *,
+    target: str | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    log_every: int | None = None,
+) -> NeuralNetworkObjective:
+    """Return an objective for ``Study.optimize`` that tunes an MLP on ``dataset``.
+
+    Example:
+        >>> import hyperknob
+        >>> from hyperknob import nn
+        >>> job = nn.objective("digits")  # doctest: +SKIP
+        >>> study = hyperknob.create_study(direction=job.direction)  # doctest: +SKIP
+        >>> job.prepare(study)  # queue the rule-of-thumb configurations  # doctest: +SKIP
+        >>> study.optimize(job, n_trials=30)  # doctest: +SKIP
+    """
+    data = dataset if isinstance(dataset, Dataset) else load_dataset(
+        dataset, target=target, seed=seed)
+    return NeuralNetworkObjective(data, space, seed=seed, device=device, log_every=log_every)
