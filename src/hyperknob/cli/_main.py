@@ -98,10 +98,46 @@ def build_parser() -> argparse.ArgumentParser:
                       help="test function to minimize (default: branin)")
     demo.add_argument("--seed", type=_seed, default=None, metavar="N",
                       help="seed of the random sampler (default: random)")
+    from hyperknob.cli import _tune as t
+
+    tune = add("tune", t.cmd_tune,
+               "tune a neural network (MLP) on a built-in dataset or a CSV/Parquet file")
+    tune.add_argument("dataset", metavar="DATASET_OR_FILE",
+                      help="digits, iris, wine, breast_cancer, diabetes, moons, circles, "
+                           "classification, or a .csv/.parquet file")
+    tune.add_argument("--target", metavar="COL", help="target column of a file")
+    budget = tune.add_mutually_exclusive_group()
+    budget.add_argument("--trials", type=_positive_int, metavar="N",
+                        help="total number of finished trials wanted (default: 30)")
+    budget.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+    tune.add_argument("--study", metavar="NAME", help="study name (default: DATASET-mlp)")
+    tune.add_argument("--sampler", choices=t.SAMPLERS, default="random",
+                      help="search algorithm (default: random)")
+    tune.add_argument("--seed", type=_seed, default=None, metavar="N",
+                      help="seed of the data split, the training and the sampler (default: 0)")
+    tune.add_argument("--device", default="cpu", metavar="DEVICE",
+                      help="cpu (default), auto (CUDA, then MPS, then CPU), cuda, cuda:N, mps")
+    tune.add_argument("--config", metavar="FILE", help="TOML or YAML file overriding the space")
+    tune.add_argument("--max-epochs", type=_positive_int, default=None, metavar="N",
+                      help="cap on the epochs searched (default: scaled to the data)")
+    tune.add_argument("--jobs", type=_positive_int, default=1, metavar="K",
+                      help="worker processes (default: 1)")
+    tune.add_argument("--log-every", type=_positive_int, default=None, metavar="N",
+                      help="print the training cost every N iterations")
+    tune.add_argument("--output", default="runs", metavar="DIR",
+                      help="where runs/STUDY/ goes (default: runs)")
+    describe = add("describe", t.cmd_describe,
+                   "show a trial's network: W and b per layer and its hyperparameters")
+    describe.add_argument("study", metavar="STUDY", help="study name")
+    describe.add_argument("--trial", type=int, default=None, metavar="N",
+                          help="trial number (default: the best trial)")
     return parser
 
 
 def _fill_defaults(args: argparse.Namespace) -> None:
+    args.storage_default = getattr(args, "storage", None) is None
+    if args.command == "tune" and args.trials is None and args.timeout is None:
+        args.trials = 30
     if getattr(args, "storage", None) is None:
         args.storage = os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
     if getattr(args, "format", None) is None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperknob.storages._in_memory import InMemoryStorage
 from hyperknob.storages._sql import SQLStorage
-from hyperknob.study._optimize import run_trial
+from hyperknob.study._optimize import InterruptGuard, run_trial
 from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def _worker(
     connect: Callable[[], Any],
 ) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    guard = InterruptGuard().__enter__()
     study._storage = connect()
     study._view._storage = study._storage
     study._stop_flag = stop
@@ -72,7 +73,7 @@ def _worker(
             if study.sampler.is_exhausted(study._view):
                 stop.set()
                 break
-            frozen = run_trial(study, func, catch)
+            frozen = run_trial(study, func, catch, guard)
             messages.put(("trial", (int(frozen.state), frozen.value)))
             for callback in callbacks:
                 callback(study, frozen)

@@ -260,7 +260,7 @@ def _load_builtin(
 ) -> tuple[tuple[Column, ...], str, np.ndarray, tuple[str, ...] | None]:
     """Return feature columns, target name, target (indices or values) and class names."""
     try:
-        from sklearn import datasets  # type: ignore[import-untyped]
+        from sklearn import datasets
     except ImportError as error:
         raise ImportError(
             f"built-in dataset {name!r} needs scikit-learn: pip install 'hyperknob[nn]'"

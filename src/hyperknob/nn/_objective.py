@@ -80,6 +80,7 @@ class NeuralNetworkObjective:
         result = train(config, self.dataset, seed=self.seed, device=self.device,
                        on_epoch=on_epoch, log_every=self.log_every, log=self.log)
         curves = {name: _finite_or_none(values) for name, values in result.curves().items()}
+        trial.set_user_attr("config", config.to_dict())
         trial.set_user_attr("n_parameters", result.n_parameters)
         trial.set_user_attr("hidden_layers", list(config.hidden_layers))
         trial.set_user_attr("init", config.init)

@@ -108,8 +108,11 @@ class SearchSpace:
         units = dims.get("units")
         width = units.high if isinstance(units, IntDistribution) else None
         epochs = dims.get("epochs")
+        layers_knob = self.dimensions["n_layers"]
+        depths = [d for d in (1, 2) if self._fits("n_layers", d)] if isinstance(
+            layers_knob, BaseDistribution) else [int(layers_knob)]
         wished: list[dict[str, Any]] = []
-        for n_layers in (1, 2):
+        for n_layers in depths:
             for learning_rate in (0.01, 0.001):
                 params: dict[str, Any] = {
                     "learning_rate": learning_rate, "batch_size": 64, "n_layers": n_layers,

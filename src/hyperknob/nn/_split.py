@@ -73,7 +73,7 @@ def split_rows(
                 f"{context} splits into {sizes}: stratifying {len(class_names)} classes needs "
                 f"at least {len(class_names)} rows per split; use more rows or larger fractions"
             )
-    from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]
+    from sklearn.model_selection import train_test_split
 
     rest, test = train_test_split(rows, test_size=n_test, stratify=stratify, random_state=seed)
     if stratify is None or labels is None or class_names is None:

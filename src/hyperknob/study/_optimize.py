@@ -32,52 +32,81 @@ def check_catch(
     return items
 
 
-@contextlib.contextmanager
-def deferred_interrupts() -> Iterator[None]:
-    """Hold Ctrl-C until a storage write is over, so no trial is left RUNNING half-told."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            else:
+class InterruptGuard:
+    """Hold Ctrl-C while a storage write is in progress, so no trial is left half-told.
+
+    One SIGINT handler serves a whole optimize loop (installing a handler per write costs
+    more than the write itself in memory). Outside a write it raises ``KeyboardInterrupt`` at
+    once, as Python's default does; inside one it notes the signal and the write raises it
+    when done. Works only in the main thread, and only replaces Python's default handler.
+    """
+
+    def __init__(self) -> None:
+        self._writing = False
+        self._pending = False
+        self._previous: Any = None
+
+    def __enter__(self) -> InterruptGuard:
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self._writing:
+            self._pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Run a storage write; a Ctrl-C arriving meanwhile is raised after it."""
+        self._writing = True
+        try:
+            yield
+        finally:
+            self._writing = False
+            if self._pending:
+                self._pending = False
                 raise KeyboardInterrupt
 
 
 def run_trial(
-    study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...]
+    study: Study,
+    func: ObjectiveFunc,
+    catch: tuple[type[Exception], ...],
+    guard: InterruptGuard | None = None,
 ) -> FrozenTrial:
     """Ask, evaluate, tell. Re-raises the objective's exception unless it is in ``catch``.
 
     Whatever stops the objective — an exception, Ctrl-C, ``sys.exit`` — the trial is finished
     (FAIL, with the reason) before the exception travels on.
     """
+    guard = guard or InterruptGuard()
     trial = None
     try:
-        with deferred_interrupts():  # a Ctrl-C held here is raised once ``trial`` exists
+        with guard.writing():  # a Ctrl-C held here is raised once ``trial`` exists
             trial = study.ask()
         value = func(trial)
     except TrialPruned:
         assert trial is not None
-        with deferred_interrupts():
+        with guard.writing():
             frozen = study._finish(trial, TrialState.PRUNED, None, {}, skip_if_finished=True)
     except BaseException as error:
         if trial is None:
             raise
-        with deferred_interrupts():
+        with guard.writing():
             frozen = study._fail(trial, error)
         if not isinstance(error, catch):
             raise
         logger.warning("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
     else:
-        with deferred_interrupts():
+        with guard.writing():
             frozen = study.tell(trial, value, skip_if_finished=True)
     _log(study, frozen)
     return frozen
@@ -152,7 +181,9 @@ def optimize(
     progress = Progress(study, show_progress_bar, n_trials, timeout)
     try:
         if jobs == 1:
-            _loop(study, func, n_trials, deadline, callbacks, caught, progress.update)
+            with InterruptGuard() as guard:
+                _loop(study, func, n_trials, deadline, callbacks, caught, progress.update,
+                      guard)
         else:
             from hyperknob.execution._processes import optimize_in_processes
 
@@ -171,6 +202,7 @@ def _loop(
     callbacks: list[CallbackFunc],
     catch: tuple[type[Exception], ...],
     on_trial: Callable[[TrialState, float | None], None],
+    guard: InterruptGuard,
 ) -> None:
     done = 0
     while not study._stopped:
@@ -180,7 +212,7 @@ def _loop(
             break
         if study.sampler.is_exhausted(study._view):
             break
-        frozen = run_trial(study, func, catch)
+        frozen = run_trial(study, func, catch, guard)
         done += 1
         on_trial(frozen.state, frozen.value)
         for callback in callbacks:

@@ -1,0 +1,204 @@
+"""``hyperknob tune``: the main job — tune an MLP on a dataset, then save the best network."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperknob.cli._commands import CLIError, load, open_storage, shown
+
+if TYPE_CHECKING:
+    from hyperknob.nn import Dataset, NeuralNetworkObjective
+    from hyperknob.samplers import BaseSampler
+    from hyperknob.study import Study
+
+SAMPLERS = ("random", "qmc")
+
+
+def _sampler(name: str, seed: int | None) -> BaseSampler:
+    from hyperknob.samplers import QMCSampler, RandomSampler
+
+    if name == "qmc":
+        return QMCSampler(seed=seed)
+    return RandomSampler(seed=seed)
+
+
+def _study_name(source: str) -> str:
+    stem = Path(source).name.split(".")[0] or "data"
+    return f"{stem}-mlp"
+
+
+def _check_same_data(study: Study, data: Dataset) -> None:
+    stored = study.user_attrs.get("dataset")
+    if stored is not None and stored != data.summary():
+        raise CLIError(
+            f"study {study.study_name!r} was tuned on {stored}, not on {data.summary()}; "
+            "pass --study NAME for a new study"
+        )
+
+
+def _finished(study: Study) -> int:
+    from hyperknob import TrialState
+
+    return len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Tune an MLP on a dataset or file; resume the study if it exists; save the best."""
+    import hyperknob
+    from hyperknob import nn
+
+    seed = 0 if args.seed is None else args.seed
+    data = nn.load_dataset(args.dataset, target=args.target, seed=seed)
+    space = nn.default_space(data.n_features, data.n_train, max_epochs=args.max_epochs)
+    if args.config is not None:
+        space = nn.load_space(args.config, space)
+    nn.resolve_device(args.device)  # fail now, not in the first trial
+    name = args.study or _study_name(args.dataset)
+
+    def log(line: str) -> None:
+        from tqdm.auto import tqdm
+
+        tqdm.write(line, file=sys.stderr)
+
+    job = nn.NeuralNetworkObjective(data, space, seed=seed, device=args.device,
+                                    log_every=args.log_every, log=log)
+    storage = open_storage(args.storage, create=True)
+    study = hyperknob.create_study(study_name=name, storage=storage, direction=job.direction,
+                                   sampler=_sampler(args.sampler, args.seed),
+                                   load_if_exists=True)
+    _check_same_data(study, data)
+    resumed = bool(study.trials)
+    job.prepare(study)
+    done = _finished(study)
+    remaining = None if args.trials is None else max(args.trials - done, 0)
+    _print_plan(args, data, study, job, resumed, done, remaining)
+    if remaining is None or remaining > 0:
+        started = time.perf_counter()
+        try:
+            study.optimize(job, n_trials=remaining, timeout=args.timeout, n_jobs=args.jobs,
+                           show_progress_bar=True)
+        except KeyboardInterrupt:
+            print(f"\nInterrupted. Finished trials are saved in {shown(args.storage)}; run the "
+                  "same command again to resume.", file=sys.stderr)
+            raise
+        print(f"Ran {_finished(study) - done} trials in {time.perf_counter() - started:.0f} s.")
+    return _report(args, data, study, job, name)
+
+
+def _print_plan(args: argparse.Namespace, data: Dataset, study: Study,
+                job: NeuralNetworkObjective, resumed: bool, done: int,
+                remaining: int | None) -> None:
+    summary = data.summary()
+    classes = f", {summary['n_classes']} classes" if summary["n_classes"] else ""
+    print(f"Dataset {summary['name']!r}: {summary['task']}, {summary['n_features']} features"
+          f"{classes}; {summary['n_train']} train / {summary['n_val']} validation / "
+          f"{summary['n_test']} test rows.")
+    searched = ", ".join(sorted(job.space.searched()))
+    print(f"Searching: {searched}. Objective: validation {job.metric} ({job.direction}).")
+    state = f"resuming with {done} finished trials" if resumed else "new study"
+    budget = (f"{remaining} more trials" if remaining is not None
+              else f"up to {args.timeout:g} s")
+    print(f"Study {study.study_name!r} in {shown(args.storage)}: {state}; {budget}.")
+
+
+def _report(args: argparse.Namespace, data: Dataset, study: Study,
+            job: NeuralNetworkObjective, name: str) -> int:
+    from hyperknob import nn
+    from hyperknob.study._records import trial_records
+
+    try:
+        best = study.best_trial
+    except ValueError:
+        raise CLIError(f"study {name!r} has no completed trial yet") from None
+    config = nn.MLPConfig.from_dict(best.user_attrs["config"])
+    # Training is deterministic under the seed on CPU: the refit is the trial's own network.
+    refit = nn.train(config, data, seed=job.seed, device=args.device, log=lambda _: None)
+    test_metric = nn.evaluate(refit.model, data, "test", device=args.device)
+    same = abs(refit.best.val_metric - (best.value or 0.0)) <= 1e-6 * max(1.0, abs(best.value
+                                                                               or 1.0))
+    out = Path(args.output) / name
+    out.mkdir(parents=True, exist_ok=True)
+    _save(out, data, study, best.number, config, refit, test_metric)
+    with (out / "trials.csv").open("w", newline="") as handle:
+        rows = trial_records(study.trials)
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+
+    description = nn.describe(refit.model)
+    metric = job.metric
+    print()
+    print(f"Best trial #{best.number}: validation {metric} {best.value:.4f}")
+    print(description)
+    print()
+    print(f"Learned parameters: {description.n_parameters:,}")
+    note = ("refit with the same seed, reproducing the trial's validation "
+            f"{metric}" if same else
+            f"refit with the same seed (validation {metric} {refit.best.val_metric:.4f}; this "
+            "device is not bit-for-bit deterministic)")
+    print(f"Test {metric} of the best configuration: {test_metric:.4f} ({note})")
+    print(f"Saved {out}/best_model.pt (state_dict and hyperparameters), best_config.json, "
+          "trials.csv")
+    storage = "" if args.storage_default else f" --storage {shlex.quote(shown(args.storage))}"
+    print(f"Next: hyperknob trials {shlex.quote(name)}{storage}   |   "
+          f"hyperknob describe {shlex.quote(name)}{storage}")
+    return 0
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+def _save(out: Path, data: Dataset, study: Study, number: int, config: Any, refit: Any,
+          test_metric: float) -> None:
+    import torch
+
+    n_outputs = data.n_classes if data.task == "classification" else 1
+    torch.save({
+        "state_dict": refit.model.state_dict(), "hyperparameters": config.to_dict(),
+        "n_features": data.n_features, "n_outputs": n_outputs, "task": str(data.task.value),
+        "feature_names": list(data.feature_names),
+        "class_names": None if data.class_names is None else list(data.class_names),
+        "target_mean": data.target_mean, "target_std": data.target_std,
+    }, out / "best_model.pt")
+    record = {
+        "study": study.study_name, "trial": number, "hyperparameters": config.to_dict(),
+        "validation_metric": refit.best.val_metric, "test_metric": test_metric,
+        "metric": refit.metric, "n_parameters": refit.n_parameters,
+        "dataset": data.summary(), "test_metric_source": "refit with the same seed",
+    }
+    (out / "best_config.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    """Show a trial's network: W and b per layer beside the hyperparameters that built it."""
+    from hyperknob import nn
+
+    study = load(open_storage(args.storage), args.study)
+    if args.trial is None:
+        trial = study.best_trial
+    else:
+        matches = [t for t in study.trials if t.number == args.trial]
+        if not matches:
+            raise CLIError(f"study {args.study!r} has no trial number {args.trial}")
+        trial = matches[0]
+    dataset = study.user_attrs.get("dataset")
+    if "config" not in trial.user_attrs or not isinstance(dataset, dict):
+        raise CLIError(f"trial {trial.number} of study {args.study!r} was not made by "
+                       "'hyperknob tune' (no network configuration recorded)")
+    config = nn.MLPConfig.from_dict(trial.user_attrs["config"])
+    n_outputs = dataset["n_classes"] or 1
+    model = nn.build_mlp(config, int(dataset["n_features"]), int(n_outputs))
+    value = "-" if trial.value is None else f"{trial.value:.4f}"
+    print(f"Study {args.study!r}, trial #{trial.number} ({trial.state.name}, "
+          f"{study.user_attrs.get('metric', 'value')} {value})")
+    print(nn.describe(model))
+    return 0

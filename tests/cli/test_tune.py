@@ -1,0 +1,139 @@
+"""``hyperknob tune``: the main job end to end, resume, files, errors, describe."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import hyperknob
+from hyperknob import TrialState
+from hyperknob.cli import main
+
+
+def _tune(tmp_path: Path, *extra: str) -> list[str]:
+    return ["tune", *extra, "--storage", f"sqlite:///{tmp_path}/hk.db", "--max-epochs", "10",
+            "--output", str(tmp_path / "runs")]
+
+
+def test_tune_reports_best_network_and_writes_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_tune(tmp_path, "iris", "--trials", "5")) == 0
+    out = capsys.readouterr().out
+    assert "Dataset 'iris': classification, 4 features, 3 classes" in out
+    assert "new study; 5 more trials" in out
+    assert "Learned parameters (W, b" in out and "Hyperparameters (set before training" in out
+    assert "Test accuracy of the best configuration" in out
+    assert "reproducing the trial's validation accuracy" in out
+    run = tmp_path / "runs" / "iris-mlp"
+    record = json.loads((run / "best_config.json").read_text())
+    study = hyperknob.load_study(study_name="iris-mlp", storage=f"sqlite:///{tmp_path}/hk.db")
+    assert record["trial"] == study.best_trial.number
+    assert record["validation_metric"] == pytest.approx(study.best_value)
+    assert 0.0 <= record["test_metric"] <= 1.0
+    assert record["n_parameters"] == study.best_trial.user_attrs["n_parameters"]
+    assert f"Learned parameters: {record['n_parameters']:,}" in out
+    saved = torch.load(run / "best_model.pt")
+    config = hyperknob.nn.MLPConfig.from_dict(saved["hyperparameters"])
+    model = hyperknob.nn.build_mlp(config, saved["n_features"], saved["n_outputs"])
+    model.load_state_dict(saved["state_dict"])
+    data = hyperknob.nn.load_dataset("iris", seed=0)
+    assert hyperknob.nn.evaluate(model, data, "test") == pytest.approx(record["test_metric"])
+    lines = (run / "trials.csv").read_text().strip().splitlines()
+    assert lines[0].startswith("number,value,state") and len(lines) == 1 + 5
+
+
+def test_tune_resumes_to_the_total_and_refuses_other_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_tune(tmp_path, "iris", "--trials", "3")) == 0
+    assert main(_tune(tmp_path, "iris", "--trials", "6")) == 0
+    out = capsys.readouterr().out
+    assert "resuming with 3 finished trials; 3 more trials" in out
+    study = hyperknob.load_study(study_name="iris-mlp", storage=f"sqlite:///{tmp_path}/hk.db")
+    assert [t.number for t in study.trials] == list(range(6))
+    assert main(_tune(tmp_path, "wine", "--study", "iris-mlp", "--trials", "1")) == 1
+    assert "was tuned on" in capsys.readouterr().err
+
+
+def test_tune_with_a_config_file_and_a_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 2))
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "label": np.where(x.sum(1) > 0, "yes", "no")}
+                 ).to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "space.toml").write_text('[space]\noptimizer = "adam"\nn_layers = 1\n')
+    args = _tune(tmp_path, str(tmp_path / "data.csv"), "--target", "label", "--trials", "3",
+                 "--config", str(tmp_path / "space.toml"))
+    assert main(args) == 0
+    study = hyperknob.load_study(study_name="data-mlp", storage=f"sqlite:///{tmp_path}/hk.db")
+    for trial in study.trials:
+        assert trial.user_attrs["config"]["optimizer"] == "adam"
+        assert len(trial.user_attrs["config"]["hidden_layers"]) == 1
+    assert main(_tune(tmp_path, str(tmp_path / "data.csv"), "--target", "nope")) == 1
+    assert "nope" in capsys.readouterr().err
+
+
+def test_describe_shows_a_trials_network(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_tune(tmp_path, "iris", "--trials", "2")) == 0
+    capsys.readouterr()
+    storage = ["--storage", f"sqlite:///{tmp_path}/hk.db"]
+    assert main(["describe", "iris-mlp", "--trial", "1", *storage]) == 0
+    out = capsys.readouterr().out
+    study = hyperknob.load_study(study_name="iris-mlp", storage=f"sqlite:///{tmp_path}/hk.db")
+    width = study.trials[1].user_attrs["config"]["hidden_layers"][0]
+    assert f"{width} x 4" in out and "trial #1" in out
+    assert main(["describe", "iris-mlp", "--trial", "9", *storage]) == 1
+
+
+TUNE_FOREVER = [sys.executable, "-m", "hyperknob.cli", "tune", "digits", "--trials", "400",
+                "--max-epochs", "10"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_then_the_same_command_resumes_with_nothing_lost(tmp_path: Path) -> None:
+    command = [*TUNE_FOREVER, "--storage", f"sqlite:///{tmp_path}/hk.db",
+               "--output", str(tmp_path / "runs")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=tmp_path)
+    url = f"sqlite:///{tmp_path}/hk.db"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            done = hyperknob.load_study(study_name="digits-mlp", storage=url).get_trials(
+                states=(TrialState.COMPLETE,))
+        except (hyperknob.StudyNotFoundError, hyperknob.StorageError):
+            continue
+        if len(done) >= 3:
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "run the same command again to resume" in err
+    before = hyperknob.load_study(study_name="digits-mlp", storage=url).trials
+    kept = {t.number: t.value for t in before if t.state is TrialState.COMPLETE}
+    assert TrialState.RUNNING not in {t.state for t in before}
+    finished = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in before)
+    target = finished + 2
+    resumed = subprocess.run([*command[:6], str(target), *command[7:]], capture_output=True,
+                             text=True, cwd=tmp_path, timeout=300, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming with {finished} finished trials; 2 more trials" in resumed.stdout
+    after = hyperknob.load_study(study_name="digits-mlp", storage=url).trials
+    assert {t.number: t.value for t in after if t.number in kept} == kept
+    assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in after) == target
+    assert [t.number for t in after] == list(range(len(after)))

@@ -1,0 +1,87 @@
+"""nn.objective: a few lines of Python tune an MLP, with pruning, curves and divergence."""
+
+from __future__ import annotations
+
+import pytest
+
+import hyperknob
+from hyperknob import TrialState, nn
+from hyperknob.distributions import FloatDistribution
+
+
+@pytest.fixture(scope="module")
+def iris() -> nn.Dataset:
+    return nn.load_dataset("iris", seed=0)
+
+
+def small_space(data: nn.Dataset) -> nn.SearchSpace:
+    return nn.default_space(data.n_features, data.n_train, max_epochs=20).replace(
+        n_layers=1, patience=None)
+
+
+def test_objective_tunes_and_records_every_trial(iris: nn.Dataset) -> None:
+    job = nn.objective(iris, small_space(iris))
+    assert job.direction == "maximize" and job.metric == "accuracy"
+    study = hyperknob.create_study(direction=job.direction, seed=0)
+    job.prepare(study)
+    assert len(study.trials) == 2  # rule-of-thumb configs (one layer only in this space)
+    study.optimize(job, n_trials=6)
+    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(trials) >= 4
+    for trial in trials:
+        attrs = trial.user_attrs
+        config = nn.MLPConfig.from_dict(attrs["config"])
+        assert attrs["n_parameters"] == nn.describe(
+            nn.build_mlp(config, 4, 3)).n_parameters
+        assert len(attrs["curves"]["val_metric"]) == attrs["epochs_run"]
+        assert trial.value == max(attrs["curves"]["val_metric"])
+        assert dict(trial.intermediate_values) == dict(enumerate(attrs["curves"]["val_metric"]))
+    assert study.trials[0].user_attrs["source"] == "rule of thumb"
+    assert study.best_value >= 0.85
+    job.prepare(study)  # a resumed study is not queued again
+    assert len(study.trials) == 6
+
+
+def test_a_pruner_stops_trials_through_the_epoch_hook(iris: nn.Dataset) -> None:
+    class StopAtThree(hyperknob.pruners.BasePruner):
+        def prune(self, study: hyperknob.StudyView, trial: hyperknob.FrozenTrial) -> bool:
+            return len(trial.intermediate_values) >= 3
+
+    job = nn.objective(iris, small_space(iris))
+    study = hyperknob.create_study(direction=job.direction, pruner=StopAtThree(), seed=1)
+    study.optimize(job, n_trials=2)
+    for trial in study.trials:
+        assert trial.state is TrialState.PRUNED
+        assert trial.user_attrs["stop_reason"] == "stopped"
+        assert len(trial.intermediate_values) == 3
+
+
+def test_a_diverged_trial_is_pruned_with_the_reason(iris: nn.Dataset) -> None:
+    space = small_space(iris).replace(
+        learning_rate=FloatDistribution(1e3, 1e4, log=True), optimizer="sgd", momentum=0.0)
+    job = nn.objective(iris, space)
+    study = hyperknob.create_study(direction=job.direction, seed=0)
+    study.optimize(job, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state is TrialState.PRUNED
+    assert trial.user_attrs["stop_reason"] == "diverged"
+    assert "learning rate" in trial.user_attrs["stop_detail"]
+
+
+def test_regression_minimizes_rmse() -> None:
+    job = nn.objective("diabetes")
+    assert job.direction == "minimize" and job.metric == "rmse"
+
+
+def test_objective_from_a_csv_file(tmp_path: object) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "color": rng.choice(["red", "blue"], 200),
+                          "y": (x[:, 0] + x[:, 1] > 0).astype(int)})
+    path = f"{tmp_path}/data.csv"
+    frame.to_csv(path, index=False)
+    job = nn.objective(path, target="y")
+    assert job.dataset.n_features == 4 and job.dataset.n_classes == 2
