@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/hyperknob demo
+	$(BIN)/hyperknob tune digits --trials 30 --study demo-digits
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
