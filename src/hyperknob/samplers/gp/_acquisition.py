@@ -1,0 +1,272 @@
+"""Log expected improvement and its maximization over a mixed unit box: pure numpy / scipy.
+
+Shapes: ``x`` (m, D) points of the unit box the GP works in (numeric columns in [0, 1],
+categories one-hot); ``mean``, ``var``, ``z`` (m,). The GP models a quantity to *minimize*.
+
+References:
+    Ament, Daulton, Eriksson, Balandat and Bakshy, "Unexpected Improvements to Expected
+    Improvement for Bayesian Optimization", NeurIPS 2023 (log-EI, eq. 9 and its branches).
+    Mächler, "Accurately Computing log(1 - exp(-|a|))", CRAN Rmpfr vignette 2012 (log1mexp).
+    Jones, Schonlau and Welch, "Efficient Global Optimization of Expensive Black-Box
+    Functions", J. Global Optim. 1998 (EI = sigma h(z), h(z) = phi(z) + z Phi(z)).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import scipy.optimize
+import scipy.special
+
+from hyperknob.samplers.gp._gp import GPModel, posterior, posterior_gradient
+
+_C1 = 0.5 * math.log(2.0 * math.pi)
+_C2 = 0.5 * math.log(math.pi / 2.0)
+#: Below -1/sqrt(eps) erfcx(-z/sqrt2)|z|sqrt(pi/2) rounds to 1: use its asymptote (Ament eq. 9).
+_FAR_TAIL = -1.0 / math.sqrt(np.finfo(float).eps)
+#: Posterior variances are floored here before the square root (standardized units).
+VARIANCE_FLOOR = 1e-12
+
+
+# -- log-EI ------------------------------------------------------------------------------------
+def log1mexp(a: np.ndarray) -> np.ndarray:
+    """Return log(1 - exp(a)) for a < 0, accurately at both ends (Mächler 2012)."""
+    a = np.asarray(a, dtype=float)
+    out = np.empty_like(a)
+    near = a > -math.log(2.0)
+    out[near] = np.log(-np.expm1(a[near]))
+    out[~near] = np.log1p(-np.exp(a[~near]))
+    return out
+
+
+def log_h(z: np.ndarray) -> np.ndarray:
+    """Return log h(z) = log(phi(z) + z Phi(z)) without underflow (Ament et al. 2023, eq. 9).
+
+    For z > -1 the direct formula is exact enough (h >= h(-1) ~ 0.083). Below, with
+    Phi(z) = erfcx(-z/sqrt2) exp(-z^2/2) / 2, h(z) = phi(z) (1 - |z| sqrt(pi/2) erfcx(-z/sqrt2)),
+    so log h = -z^2/2 - c1 + log1mexp(log(erfcx(-z/sqrt2) |z|) + c2). Far in the tail that
+    bracket is 1/z^2 to working precision: log h = -z^2/2 - c1 - 2 log|z|.
+    """
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    upper = z > -1.0
+    far = z <= _FAR_TAIL
+    tail = ~upper & ~far
+    zu = z[upper]
+    out[upper] = np.log(np.exp(-0.5 * zu * zu) / math.sqrt(2 * math.pi)
+                        + zu * scipy.special.ndtr(zu))
+    zt = z[tail]
+    out[tail] = (-0.5 * zt * zt - _C1
+                 + log1mexp(np.log(scipy.special.erfcx(-zt / math.sqrt(2.0)) * np.abs(zt)) + _C2))
+    zf = z[far]
+    out[far] = -0.5 * zf * zf - _C1 - 2.0 * np.log(np.abs(zf))
+    return out
+
+
+def log_h_derivative(z: np.ndarray) -> np.ndarray:
+    """Return d log h / dz = Phi(z) / h(z), computed as exp(log Phi - log h) (finite for all z)."""
+    z = np.asarray(z, dtype=float)
+    ratio: np.ndarray = np.exp(scipy.special.log_ndtr(z) - log_h(z))
+    return ratio
+
+
+def log_expected_improvement(mean: np.ndarray, var: np.ndarray, best: float) -> np.ndarray:
+    """Return log EI of improving on ``best`` (minimizing): log sigma + log h((best - mu) / sigma).
+
+    EI = sigma h(z) (Jones et al. 1998), so log EI needs only a stable log h.
+    """
+    sigma = np.sqrt(np.maximum(var, VARIANCE_FLOOR))
+    value: np.ndarray = np.log(sigma) + log_h((best - mean) / sigma)
+    return value
+
+
+def log_ei_at(model: GPModel, x: np.ndarray, best: float) -> np.ndarray:
+    """Return log EI (m,) of the GP at points ``x`` (m, D)."""
+    mean, var = posterior(model, x)
+    return log_expected_improvement(mean, var, best)
+
+
+def log_ei_with_gradient(
+    model: GPModel, x: np.ndarray, best: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return log EI (m,) and its gradient (m, D) with respect to ``x`` (chain rule through
+    sigma = sqrt(var) and z = (best - mu) / sigma).
+    """
+    mean, var, d_mean, d_var = posterior_gradient(model, x)
+    floored = var <= VARIANCE_FLOOR
+    sigma = np.sqrt(np.maximum(var, VARIANCE_FLOOR))
+    d_sigma = np.where(floored, 0.0, 0.5 / sigma)[:, None] * d_var
+    z = (best - mean) / sigma
+    d_z = (-d_mean - z[:, None] * d_sigma) / sigma[:, None]
+    value = np.log(sigma) + log_h(z)
+    grad = d_sigma / sigma[:, None] + log_h_derivative(z)[:, None] * d_z
+    return value, grad
+
+
+# -- the box and its maximization -------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class MixedBox:
+    """The unit box the acquisition is maximized over.
+
+    Attributes:
+        n_features: D, the number of GP input columns.
+        numeric: Indices of the columns in [0, 1] (floats and the relaxation of ints / steps).
+        continuous: The numeric columns that are not on a grid (floats without a step).
+        categorical: One index array per categorical parameter: its one-hot columns.
+        snap: Map (m, D) points to their nearest feasible points (ints and steps rounded to
+            their grid); the identity on continuous and one-hot columns.
+    """
+
+    n_features: int
+    numeric: np.ndarray
+    continuous: np.ndarray
+    categorical: tuple[np.ndarray, ...]
+    snap: Callable[[np.ndarray], np.ndarray]
+
+
+def random_points(box: MixedBox, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Return (n, D) points: scrambled Sobol on numeric columns, uniform categories."""
+    x = np.zeros((n, box.n_features))
+    if len(box.numeric):
+        from scipy.stats import qmc  # scipy.stats is slow to import: only when first used
+
+        sobol = qmc.Sobol(d=len(box.numeric), scramble=True, seed=rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # balance warning when n is not a power of two
+            x[:, box.numeric] = sobol.random(n)
+    for block in box.categorical:
+        x[np.arange(n), block[rng.integers(len(block), size=n)]] = 1.0
+    return x
+
+
+def points_near(
+    box: MixedBox, centers: np.ndarray, rng: np.random.Generator, n: int, scale: float = 0.05
+) -> np.ndarray:
+    """Return (n, D) Gaussian perturbations of ``centers`` (k, D); each category flips w.p. 1/4."""
+    x: np.ndarray = centers[rng.integers(len(centers), size=n)].copy()
+    if len(box.numeric):
+        noise = scale * rng.standard_normal((n, len(box.numeric)))
+        x[:, box.numeric] = np.clip(x[:, box.numeric] + noise, 0.0, 1.0)
+    for block in box.categorical:
+        flip = np.flatnonzero(rng.random(n) < 0.25)
+        x[np.ix_(flip, block)] = 0.0
+        x[flip, block[rng.integers(len(block), size=len(flip))]] = 1.0
+    return x
+
+
+def _local_numeric(
+    model: GPModel, best: float, starts: np.ndarray, columns: np.ndarray
+) -> np.ndarray:
+    """Run L-BFGS-B on ``columns`` from each start (k, D), the other columns held fixed.
+
+    The k problems are independent, so one L-BFGS-B run on the sum of their log-EIs optimizes
+    all of them at once (block-diagonal Hessian): one scipy call instead of k.
+    """
+    k = len(starts)
+
+    def negative(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        x = starts.copy()
+        x[:, columns] = flat.reshape(k, len(columns))
+        value, grad = log_ei_with_gradient(model, x, best)
+        if not np.all(np.isfinite(value)):
+            return math.inf, np.zeros_like(flat)
+        return -float(np.sum(value)), -grad[:, columns].ravel()
+
+    result = scipy.optimize.minimize(
+        negative, starts[:, columns].ravel(), jac=True, method="L-BFGS-B",
+        bounds=[(0.0, 1.0)] * (k * len(columns)), options={"maxiter": 100})
+    out: np.ndarray = starts.copy()
+    out[:, columns] = np.clip(result.x.reshape(k, len(columns)), 0.0, 1.0)
+    return out
+
+
+def _local_categorical(
+    score: Callable[[np.ndarray], np.ndarray], box: MixedBox, x: np.ndarray, value: float,
+    max_sweeps: int = 3,
+) -> tuple[np.ndarray, float]:
+    """Hill-climb over categories: move to the best single-category change while it helps."""
+    for _ in range(max_sweeps):
+        neighbours = []
+        for block in box.categorical:
+            for column in block:
+                if x[column] != 1.0:
+                    candidate = x.copy()
+                    candidate[block] = 0.0
+                    candidate[column] = 1.0
+                    neighbours.append(candidate)
+        if not neighbours:
+            break
+        stacked = np.array(neighbours)
+        values = score(stacked)
+        top = int(np.argmax(values))
+        if values[top] <= value:
+            break
+        x, value = stacked[top], float(values[top])
+    return x, value
+
+
+def is_seen(points: np.ndarray, seen: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Return a mask (m,) of the rows of ``points`` (m, D) that equal a row of ``seen`` (k, D)."""
+    if len(seen) == 0:
+        return np.zeros(len(points), dtype=bool)
+    mask: np.ndarray = np.zeros(len(points), dtype=bool)
+    for row in seen:  # k passes over (m, D): no (m, k, D) temporary
+        mask |= np.all(np.abs(points - row) <= tol, axis=1)
+    return mask
+
+
+def maximize_log_ei(
+    model: GPModel,
+    best: float,
+    box: MixedBox,
+    rng: np.random.Generator,
+    incumbents: np.ndarray,
+    *,
+    seen: np.ndarray | None = None,
+    n_candidates: int = 2048,
+    n_restarts: int = 5,
+) -> tuple[np.ndarray, float]:
+    """Return the feasible point (D,) of highest log EI found, and that log EI.
+
+    Screens ``n_candidates`` Sobol points plus perturbations of ``incumbents`` (k, D) (the best
+    observed points), refines the top ``n_restarts`` with L-BFGS-B in the continuous relaxation,
+    snaps them to the grid (refining the continuous columns once more with the grid columns
+    fixed), and hill-climbs the categories of the winner. Every value compared is the log EI of
+    a snapped, feasible point. Points in ``seen`` (evaluated or pending) score -inf unless no
+    other point is found: with a noise term, EI stays positive at an observed grid point and
+    would otherwise propose it again and again in small discrete spaces.
+    """
+    seen = np.empty((0, box.n_features)) if seen is None else seen
+
+    def score(points: np.ndarray) -> np.ndarray:
+        values = log_ei_at(model, points, best)
+        values[is_seen(points, seen)] = -np.inf
+        return values
+
+    near = points_near(box, incumbents, rng, max(n_candidates // 8, 1))
+    candidates = box.snap(np.vstack([random_points(box, rng, n_candidates), near]))
+    raw = log_ei_at(model, candidates, best)
+    values = np.where(is_seen(candidates, seen), -np.inf, raw)
+    order = np.argsort(-values, kind="stable")
+    starts = np.unique(candidates[order[: 4 * n_restarts]], axis=0)
+    starts = starts[np.argsort(-log_ei_at(model, starts, best), kind="stable")][:n_restarts]
+    pool, pool_values = candidates[order[:1]], values[order[:1]]
+    if len(box.numeric) and n_restarts > 0:
+        refined = box.snap(_local_numeric(model, best, starts, box.numeric))
+        if 0 < len(box.continuous) < len(box.numeric):
+            # Rounding moved the grid columns: re-fit the continuous ones on the grid slice.
+            refined = np.vstack([refined, _local_numeric(model, best, refined, box.continuous)])
+        pool = np.vstack([pool, refined])
+        pool_values = np.concatenate([pool_values, score(refined)])
+    top = int(np.argmax(pool_values))
+    x, value = pool[top], float(pool_values[top])
+    if box.categorical:
+        x, value = _local_categorical(score, box, x, value)
+    if not np.isfinite(value):  # every point found was seen: the space may be exhausted
+        top = int(np.argmax(raw))
+        x, value = candidates[top], float(raw[top])
+    return x, value

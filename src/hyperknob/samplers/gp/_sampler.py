@@ -1,0 +1,275 @@
+"""GPSampler: Bayesian optimization with a GP and log-EI; a thin adapter over ``_gp`` and
+``_acquisition``.
+
+Every suggestion is derived from the stored trials alone: the GP is refit from scratch each
+trial (cheap for a few hundred trials) with randomness from ``(seed, trial.number)``, so one
+worker, many processes and a restarted study all make the same suggestion from the same history.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hyperknob._direction import StudyDirection
+from hyperknob.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from hyperknob.samplers._base import BaseSampler
+from hyperknob.samplers._random import RandomSampler
+from hyperknob.samplers._rng import check_seed
+from hyperknob.samplers._search_space import IntersectionSearchSpace
+from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from hyperknob.study._view import StudyView
+
+# The math modules (and scipy.optimize / scipy.linalg with them) load on first use, so that
+# exporting GPSampler from ``hyperknob.samplers`` keeps ``import hyperknob`` free of scipy.
+
+NumericDistribution = FloatDistribution | IntDistribution
+
+
+# -- the map between parameters and the unit box ------------------------------------------------
+def _unit_range(dist: NumericDistribution) -> tuple[float, float]:
+    """Return the (transformed) interval that maps onto [0, 1].
+
+    Grids are widened by half a step each side (log ints by 0.5 before the log), so that every
+    grid value owns an equal share of [0, 1] when the relaxation is rounded.
+    """
+    if isinstance(dist, IntDistribution):
+        if dist.log:
+            return math.log(dist.low - 0.5), math.log(dist.high + 0.5)
+        return dist.low - 0.5 * dist.step, dist.high + 0.5 * dist.step
+    if dist.step is not None:
+        return dist.low - 0.5 * dist.step, dist.high + 0.5 * dist.step
+    if dist.log:
+        return math.log(dist.low), math.log(dist.high)
+    return dist.low, dist.high
+
+
+def to_unit(values: np.ndarray, dist: NumericDistribution) -> np.ndarray:
+    """Map internal values of ``dist`` to [0, 1] (through the log for log distributions)."""
+    low, high = _unit_range(dist)
+    t = np.log(values) if dist.log else values
+    return np.asarray((t - low) / (high - low), dtype=float)
+
+
+def from_unit(u: np.ndarray, dist: NumericDistribution) -> np.ndarray:
+    """Map [0, 1] to values of ``dist``, rounded onto its grid and clipped into [low, high]."""
+    low, high = _unit_range(dist)
+    t = low + np.clip(u, 0.0, 1.0) * (high - low)
+    v = np.exp(t) if dist.log else t
+    step = dist.step if not (isinstance(dist, IntDistribution) and dist.log) else None
+    if step is not None:
+        k = np.clip(np.round((v - dist.low) / step), 0, round((dist.high - dist.low) / step))
+        v = dist.low + k * step
+    elif isinstance(dist, IntDistribution):
+        v = np.round(v)
+    return np.asarray(np.clip(v, dist.low, dist.high), dtype=float)
+
+
+def _is_discrete(dist: BaseDistribution) -> bool:
+    return isinstance(dist, IntDistribution) or (
+        isinstance(dist, FloatDistribution) and dist.step is not None)
+
+
+class Encoding:
+    """Map the parameters of a search space to GP features and back.
+
+    Numeric parameters take one column in [0, 1]; a categorical one takes one-hot columns.
+
+    Example:
+        >>> enc = Encoding({"x": FloatDistribution(0.0, 2.0)})
+        >>> enc.encode({"x": 1.0})
+        array([0.5])
+    """
+
+    def __init__(self, space: Mapping[str, BaseDistribution]) -> None:
+        from hyperknob.samplers.gp._acquisition import MixedBox
+
+        self.space = dict(space)
+        self.columns: dict[str, np.ndarray] = {}
+        numeric: list[int] = []
+        continuous: list[int] = []
+        categorical: list[np.ndarray] = []
+        start = 0
+        for name, dist in self.space.items():
+            width = len(dist.choices) if isinstance(dist, CategoricalDistribution) else 1
+            self.columns[name] = np.arange(start, start + width)
+            if isinstance(dist, CategoricalDistribution):
+                categorical.append(self.columns[name])
+            else:
+                numeric.append(start)
+                if not _is_discrete(dist):
+                    continuous.append(start)
+            start += width
+        self.box = MixedBox(n_features=start, numeric=np.array(numeric, dtype=int),
+                            continuous=np.array(continuous, dtype=int),
+                            categorical=tuple(categorical), snap=self.snap)
+
+    def encode(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Return the (D,) features of one point given by external values."""
+        row = np.zeros(self.box.n_features)
+        for name, dist in self.space.items():
+            internal = dist.to_internal(params[name])
+            if isinstance(dist, CategoricalDistribution):
+                row[self.columns[name][int(internal)]] = 1.0
+            else:
+                assert isinstance(dist, (FloatDistribution, IntDistribution))
+                row[self.columns[name][0]] = float(to_unit(np.array([internal]), dist)[0])
+        return row
+
+    def snap(self, x: np.ndarray) -> np.ndarray:
+        """Return (m, D) points with every int / stepped column moved to its nearest grid value."""
+        out: np.ndarray = x.copy()
+        for name, dist in self.space.items():
+            if isinstance(dist, (FloatDistribution, IntDistribution)) and _is_discrete(dist):
+                column = self.columns[name][0]
+                out[:, column] = to_unit(from_unit(x[:, column], dist), dist)
+        return out
+
+    def decode(self, row: np.ndarray) -> dict[str, Any]:
+        """Return external values for the (D,) features ``row``."""
+        params: dict[str, Any] = {}
+        for name, dist in self.space.items():
+            if isinstance(dist, CategoricalDistribution):
+                params[name] = dist.choices[int(np.argmax(row[self.columns[name]]))]
+                continue
+            assert isinstance(dist, (FloatDistribution, IntDistribution))
+            value = float(from_unit(row[self.columns[name]], dist)[0])
+            if isinstance(dist, IntDistribution):
+                params[name] = int(round(value))
+            elif dist.step is not None:  # rebuild from the step count, as RandomSampler does
+                k = round((value - dist.low) / dist.step)
+                params[name] = float(min(dist.low + k * dist.step, dist.high))
+            else:
+                params[name] = value
+        return params
+
+
+# -- the sampler ------------------------------------------------------------------------------
+def _has_space(trial: FrozenTrial, space: Mapping[str, BaseDistribution]) -> bool:
+    return all(trial.distributions.get(name) == dist for name, dist in space.items())
+
+
+class GPSampler(BaseSampler):
+    """Bayesian optimization: a Matérn-5/2 Gaussian process and log expected improvement.
+
+    The first ``n_startup_trials`` trials are random. After that each trial fits a GP (ARD
+    Matérn 5/2, MAP hyperparameters) to the completed trials of the parameters they all share,
+    and suggests the point of highest log-EI (Ament et al. 2023). Running trials that hold
+    their parameters count as observations of the mean value (constant liar, Ginsbourger et
+    al. 2010), so parallel workers spread out. Parameters outside the shared space are drawn
+    at random.
+
+    Args:
+        seed: Seed of every random choice; suggestions depend on (seed, trial number) only.
+        n_startup_trials: Completed trials to wait for before the GP is used.
+        deterministic_objective: Fix the noise near zero (the objective repeats exactly).
+        n_restarts: L-BFGS-B runs that refine the best candidates of the acquisition.
+        n_candidates: Sobol points screened before those runs (a power of two).
+        constant_liar: Treat running trials as fake observations. Off, a suggestion depends
+            only on the completed trials, so it is the same whatever the order in which
+            pending trials take their parameters; parallel workers may then suggest alike.
+
+    Example:
+        >>> import hyperknob
+        >>> study = hyperknob.create_study(sampler=GPSampler(seed=0, n_startup_trials=5))
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        n_startup_trials: int = 10,
+        deterministic_objective: bool = False,
+        n_restarts: int = 5,
+        n_candidates: int = 2048,
+        constant_liar: bool = True,
+    ) -> None:
+        for name, value, minimum in (("n_startup_trials", n_startup_trials, 0),
+                                     ("n_restarts", n_restarts, 0),
+                                     ("n_candidates", n_candidates, 1)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {name}={value!r}")
+            if value < minimum:
+                raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
+        for name, flag in (("deterministic_objective", deterministic_objective),
+                           ("constant_liar", constant_liar)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be a bool, got {name}={flag!r}")
+        self.seed = check_seed(seed)
+        self.n_startup_trials = n_startup_trials
+        self.deterministic_objective = deterministic_objective
+        self.n_restarts = n_restarts
+        self.n_candidates = n_candidates
+        self.constant_liar = constant_liar
+        self._random = RandomSampler(seed=self.seed)
+
+    def infer_relative_search_space(
+        self, study: StudyView, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        # Computed afresh each time (no memo): stateless, and cheap next to the GP fit.
+        if study.count_trials((TrialState.COMPLETE,)) < max(self.n_startup_trials, 1):
+            return {}
+        space = IntersectionSearchSpace().calculate(study.get_trials((TrialState.COMPLETE,)))
+        return {name: dist for name, dist in space.items() if not dist.is_single()}
+
+    def sample_relative(
+        self, study: StudyView, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        from hyperknob.samplers.gp._acquisition import maximize_log_ei
+        from hyperknob.samplers.gp._gp import condition, fit_hyperparameters
+
+        complete = [t for t in study.get_trials((TrialState.COMPLETE,))
+                    if t.value is not None and math.isfinite(t.value)
+                    and _has_space(t, search_space)]
+        if len(complete) < max(self.n_startup_trials, 1):
+            return {}
+        # Pending trials that already hold the whole space: the constant liar's fake points.
+        pending = [t for t in study.get_trials((TrialState.RUNNING,))
+                   if t.number != trial.number and _has_space(t, search_space)
+                   ] if self.constant_liar else []
+        encoding = Encoding(search_space)
+        x = np.array([encoding.encode(t.params) for t in complete])
+        y = np.array([t.value for t in complete], dtype=float)
+        if study.direction is StudyDirection.MAXIMIZE:
+            y = -y  # the GP always minimizes
+        scale = float(np.std(y))
+        y = (y - np.mean(y)) / (scale if scale > 0.0 else 1.0)
+        if not np.all(np.isfinite(y)):  # values near the float limit overflow the std
+            return {}
+
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, trial.number]))
+        # Hyperparameters from real observations only; lies (the standardized mean, 0) only
+        # condition the posterior, so they push the acquisition away without bending the fit.
+        theta = fit_hyperparameters(x, y, rng, deterministic=self.deterministic_objective)
+        if pending:
+            x = np.vstack([x, [encoding.encode(t.params) for t in pending]])
+        try:
+            model = condition(theta, x, np.concatenate([y, np.zeros(len(pending))]))
+        except np.linalg.LinAlgError as error:  # not even jitter helped: fall back to random
+            warnings.warn(f"GPSampler: trial {trial.number} is sampled at random: {error}",
+                          RuntimeWarning, stacklevel=2)
+            return {}
+        incumbents = x[np.argsort(y, kind="stable")[:3]]  # y: the real observations only
+        best_x, _ = maximize_log_ei(model, float(np.min(y)), encoding.box, rng, incumbents,
+                                    seen=model.x, n_candidates=self.n_candidates,
+                                    n_restarts=self.n_restarts)
+        return encoding.decode(best_x)
+
+    def sample_independent(
+        self, study: StudyView, trial: FrozenTrial, name: str, distribution: BaseDistribution
+    ) -> Any:
+        return self._random.sample_independent(study, trial, name, distribution)

@@ -1,0 +1,202 @@
+"""What TPE remembers of a study: its finished trials as columns, converted once.
+
+Finished trials never change, so each is converted to internal floats the first time it is
+seen; later calls only convert new ones. RUNNING trials change and are read afresh each call.
+Everything here is derived from the stored trials: a fresh process rebuilds the same arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from hyperknob._direction import StudyDirection
+from hyperknob.distributions import BaseDistribution
+from hyperknob.samplers.tpe._parzen import FloatArray, IntArray
+from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._state import TrialState
+
+#: Ranking tiers: COMPLETE trials first (by value), then PRUNED, then RUNNING (constant liar).
+TIER_COMPLETE, TIER_PRUNED, TIER_RUNNING = 0, 1, 2
+
+Key = tuple[str, BaseDistribution]
+
+
+class _Growable:
+    """An append-only float array with amortized O(1) growth, padded with ``fill``."""
+
+    def __init__(self, fill: float = np.nan) -> None:
+        self._data = np.full(16, fill)
+        self._fill = fill
+
+    def set(self, index: int, value: float) -> None:
+        if index >= self._data.shape[0]:
+            grown = np.full(max(2 * self._data.shape[0], index + 1), self._fill)
+            grown[: self._data.shape[0]] = self._data
+            self._data = grown
+        self._data[index] = value
+
+    def view(self, n: int) -> FloatArray:
+        if n > self._data.shape[0]:
+            self.set(n - 1, self._fill)
+        return self._data[:n]
+
+
+@dataclasses.dataclass(frozen=True)
+class Observations:
+    """Trials that hold every parameter of a group, sorted by trial number.
+
+    Attributes:
+        values: ``[n, d]`` internal values, columns in the order of the keys asked for.
+        tier: ``[n]`` :data:`TIER_COMPLETE`, :data:`TIER_PRUNED` or :data:`TIER_RUNNING`.
+        score: ``[n]`` the value signed so that lower is better (NaN unless COMPLETE).
+        number: ``[n]`` trial numbers.
+    """
+
+    values: FloatArray
+    tier: IntArray
+    score: FloatArray
+    number: IntArray
+
+    @property
+    def n_finished(self) -> int:
+        """Return how many observations come from finished (COMPLETE or PRUNED) trials."""
+        return int(np.count_nonzero(self.tier != TIER_RUNNING))
+
+
+class GroupDecomposition:
+    """Split parameter names into groups that always appear together (partition refinement).
+
+    Two names share a group iff every trial seen holds both or neither, so the result does not
+    depend on the order trials are folded in. A name seen with two distributions is dropped
+    (the sampler then draws it on its own).
+    """
+
+    def __init__(self) -> None:
+        self._groups: list[frozenset[str]] = []
+        self._distributions: dict[str, BaseDistribution] = {}
+        self._conflicting: set[str] = set()
+
+    def add(self, distributions: Mapping[str, BaseDistribution]) -> None:
+        """Fold in the parameters of one trial."""
+        for name, dist in distributions.items():
+            known = self._distributions.setdefault(name, dist)
+            if known != dist:
+                self._conflicting.add(name)
+        names = frozenset(distributions)
+        refined: list[frozenset[str]] = []
+        for group in self._groups:
+            refined.extend(part for part in (group & names, group - names) if part)
+        new = names.difference(*self._groups)
+        if new:
+            refined.append(frozenset(new))
+        self._groups = refined
+
+    def groups(self) -> list[dict[str, BaseDistribution]]:
+        """Return the groups (names sorted, groups ordered by their first name)."""
+        out = []
+        for group in self._groups:
+            names = sorted(group - self._conflicting)
+            if names:
+                out.append({name: self._distributions[name] for name in names})
+        return sorted(out, key=lambda g: next(iter(g)))
+
+
+class StudyHistory:
+    """Columns of internal values of a study's finished trials, appended as trials finish."""
+
+    def __init__(self, direction: StudyDirection) -> None:
+        self._sign = 1.0 if direction is StudyDirection.MINIMIZE else -1.0
+        self._seen: set[int] = set()
+        self._rows = 0
+        self._number = _Growable()
+        self._tier = _Growable()
+        self._score = _Growable()
+        self._columns: dict[Key, _Growable] = {}
+        self.decomposition = GroupDecomposition()
+        self._everywhere: dict[str, BaseDistribution] | None = None
+
+    def update(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+        """Fold in newly finished trials; return the RUNNING ones (read afresh each call)."""
+        running = []
+        seen = self._seen
+        for trial in trials:
+            if trial.trial_id in seen:  # the common case first: a trial folded in before
+                continue
+            state = trial.state
+            if state is TrialState.RUNNING:
+                running.append(trial)
+            elif state is TrialState.COMPLETE or state is TrialState.PRUNED:
+                seen.add(trial.trial_id)
+                self._append(trial)
+        return running
+
+    def _append(self, trial: FrozenTrial) -> None:
+        row = self._rows
+        self._rows += 1
+        self._number.set(row, trial.number)
+        if trial.state is TrialState.COMPLETE:
+            assert trial.value is not None
+            self._tier.set(row, TIER_COMPLETE)
+            self._score.set(row, self._sign * trial.value)
+        else:
+            self._tier.set(row, TIER_PRUNED)
+        for name, dist in trial.distributions.items():
+            column = self._columns.get((name, dist))
+            if column is None:
+                column = self._columns[(name, dist)] = _Growable()
+            column.set(row, dist.to_internal(trial.params[name]))
+        self.decomposition.add(trial.distributions)
+        if self._everywhere is None:
+            self._everywhere = dict(trial.distributions)
+        else:
+            self._everywhere = {name: dist for name, dist in self._everywhere.items()
+                                if trial.distributions.get(name) == dist}
+
+    def intersection(self) -> dict[str, BaseDistribution]:
+        """Return the parameters every finished trial held with one distribution, sorted."""
+        space = self._everywhere or {}
+        return {name: space[name] for name in sorted(space)}
+
+    def observations(
+        self, keys: Sequence[Key], running: Sequence[FrozenTrial], exclude_trial_id: int
+    ) -> Observations:
+        """Return the trials holding every key: finished ones, then RUNNING ones (not
+        ``exclude_trial_id``), all sorted by trial number."""
+        n = self._rows
+        present = np.ones(n, dtype=bool)
+        columns = []
+        for key in keys:
+            column = self._columns.get(key)
+            values = column.view(n) if column is not None else np.full(n, np.nan)
+            present &= ~np.isnan(values)
+            columns.append(values)
+        values = np.stack(columns, axis=1)[present] if columns else np.empty((0, 0))
+        tier = self._tier.view(n)[present]
+        score = self._score.view(n)[present]
+        number = self._number.view(n)[present]
+
+        pending = [(trial.number, _running_row(trial, keys)) for trial in running
+                   if trial.trial_id != exclude_trial_id]
+        rows = [(number, row) for number, row in pending if row is not None]
+        if rows:
+            values = np.vstack([values.reshape(-1, len(keys)), [row for _, row in rows]])
+            tier = np.append(tier, np.full(len(rows), TIER_RUNNING))
+            score = np.append(score, np.full(len(rows), np.nan))
+            number = np.append(number, [number for number, _ in rows])
+        order = np.argsort(number, kind="stable")
+        return Observations(values=values.reshape(-1, len(keys))[order],
+                            tier=tier[order].astype(np.int64), score=score[order],
+                            number=number[order].astype(np.int64))
+
+
+def _running_row(trial: FrozenTrial, keys: Sequence[Key]) -> list[float] | None:
+    """Return a RUNNING trial's internal values for ``keys``, or None if it lacks one."""
+    row = []
+    for name, dist in keys:
+        if trial.distributions.get(name) != dist:
+            return None
+        row.append(dist.to_internal(trial.params[name]))
+    return row

@@ -1,0 +1,361 @@
+"""Parzen estimators for TPE: mixtures of truncated Gaussians and Aitchison-Aitken kernels.
+
+Pure functions over ndarrays; nothing here knows about studies or trials.
+
+Shapes used throughout:
+    n   observations given to :func:`fit`
+    k   mixture components, ``n + 1`` (the prior is the last one)
+    d   dimensions; ``d_num`` numerical and ``d_cat`` categorical ones
+    m   query points given to :func:`log_pdf`
+
+Spaces. A point is given in the *internal* representation of hyperknob's distributions: the
+number itself for float and int dimensions, the index of the choice for categorical ones.
+Numerical dimensions are mapped to the *unit* coordinate ``u`` in [0, 1], on a log scale where
+``log`` is set. A discrete dimension (ints, stepped floats) with ``N`` grid values is split into
+``N`` cells that tile [0, 1]; cell ``j`` covers the values that round to grid value ``j``
+(``[v - step/2, v + step/2]`` before the log, as ``from_unit`` in ``samplers/_random.py`` does).
+Discrete kernels are the continuous truncated Gaussian *integrated over each cell*, so the
+estimator is a proper probability mass function on the grid and sampling is "draw the continuous
+kernel, then round to the grid" -- both views give the same distribution.
+
+Densities are with respect to the unit coordinate (counting measure on grids and categories);
+TPE only ever uses ratios of two estimators over the same space, so the choice of measure
+cancels.
+
+References:
+    [B11] J. Bergstra, R. Bardenet, Y. Bengio, B. Kegl. Algorithms for Hyper-Parameter
+        Optimization. NeurIPS 2011.
+    [F18] S. Falkner, A. Klein, F. Hutter. BOHB: Robust and Efficient Hyperparameter
+        Optimization at Scale. ICML 2018 (multivariate product-kernel KDE).
+    [W23] S. Watanabe. Tree-structured Parzen Estimator: Understanding Its Algorithm Components
+        and Why They Matter. arXiv:2304.11127, 2023.
+    [S92] D. W. Scott. Multivariate Density Estimation. Wiley, 1992.
+    [AA76] J. Aitchison, C. G. G. Aitken. Multivariate binary discrimination by the kernel
+        method. Biometrika 63(3), 1976.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from hyperknob.samplers.tpe._bandwidth import (
+    categorical_eps,
+    magic_clip,
+    neighbour_bandwidth,
+    scott_bandwidth,
+)
+from hyperknob.samplers.tpe._truncnorm import (
+    LOG_SQRT_2PI,
+    log_cell_mass,
+    log_normal_mass,
+    truncnorm_log_mass,
+    truncnorm_log_pdf,
+    truncnorm_sample,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+__all__ = ["ParzenEstimator", "Space", "fit", "from_unit", "log_normal_mass", "log_pdf",
+           "sample", "to_unit", "truncnorm_log_mass", "truncnorm_log_pdf", "truncnorm_sample"]
+
+#: The prior component's kernel in unit coordinates: a wide Gaussian at the centre ([W23]).
+PRIOR_MU = 0.5
+PRIOR_SIGMA = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Space:
+    """The dimensions of a search space, as arrays of length ``d``.
+
+    Attributes:
+        low: Lower bound of each numerical dimension (0 for categorical ones).
+        high: Upper bound of each numerical dimension (``n_choices - 1`` for categorical ones).
+        step: Grid step of discrete dimensions; 0 for continuous and categorical ones.
+        log: Whether a numerical dimension is on a log scale.
+        n_choices: Number of categories of categorical dimensions; 0 for numerical ones.
+    """
+
+    low: FloatArray
+    high: FloatArray
+    step: FloatArray
+    log: BoolArray
+    n_choices: IntArray
+
+    def __post_init__(self) -> None:
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        shapes = {a.shape for a in arrays.values()}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+            raise ValueError(f"Space arrays must be 1-D and of one length, got shapes {shapes}")
+        for name, dtype in (("low", np.float64), ("high", np.float64), ("step", np.float64),
+                            ("log", np.bool_), ("n_choices", np.int64)):
+            object.__setattr__(self, name, arrays[name].astype(dtype))
+        numerical = self.n_choices == 0
+        lo_edge, hi_edge = _warped_edges(self)
+        if np.any(numerical & ~(hi_edge > lo_edge)):
+            raise ValueError(f"numerical dimensions need low < high (or a step), got "
+                             f"low={self.low}, high={self.high}, step={self.step}")
+        if np.any(self.n_choices < 0):
+            raise ValueError(f"n_choices must be >= 0, got {self.n_choices}")
+
+    @property
+    def numerical(self) -> BoolArray:
+        """Return the mask ``[d]`` of numerical dimensions."""
+        mask: BoolArray = self.n_choices == 0
+        return mask
+
+    @property
+    def size(self) -> int:
+        """Return the number of dimensions ``d``."""
+        return int(self.low.shape[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class ParzenEstimator:
+    """A fitted mixture: one component per observation plus the prior (the last component).
+
+    Attributes:
+        space: The space the estimator lives on.
+        multivariate: True: one joint (product) kernel per component [F18]. False: each
+            dimension is its own mixture, the density a product of 1-D mixtures [B11].
+        log_weights: ``[k]`` log mixture weights, summing (in probability) to 1.
+        mu: ``[k, d_num]`` kernel centres in unit coordinates.
+        sigma: ``[k, d_num]`` kernel bandwidths in unit coordinates.
+        log_norm: ``[k, d_num]`` log of each kernel's mass inside [0, 1] (its truncation).
+        category: ``[k, d_cat]`` the category each component favours.
+        eps: ``[k, d_cat]`` the probability a component puts off its category, spread evenly
+            over the other ``K - 1`` categories [AA76]; ``(K - 1) / K`` makes it uniform.
+    """
+
+    space: Space
+    multivariate: bool
+    log_weights: FloatArray
+    mu: FloatArray
+    sigma: FloatArray
+    log_norm: FloatArray
+    category: IntArray
+    eps: FloatArray
+
+
+# -- the unit coordinate ----------------------------------------------------------------------
+def _warp(space: Space, values: FloatArray) -> FloatArray:
+    """Return ``log(values)`` in log dimensions, ``values`` elsewhere. ``values``: [..., d]."""
+    safe = np.where(space.log, values, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        warped: FloatArray = np.where(space.log, np.log(safe), values)
+    return warped
+
+
+def _warped_edges(space: Space) -> tuple[FloatArray, FloatArray]:
+    """Return the warped ends ``[d]`` of each numerical range, widened by half a step."""
+    half = 0.5 * space.step
+    return _warp(space, space.low - half), _warp(space, space.high + half)
+
+
+def to_unit(space: Space, x: FloatArray) -> FloatArray:
+    """Map internal values ``[m, d]`` to unit coordinates (categorical columns unchanged)."""
+    lo, hi = _warped_edges(space)
+    numerical = space.numerical
+    span = np.where(numerical, hi - lo, 1.0)
+    unit: FloatArray = np.where(numerical, (_warp(space, x) - lo) / span, x)
+    return unit
+
+
+def from_unit(space: Space, u: FloatArray) -> FloatArray:
+    """Map unit coordinates ``[m, d]`` back to internal values inside the space.
+
+    Discrete dimensions are rounded to their grid, continuous ones clipped to ``[low, high]``
+    (``exp`` may round past either end), categorical columns are taken as category indices.
+    """
+    lo, hi = _warped_edges(space)
+    warped = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
+    value = np.where(space.log, np.exp(np.where(space.log, warped, 0.0)), warped)
+    discrete = space.numerical & (space.step > 0)
+    step = np.where(discrete, space.step, 1.0)
+    n_cells = np.round((space.high - space.low) / step)
+    index = np.clip(np.round((value - space.low) / step), 0.0, n_cells)
+    on_grid = np.minimum(space.low + index * step, space.high)
+    numerical_value = np.where(discrete, on_grid, np.clip(value, space.low, space.high))
+    categories = np.clip(np.round(u), 0, np.maximum(space.n_choices - 1, 0))
+    result: FloatArray = np.where(space.numerical, numerical_value, categories)
+    return result
+
+
+# -- fitting ----------------------------------------------------------------------------------
+def fit(
+    observations: FloatArray,
+    weights: FloatArray,
+    space: Space,
+    *,
+    prior_weight: float = 1.0,
+    multivariate: bool = True,
+    consider_endpoints: bool = False,
+) -> ParzenEstimator:
+    """Fit a Parzen estimator to observations.
+
+    Args:
+        observations: ``[n, d]`` internal values (``n`` may be 0: the prior alone).
+        weights: ``[n]`` non-negative weights of the observations.
+        space: The space of the observations.
+        prior_weight: Weight of the prior component, relative to the observation weights.
+        multivariate: Joint kernels with Scott's bandwidths [F18, S92]; else independent 1-D
+            mixtures with neighbour-gap bandwidths [B11].
+        consider_endpoints: In univariate mode, count the range ends as neighbours.
+
+    Returns:
+        The estimator; components are the observations in the order given, then the prior.
+    """
+    observations = np.asarray(observations, dtype=np.float64).reshape(-1, space.size)
+    weights = np.asarray(weights, dtype=np.float64)
+    n = observations.shape[0]
+    if weights.shape != (n,):
+        raise ValueError(f"weights must have shape ({n},), got {weights.shape}")
+    if np.any(weights < 0) or not np.all(np.isfinite(weights)):
+        raise ValueError(f"weights must be finite and >= 0, got {weights}")
+    if not (math.isfinite(prior_weight) and prior_weight > 0):
+        raise ValueError(f"prior_weight must be > 0, got prior_weight={prior_weight!r}")
+    numerical = space.numerical
+    d_eff = space.size if multivariate else 1
+
+    u = to_unit(space, observations)
+    u_num = u[:, numerical]
+    if n == 0:
+        sigma_obs = np.empty((0, u_num.shape[1]))
+    elif multivariate:
+        sigma_obs = np.broadcast_to(scott_bandwidth(u_num, weights, d_eff), u_num.shape)
+    else:
+        sigma_obs = neighbour_bandwidth(u_num, consider_endpoints)
+    sigma_obs = np.clip(sigma_obs, magic_clip(n), PRIOR_SIGMA)
+    mu = np.vstack([u_num, np.full((1, u_num.shape[1]), PRIOR_MU)])
+    sigma = np.vstack([sigma_obs, np.full((1, u_num.shape[1]), PRIOR_SIGMA)])
+
+    n_choices = space.n_choices[~numerical]
+    category = np.vstack([u[:, ~numerical], np.zeros((1, n_choices.shape[0]))]).astype(np.int64)
+    eps_obs = np.broadcast_to(categorical_eps(n, d_eff, n_choices), (n, n_choices.shape[0]))
+    eps_prior = (n_choices - 1) / np.maximum(n_choices, 1)  # a uniform kernel
+    eps = np.vstack([eps_obs, eps_prior[None, :]])
+
+    all_weights = np.append(weights, prior_weight)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(all_weights / all_weights.sum())
+    log_norm = log_normal_mass(-mu / sigma, (1.0 - mu) / sigma)
+    return ParzenEstimator(space=space, multivariate=multivariate, log_weights=log_weights,
+                           mu=mu, sigma=sigma, log_norm=log_norm, category=category, eps=eps)
+
+
+# -- evaluating -------------------------------------------------------------------------------
+def _logsumexp(a: FloatArray, axis: int) -> FloatArray:
+    """Return ``log(sum(exp(a), axis))`` without overflow (all ``-inf`` gives ``-inf``)."""
+    peak = np.max(a, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    with np.errstate(divide="ignore"):
+        total: FloatArray = np.log(np.sum(np.exp(a - peak), axis=axis))
+    result: FloatArray = total + np.squeeze(peak, axis=axis)
+    return result
+
+
+def _log_kernel_blocks(estimator: ParzenEstimator, x: FloatArray) -> list[FloatArray]:
+    """Return ``log K_j(x_i)`` in blocks ``[m, k, d_block]``: continuous, discrete and
+    categorical dimensions (each block present only when non-empty)."""
+    space = estimator.space
+    numerical = space.numerical
+    in_grid = (space.step > 0)[numerical]
+    blocks: list[FloatArray] = []
+
+    cont = np.flatnonzero(~in_grid)
+    if cont.size:
+        u = to_unit(space, x)[:, numerical][:, cont]
+        sigma = estimator.sigma[:, cont]
+        # The truncated normal's log density; the constant depends on the component only.
+        constant = -(np.log(sigma) + LOG_SQRT_2PI + estimator.log_norm[:, cont])
+        z = (u[:, None, :] - estimator.mu[None, :, cont]) / sigma[None]
+        np.square(z, out=z)
+        z *= -0.5
+        z += constant[None]
+        blocks.append(z)
+
+    grid = np.flatnonzero(in_grid)
+    if grid.size:
+        # A grid value's probability: the kernel's mass over the value's cell.
+        half = 0.5 * space.step
+        lower = np.clip(to_unit(space, x - half)[:, numerical][:, grid], 0.0, 1.0)
+        upper = np.clip(to_unit(space, x + half)[:, numerical][:, grid], 0.0, 1.0)
+        mu, sigma = estimator.mu[None, :, grid], estimator.sigma[None, :, grid]
+        log_mass = log_cell_mass((lower[:, None, :] - mu) / sigma,
+                                  (upper[:, None, :] - mu) / sigma)
+        log_mass -= estimator.log_norm[None, :, grid]
+        blocks.append(log_mass)
+
+    n_choices = space.n_choices[~numerical]
+    if n_choices.size:
+        # Aitchison-Aitken [AA76]: 1 - eps on the favoured category, eps / (K - 1) elsewhere.
+        eps = estimator.eps[None, :, :]
+        same = np.round(x[:, None, ~numerical]).astype(np.int64) == estimator.category[None]
+        with np.errstate(divide="ignore"):
+            log_same = np.log1p(-eps)
+            log_off = np.log(eps / np.maximum(n_choices - 1, 1))
+        blocks.append(np.where(same, log_same, log_off))
+    return blocks
+
+
+def log_pdf(estimator: ParzenEstimator, x: FloatArray) -> FloatArray:
+    """Return the log density ``[m]`` of the estimator at internal points ``x`` ``[m, d]``.
+
+    Multivariate: ``log sum_j w_j prod_i K_ji(x_i)``; univariate: ``sum_i log sum_j w_j
+    K_ji(x_i)``. Both by log-sum-exp, so far-away points give finite, accurate values.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(-1, estimator.space.size)
+    blocks = _log_kernel_blocks(estimator, x)
+    log_w = estimator.log_weights
+    if estimator.multivariate:
+        joint = np.broadcast_to(log_w[None, :], (x.shape[0], log_w.shape[0])).copy()
+        for block in blocks:
+            joint += block.sum(axis=2)
+        return _logsumexp(joint, axis=1)
+    result = np.zeros(x.shape[0])
+    for block in blocks:
+        result += _logsumexp(block + log_w[None, :, None], axis=1).sum(axis=1)
+    return result
+
+
+def sample(estimator: ParzenEstimator, rng: np.random.Generator, size: int) -> FloatArray:
+    """Draw ``size`` internal points ``[size, d]`` from the estimator.
+
+    A component is drawn by weight -- one per point (multivariate) or one per point and
+    dimension (univariate) -- then each dimension from that component's kernel.
+    """
+    space = estimator.space
+    numerical = space.numerical
+    k = estimator.log_weights.shape[0]
+    p = np.exp(estimator.log_weights)
+    p = p / p.sum()
+    shape: tuple[int, ...] = (size,) if estimator.multivariate else (size, space.size)
+    component = rng.choice(k, size=shape, p=p)
+    columns = np.arange(space.size)
+    if estimator.multivariate:
+        component = np.broadcast_to(component[:, None], (size, space.size))
+
+    u = np.empty((size, space.size))
+    num_idx = np.flatnonzero(numerical)
+    if num_idx.size:
+        comp = component[:, num_idx]
+        col = np.arange(num_idx.size)[None, :]
+        u[:, num_idx] = truncnorm_sample(estimator.mu[comp, col], estimator.sigma[comp, col],
+                                         rng)
+    cat_idx = columns[~numerical]
+    if cat_idx.size:
+        comp = component[:, cat_idx]
+        col = np.arange(cat_idx.size)[None, :]
+        n_choices = space.n_choices[cat_idx][None, :]
+        favoured = estimator.category[comp, col]
+        move = rng.random(favoured.shape) < estimator.eps[comp, col]
+        # Off the favoured category: uniform over the K - 1 others.
+        shift = 1 + np.floor(rng.random(favoured.shape) * np.maximum(n_choices - 1, 1))
+        u[:, cat_idx] = np.where(move, (favoured + shift) % n_choices, favoured)
+    return from_unit(space, u)
+

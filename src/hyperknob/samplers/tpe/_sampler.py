@@ -1,0 +1,266 @@
+"""TPESampler: a thin adapter from a study's history to the Parzen estimators of ``_parzen``.
+
+The algorithm of [B11] section 4, with the multivariate kernels of [F18] and the defaults
+studied in [W23] (references in ``_parzen``):
+
+1. rank the observations (COMPLETE by value, then PRUNED, then RUNNING ones as constant-liar
+   "worst" values) and take the best ``gamma(n)`` COMPLETE ones as "good", the rest as "bad";
+2. fit ``l(x)`` to the good and ``g(x)`` to the bad observations (each with a prior component);
+3. draw ``n_ei_candidates`` points from ``l`` and keep the one maximizing
+   ``log l(x) - log g(x)``, which maximizes expected improvement ([B11] §4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from hyperknob.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from hyperknob.samplers._base import BaseSampler
+from hyperknob.samplers._qmc import QMCSampler
+from hyperknob.samplers._random import RandomSampler
+from hyperknob.samplers._rng import check_seed
+from hyperknob.samplers.tpe import _parzen
+from hyperknob.samplers.tpe._history import (
+    TIER_COMPLETE,
+    Observations,
+    StudyHistory,
+)
+from hyperknob.study._view import StudyView
+from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._state import TrialState
+
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def default_gamma(n: int) -> int:
+    """Return how many of ``n`` observations are "good": ``min(ceil(0.1 n), 25)`` (see [W23])."""
+    return min(math.ceil(0.1 * n), 25)
+
+
+def space_of(distributions: Sequence[BaseDistribution]) -> _parzen.Space:
+    """Return the :class:`~_parzen.Space` of distributions (none of them single-valued)."""
+    low, high, step, log, n_choices = [], [], [], [], []
+    for dist in distributions:
+        if isinstance(dist, CategoricalDistribution):
+            low.append(0.0)
+            high.append(len(dist.choices) - 1.0)
+            step.append(0.0)
+            log.append(False)
+            n_choices.append(len(dist.choices))
+        elif isinstance(dist, (FloatDistribution, IntDistribution)):
+            low.append(float(dist.low))
+            high.append(float(dist.high))
+            step.append(float(dist.step or 0.0))
+            log.append(dist.log)
+            n_choices.append(0)
+        else:
+            raise TypeError(f"TPESampler cannot handle {dist!r}")
+    return _parzen.Space(low=np.array(low), high=np.array(high), step=np.array(step),
+                         log=np.array(log, dtype=bool), n_choices=np.array(n_choices))
+
+
+def _single_value(dist: BaseDistribution) -> Any:
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[0]
+    assert isinstance(dist, (FloatDistribution, IntDistribution))
+    return dist.to_external(dist.low)
+
+
+def _stream(names: Sequence[str]) -> int:
+    """Return a stable 64-bit number for a set of parameter names (not ``hash()``, which is
+    salted per process)."""
+    digest = hashlib.blake2b("\0".join(names).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+class TPESampler(BaseSampler):
+    """Tree-structured Parzen Estimator: model good and bad regions, sample where good wins.
+
+    Args:
+        seed: Seed of every random draw; each trial's draws depend only on (seed, trial
+            number, parameter names), so workers and restarts agree.
+        n_startup_trials: Finished (COMPLETE or PRUNED) trials drawn by ``startup`` before TPE.
+        n_ei_candidates: Candidates drawn from ``l(x)`` per suggestion.
+        multivariate: Model parameters jointly (product kernels [F18]); else each on its own.
+        group: With ``multivariate``, split the space into groups of parameters that always
+            appear together (conditional spaces) and model each group on the trials having it;
+            else model jointly only the parameters every finished trial has.
+        constant_liar: Count other workers' RUNNING trials as the worst observations, so
+            parallel workers spread out.
+        prior_weight: Weight of the prior component against one observation.
+        consider_endpoints: Univariate bandwidths count the range ends as neighbours.
+        gamma: ``n -> number of good observations``; default :func:`default_gamma`.
+        startup: ``"qmc"`` (scrambled Sobol, as :class:`QMCSampler`) or ``"random"``.
+
+    Example:
+        >>> import hyperknob
+        >>> study = hyperknob.create_study(sampler=TPESampler(seed=0))
+        >>> study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 2) ** 2, n_trials=30)
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        n_startup_trials: int = 10,
+        n_ei_candidates: int = 24,
+        multivariate: bool = True,
+        group: bool = True,
+        constant_liar: bool = True,
+        prior_weight: float = 1.0,
+        consider_endpoints: bool = False,
+        gamma: Callable[[int], int] | None = None,
+        startup: str = "qmc",
+    ) -> None:
+        for name, value, least in (("n_startup_trials", n_startup_trials, 0),
+                                   ("n_ei_candidates", n_ei_candidates, 1)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {name}={value!r}")
+            if value < least:
+                raise ValueError(f"{name} must be >= {least}, got {name}={value}")
+        if isinstance(prior_weight, bool) or not isinstance(prior_weight, (int, float)) or not (
+                math.isfinite(prior_weight) and prior_weight > 0):
+            raise ValueError(f"prior_weight must be a finite number > 0, got {prior_weight!r}")
+        if gamma is not None and not callable(gamma):
+            raise TypeError(f"gamma must be a callable int -> int or None, got {gamma!r}")
+        if startup not in ("qmc", "random"):
+            raise ValueError(f"startup must be 'qmc' or 'random', got startup={startup!r}")
+        self.seed = check_seed(seed)
+        self.n_startup_trials = n_startup_trials
+        self.n_ei_candidates = n_ei_candidates
+        self.multivariate = multivariate
+        self.group = group
+        self.constant_liar = constant_liar
+        self.prior_weight = float(prior_weight)
+        self.consider_endpoints = consider_endpoints
+        self.gamma = gamma if gamma is not None else default_gamma
+        self.startup = startup
+        self._startup_sampler: BaseSampler = (
+            QMCSampler(seed=self.seed) if startup == "qmc" else RandomSampler(seed=self.seed))
+        self._random = RandomSampler(seed=self.seed)
+        # One memo per study: a sampler may serve several studies in turn.
+        self._histories: weakref.WeakKeyDictionary[StudyView, StudyHistory] = (
+            weakref.WeakKeyDictionary())
+
+    # -- the BaseSampler interface ---------------------------------------------------------
+    def infer_relative_search_space(
+        self, study: StudyView, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        if not self.multivariate:
+            return {}
+        if self._in_startup(study):
+            return self._startup_sampler.infer_relative_search_space(study, trial)
+        history, _ = self._sync(study)
+        if self.group:
+            space = {name: dist for group in history.decomposition.groups()
+                     for name, dist in group.items()}
+        else:
+            space = history.intersection()
+        return {name: dist for name, dist in space.items() if not dist.is_single()}
+
+    def sample_relative(
+        self, study: StudyView, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        if self._in_startup(study):
+            return self._startup_sampler.sample_relative(study, trial, search_space)
+        history, running = self._sync(study)
+        if self.group:
+            groups = [{name: dist for name, dist in group.items()
+                       if search_space.get(name) == dist}
+                      for group in history.decomposition.groups()]
+        else:
+            groups = [search_space]
+        params: dict[str, Any] = {}
+        for group in groups:
+            if group:  # names left out (a trial finished meanwhile) go to sample_independent
+                params.update(self._suggest(study, history, running, trial, group,
+                                            multivariate=True))
+        return params
+
+    def sample_independent(
+        self, study: StudyView, trial: FrozenTrial, name: str, distribution: BaseDistribution
+    ) -> Any:
+        if distribution.is_single():
+            return _single_value(distribution)
+        if self._in_startup(study):
+            return self._startup_sampler.sample_independent(study, trial, name, distribution)
+        history, running = self._sync(study)
+        return self._suggest(study, history, running, trial, {name: distribution},
+                             multivariate=False)[name]
+
+    # -- the algorithm ---------------------------------------------------------------------
+    def _in_startup(self, study: StudyView) -> bool:
+        return study.count_trials(_FINISHED) < self.n_startup_trials
+
+    def _sync(self, study: StudyView) -> tuple[StudyHistory, list[FrozenTrial]]:
+        history = self._histories.get(study)
+        if history is None:
+            history = self._histories[study] = StudyHistory(study.direction)
+        running = history.update(study.get_trials())
+        return history, running if self.constant_liar else []
+
+    def _suggest(
+        self,
+        study: StudyView,
+        history: StudyHistory,
+        running: list[FrozenTrial],
+        trial: FrozenTrial,
+        space: dict[str, BaseDistribution],
+        *,
+        multivariate: bool,
+    ) -> dict[str, Any]:
+        names = list(space)
+        dists = list(space.values())
+        obs = history.observations(list(space.items()), running, trial.trial_id)
+        if obs.n_finished == 0:  # e.g. a conditional parameter no finished trial has yet
+            return {name: self._random.sample_independent(study, trial, name, dist)
+                    for name, dist in space.items()}
+        good = self._good_mask(obs)
+        parzen_space = space_of(dists)
+        fit_args: dict[str, Any] = dict(prior_weight=self.prior_weight,
+                                        multivariate=multivariate,
+                                        consider_endpoints=self.consider_endpoints)
+        # Uniform observation weights: the model depends on the set of observations only,
+        # not on their age or arrival order, so every worker builds the same model from the
+        # same history. (The older-trial down-weighting of hyperopt/Optuna is not used; [W23]
+        # discusses both choices.)
+        below = _parzen.fit(obs.values[good], np.ones(int(good.sum())), parzen_space,
+                            **fit_args)
+        above = _parzen.fit(obs.values[~good], np.ones(int((~good).sum())), parzen_space,
+                            **fit_args)
+        rng = np.random.default_rng(
+            np.random.SeedSequence([self.seed, trial.number, _stream(names)]))
+        candidates = _parzen.sample(below, rng, self.n_ei_candidates)
+        # [B11] §4: EI grows with l(x) / g(x); compare in logs for stability.
+        score = _parzen.log_pdf(below, candidates) - _parzen.log_pdf(above, candidates)
+        best = candidates[int(np.argmax(score))]
+        return {name: dist.to_external(float(value))
+                for name, dist, value in zip(names, dists, best, strict=True)}
+
+    def _good_mask(self, obs: Observations) -> np.ndarray:
+        """Return the mask of the good observations: the best gamma(n) COMPLETE ones."""
+        n = obs.tier.shape[0]
+        complete = obs.tier == TIER_COMPLETE
+        n_good = self.gamma(n)
+        if isinstance(n_good, bool) or not isinstance(n_good, (int, np.integer)):
+            raise TypeError(f"gamma({n}) must return an int, got {n_good!r}")
+        n_good = min(max(int(n_good), 0), int(complete.sum()))
+        # Rank COMPLETE trials by score, ties by trial number (obs is sorted by number and the
+        # sort is stable); PRUNED and RUNNING ones are never good.
+        order = np.argsort(np.where(complete, obs.score, np.inf), kind="stable")
+        good = np.zeros(n, dtype=bool)
+        good[order[:n_good]] = True
+        return good
