@@ -1,12 +1,32 @@
-"""Samplers: algorithms that suggest hyperparameter values from a study's history."""
+"""Samplers: algorithms that suggest hyperparameter values from a study's history.
+
+The model-based samplers (TPE, GP) load scipy's special functions and optimizers; they are
+imported on first use so that ``import hyperknob`` and the CLI start fast.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.samplers._grid import GridSampler
 from hyperknob.samplers._qmc import QMCSampler
 from hyperknob.samplers._random import RandomSampler
 from hyperknob.samplers._search_space import IntersectionSearchSpace
-from hyperknob.samplers.gp import GPSampler
-from hyperknob.samplers.tpe import TPESampler
+
+if TYPE_CHECKING:
+    from hyperknob.samplers.gp import GPSampler
+    from hyperknob.samplers.tpe import TPESampler
 
 __all__ = ["BaseSampler", "GPSampler", "GridSampler", "IntersectionSearchSpace", "QMCSampler",
            "RandomSampler", "TPESampler"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TPESampler":
+        from hyperknob.samplers.tpe import TPESampler
+
+        return TPESampler
+    if name == "GPSampler":
+        from hyperknob.samplers.gp import GPSampler
+
+        return GPSampler
+    raise AttributeError(f"module 'hyperknob.samplers' has no attribute {name!r}")
