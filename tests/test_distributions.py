@@ -12,6 +12,7 @@ from hyperknob.distributions import (
     CategoricalDistribution,
     FloatDistribution,
     IntDistribution,
+    Prior,
     distribution_to_json,
     json_to_distribution,
 )
@@ -130,3 +131,102 @@ def test_distributions_are_immutable_and_hashable() -> None:
 def test_malformed_json_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="not a serialized distribution"):
         json_to_distribution('{"name": "Nope"}')
+
+
+# -- priors ------------------------------------------------------------------------------------
+confidences = st.floats(min_value=0.01, max_value=0.99)
+
+
+@st.composite
+def distributions_with_priors(draw: st.DrawFn) -> object:
+    kind = draw(st.sampled_from(["float", "int", "categorical"]))
+    confidence = draw(confidences)
+    if kind == "float":
+        dist = draw(float_distributions())
+        center = draw(st.floats(dist.low, dist.high))
+        return FloatDistribution(dist.low, dist.high, log=dist.log, step=dist.step,
+                                 prior=Prior(center, confidence))
+    if kind == "int":
+        dist = draw(int_distributions())
+        center = draw(st.one_of(st.integers(dist.low, dist.high),
+                                st.floats(dist.low, dist.high)))
+        return IntDistribution(dist.low, dist.high, log=dist.log, step=dist.step,
+                               prior=Prior(center, confidence))
+    values = draw(choices)
+    return CategoricalDistribution(values, prior=Prior(draw(st.sampled_from(values)),
+                                                       confidence))
+
+
+@given(distributions_with_priors())
+def test_priors_survive_the_json_round_trip(dist: object) -> None:
+    text = distribution_to_json(dist)  # type: ignore[arg-type]
+    assert '"prior":{"center":' in text
+    restored = json_to_distribution(text)
+    assert restored == dist and hash(restored) == hash(dist)
+    assert restored.prior is not None  # type: ignore[attr-defined]
+    center = restored.prior.center  # type: ignore[attr-defined]
+    assert type(center) is type(dist.prior.center)  # type: ignore[attr-defined]
+
+
+def test_json_without_a_prior_is_unchanged() -> None:
+    # Distributions stored before priors existed read back as they were.
+    text = ('{"name":"FloatDistribution",'
+            '"attributes":{"low":0.0,"high":1.0,"log":false,"step":null}}')
+    assert json_to_distribution(text) == FloatDistribution(0.0, 1.0)
+    assert distribution_to_json(FloatDistribution(0.0, 1.0)) == text
+    assert "prior" not in CategoricalDistribution(["a"]).to_dict()
+    assert FloatDistribution(0, 1, prior=Prior(0.5)).to_dict()["prior"] == {
+        "center": 0.5, "confidence": 0.5}
+
+
+def test_priors_tell_distributions_apart() -> None:
+    assert FloatDistribution(0, 1, prior=Prior(0.5)) != FloatDistribution(0, 1)
+    assert FloatDistribution(0, 1, prior=Prior(0.5)) != FloatDistribution(0, 1, prior=Prior(0.6))
+    assert IntDistribution(1, 5, prior=Prior(2.0)) == IntDistribution(1, 5, prior=Prior(2))
+    assert IntDistribution(1, 5, prior=Prior(2.0)).prior.center == 2  # type: ignore[union-attr]
+    # Choices 1 and True are distinct, and so are priors on them.
+    on_one = CategoricalDistribution([1, True], prior=Prior(1))
+    on_true = CategoricalDistribution([1, True], prior=Prior(True))
+    assert on_one != on_true and on_true.prior.center is True  # type: ignore[union-attr]
+    # The centre is stored as the choice it names.
+    center = CategoricalDistribution([1.0, "a"], prior=Prior(1)).prior.center  # type: ignore[union-attr]
+    assert type(center) is float
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: Prior(0.5, confidence=1.0), ValueError,
+         "prior 'confidence' must be in (0, 1), got confidence=1.0"),
+        (lambda: Prior(0.5, confidence=0), ValueError, "got confidence=0"),
+        (lambda: Prior(0.5, confidence=True), TypeError, "got confidence=True"),
+        (lambda: Prior(math.nan), ValueError, "prior 'center' must not be NaN"),
+        (lambda: Prior([1]), TypeError, "got [1] of type list"),
+        (lambda: FloatDistribution(0, 1, prior=Prior(2.0)), ValueError,
+         "prior center must lie in [low, high], got center=2.0 for low=0.0, high=1.0"),
+        (lambda: FloatDistribution(1e-4, 1e-1, log=True, prior=Prior(1.0)), ValueError,
+         "got center=1.0 for low=0.0001, high=0.1"),
+        (lambda: IntDistribution(1, 5, prior=Prior(0.5)), ValueError,
+         "got center=0.5 for low=1, high=5"),
+        (lambda: IntDistribution(1, 5, prior=Prior("3")), TypeError,
+         "prior center must be a number for IntDistribution, got center='3'"),
+        (lambda: FloatDistribution(0, 1, prior=0.5), TypeError,
+         "'prior' must be a Prior or None, got 0.5"),
+        (lambda: CategoricalDistribution(["adam", "sgd"], prior=Prior("adamw")), ValueError,
+         "prior center must be one of the choices ['adam', 'sgd'], got center='adamw'"),
+        (lambda: CategoricalDistribution(["a"], prior="a"), TypeError,
+         "'prior' must be a Prior or None, got 'a'"),
+    ],
+)
+def test_bad_priors_are_rejected_with_the_value(
+    build: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as info:
+        build()  # type: ignore[operator]
+    assert message in str(info.value)
+
+
+def test_malformed_prior_json_is_a_value_error() -> None:
+    text = '{"name":"FloatDistribution","attributes":{"low":0,"high":1,"prior":{"centre":0.5}}}'
+    with pytest.raises(ValueError, match="not a serialized distribution"):
+        json_to_distribution(text)

@@ -11,6 +11,7 @@ Example:
 
 from hyperknob import distributions, pruners, samplers, storages
 from hyperknob._direction import StudyDirection
+from hyperknob.distributions import Prior
 from hyperknob.exceptions import (
     DuplicatedStudyError,
     HyperknobError,
@@ -36,6 +37,7 @@ __all__ = [
     "DuplicatedStudyError",
     "FrozenTrial",
     "HyperknobError",
+    "Prior",
     "SchemaVersionError",
     "StorageError",
     "Study",

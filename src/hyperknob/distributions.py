@@ -38,6 +38,84 @@ def _divides(low: float, high: float, step: float) -> bool:
     return abs(ratio - round(ratio)) <= 1e-9 * max(1.0, abs(ratio))
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Prior:
+    """A belief about where good values lie: a centre, and how sure of it one is.
+
+    Samplers favour values near ``center`` (πBO's weighted acquisition in :class:`GPSampler`,
+    a prior-centred Parzen component in :class:`TPESampler`); the data outweighs the belief as
+    trials accumulate, so a wrong prior costs time, not the result. Their start-up trials
+    (Sobol or random) ignore it, and so do the other samplers.
+
+    Attributes:
+        center: An external value: a number in ``[low, high]`` for float and int distributions
+            (a float such as 1.5 is allowed for ints: "1 or 2"), one of the choices for a
+            categorical one.
+        confidence: In (0, 1). Numbers: the belief's spread in the sampler's unit
+            coordinates is ``0.5 * (1 - confidence)``; choices: ``center`` has probability
+            ``confidence + (1 - confidence) / k`` of ``k`` choices.
+
+    Example:
+        >>> FloatDistribution(1e-4, 1e-1, log=True, prior=Prior(1e-3, confidence=0.8)).prior
+        Prior(center=0.001, confidence=0.8)
+    """
+
+    center: CategoricalChoice
+    confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.center, _CHOICE_TYPES):
+            raise TypeError(f"prior 'center' must be a number, bool, str or None, got "
+                            f"{self.center!r} of type {type(self.center).__name__}")
+        if isinstance(self.center, float) and math.isnan(self.center):
+            raise ValueError("prior 'center' must not be NaN, got center=nan")
+        confidence = self.confidence
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
+            raise TypeError(f"prior 'confidence' must be a number in (0, 1), got "
+                            f"confidence={confidence!r}")
+        if not 0.0 < confidence < 1.0:
+            raise ValueError(f"prior 'confidence' must be in (0, 1), got "
+                             f"confidence={confidence!r}")
+        object.__setattr__(self, "confidence", float(confidence))
+
+    # Typed equality, as for choices: a prior on True is not a prior on 1 (nor 1.0 on 1).
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Prior):
+            return NotImplemented
+        return (_choice_key(self.center), self.confidence) == (
+            _choice_key(other.center), other.confidence)
+
+    def __hash__(self) -> int:
+        return hash((_choice_key(self.center), self.confidence))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready attributes of the prior."""
+        return {"center": self.center, "confidence": self.confidence}
+
+
+def _check_numeric_prior(dist: FloatDistribution | IntDistribution) -> None:
+    prior = dist.prior
+    if prior is None:
+        return
+    if not isinstance(prior, Prior):
+        raise TypeError(f"'prior' must be a Prior or None, got {prior!r}")
+    center = prior.center
+    if isinstance(center, bool) or not isinstance(center, (int, float)):
+        raise TypeError(f"prior center must be a number for {type(dist).__name__}, got "
+                        f"center={center!r}")
+    if not (dist.low <= center <= dist.high):
+        raise ValueError(f"prior center must lie in [low, high], got center={center!r} for "
+                         f"low={dist.low!r}, high={dist.high!r}")
+    # One type per distribution, so that equal beliefs compare equal: floats for floats, ints
+    # for ints unless the centre lies between two of them.
+    if isinstance(dist, FloatDistribution) or not float(center).is_integer():
+        center = float(center)
+    else:
+        center = int(center)
+    if center is not prior.center:
+        object.__setattr__(dist, "prior", Prior(center, prior.confidence))
+
+
 class BaseDistribution(abc.ABC):
     """One dimension of a search space."""
 
@@ -58,8 +136,12 @@ class BaseDistribution(abc.ABC):
         """Return whether the distribution has exactly one value."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready attributes of the distribution."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        """Return the JSON-ready attributes of the distribution (``prior`` only when set)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        prior = data.pop("prior", None)
+        if prior is not None:
+            data["prior"] = prior.to_dict()
+        return data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +157,7 @@ class FloatDistribution(BaseDistribution):
     high: float
     log: bool = False
     step: float | None = None
+    prior: Prior | None = None
 
     def __post_init__(self) -> None:
         _check_finite("low", self.low)
@@ -98,6 +181,7 @@ class FloatDistribution(BaseDistribution):
         object.__setattr__(self, "high", float(self.high))
         if self.step is not None:
             object.__setattr__(self, "step", float(self.step))
+        _check_numeric_prior(self)
 
     def to_internal(self, external: Any) -> float:
         if isinstance(external, bool) or not isinstance(external, (int, float)):
@@ -139,6 +223,7 @@ class IntDistribution(BaseDistribution):
     high: int
     log: bool = False
     step: int = 1
+    prior: Prior | None = None
 
     def __post_init__(self) -> None:
         for name in ("low", "high", "step"):
@@ -161,6 +246,7 @@ class IntDistribution(BaseDistribution):
                 f"'step' must divide high - low, got step={self.step!r} for "
                 f"low={self.low!r}, high={self.high!r}"
             )
+        _check_numeric_prior(self)
 
     def to_internal(self, external: Any) -> float:
         if isinstance(external, bool) or not isinstance(external, (int, float)):
@@ -197,6 +283,7 @@ class CategoricalDistribution(BaseDistribution):
     """
 
     choices: tuple[CategoricalChoice, ...]
+    prior: Prior | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Sequence):
@@ -220,6 +307,16 @@ class CategoricalDistribution(BaseDistribution):
                 raise ValueError(f"choices must be distinct, got {choice!r} twice")
             seen.add(key)
         object.__setattr__(self, "choices", choices)
+        if self.prior is not None:
+            if not isinstance(self.prior, Prior):
+                raise TypeError(f"'prior' must be a Prior or None, got {self.prior!r}")
+            try:
+                index = int(self.to_internal(self.prior.center))
+            except ValueError:
+                raise ValueError(f"prior center must be one of the choices {list(choices)!r}, "
+                                 f"got center={self.prior.center!r}") from None
+            # Store the choice itself, so that e.g. 1 given for the choice 1.0 round-trips.
+            object.__setattr__(self, "prior", Prior(choices[index], self.prior.confidence))
 
     def to_internal(self, external: Any) -> float:
         key = _choice_key(external) if isinstance(external, _CHOICE_TYPES) else None
@@ -241,7 +338,10 @@ class CategoricalDistribution(BaseDistribution):
         return len(self.choices) == 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"choices": list(self.choices)}
+        data: dict[str, Any] = {"choices": list(self.choices)}
+        if self.prior is not None:
+            data["prior"] = self.prior.to_dict()
+        return data
 
 
 _DISTRIBUTION_CLASSES: dict[str, type[BaseDistribution]] = {
@@ -264,11 +364,15 @@ def json_to_distribution(text: str) -> BaseDistribution:
     try:
         data = json.loads(text)
         cls = _DISTRIBUTION_CLASSES[data["name"]]
-        attributes = data["attributes"]
+        attributes = dict(data["attributes"])
+        prior_data = attributes.pop("prior", None)
+        prior = None if prior_data is None else Prior(**prior_data)
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"not a serialized distribution: {text!r}") from error
     if cls is CategoricalDistribution:
-        return CategoricalDistribution(tuple(attributes["choices"]))
+        return CategoricalDistribution(tuple(attributes["choices"]), prior=prior)
+    if prior is not None:
+        attributes["prior"] = prior
     return cls(**attributes)
 
 

@@ -7,19 +7,29 @@ from pathlib import Path
 import pytest
 
 import hyperknob
-from hyperknob.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from hyperknob.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    Prior,
+)
 from hyperknob.nn import default_space, load_space
 
 
 def test_default_space_follows_the_rules_of_thumb() -> None:
     space = default_space(n_features=64, n_train=1257)
     dims = space.dimensions
-    assert dims["learning_rate"] == FloatDistribution(1e-4, 1e-1, log=True)
-    assert dims["batch_size"] == CategoricalDistribution((32, 64, 128))
-    assert dims["n_layers"] == IntDistribution(1, 5)
-    assert dims["units"] == IntDistribution(64, 128)  # 1x to 2x the input width
+    # The article's starting points are priors: lr between 0.01 and 0.001, batch 64, one or
+    # two layers, 1.5x the input width, Adam.
+    assert dims["learning_rate"] == FloatDistribution(1e-4, 1e-1, log=True,
+                                                      prior=Prior(10 ** -2.5))
+    assert dims["batch_size"] == CategoricalDistribution((32, 64, 128), prior=Prior(64))
+    assert dims["n_layers"] == IntDistribution(1, 5, prior=Prior(1.5))
+    # 1x to 2x the input width
+    assert dims["units"] == IntDistribution(64, 128, prior=Prior(96))
     assert set(dims["activation"].choices) == {"relu", "tanh", "sigmoid"}
     assert set(dims["optimizer"].choices) == {"sgd", "adam", "rmsprop"}
+    assert dims["optimizer"].prior == Prior("adam", confidence=0.3)
     assert dims["dropout"] == FloatDistribution(0.0, 0.5)
     assert isinstance(dims["l2"], FloatDistribution) and dims["l2"].log
     epochs = dims["epochs"]
@@ -28,10 +38,10 @@ def test_default_space_follows_the_rules_of_thumb() -> None:
 
 def test_width_and_epochs_are_bounded_for_tiny_and_wide_data() -> None:
     tiny = default_space(n_features=2, n_train=50).dimensions
-    assert tiny["units"] == IntDistribution(8, 16)
+    assert tiny["units"] == IntDistribution(8, 16, prior=Prior(8))  # 1.5x clipped into range
     assert tiny["epochs"].high == 1000
     wide = default_space(n_features=5000, n_train=100_000).dimensions
-    assert wide["units"] == IntDistribution(512, 1024)
+    assert wide["units"] == IntDistribution(512, 1024, prior=Prior(1024))
     assert wide["epochs"].high == 10
     with pytest.raises(ValueError, match="max_epochs must be an int >= 10"):
         default_space(4, 100, max_epochs=5)
@@ -52,6 +62,16 @@ def test_suggest_builds_a_config_with_per_layer_widths_and_matching_init() -> No
         assert ("momentum" in trial.params) == (config.optimizer in ("sgd", "rmsprop"))
         assert config.patience == 10
         study.tell(trial, 0.0)
+
+
+def test_suggest_passes_the_priors_to_the_trial() -> None:
+    space = default_space(n_features=10, n_train=500)
+    study = hyperknob.create_study(seed=0)
+    trial = study.ask()
+    space.suggest(trial)
+    for name in ("learning_rate", "batch_size", "n_layers", "optimizer"):
+        assert trial.distributions[name] == space.dimensions[name]
+    assert trial.distributions["units_l0"].prior == Prior(15)
 
 
 def test_rule_of_thumb_configurations_come_first() -> None:
@@ -90,7 +110,8 @@ def test_toml_overrides_ranges_choices_and_fixed_values(tmp_path: Path) -> None:
     assert dims["n_layers"] == IntDistribution(1, 2)
     assert dims["activation"] == CategoricalDistribution(("relu", "gelu"))
     assert dims["optimizer"] == "adamw" and dims["dropout"] == 0.0 and dims["patience"] == 5
-    assert dims["units"] == IntDistribution(64, 128)  # untouched knobs keep the default
+    # Untouched knobs keep the default, prior included; overridden ones have none.
+    assert dims["units"] == IntDistribution(64, 128, prior=Prior(96))
 
 
 def test_yaml_config_works_too(tmp_path: Path) -> None:

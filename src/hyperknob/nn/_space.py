@@ -14,6 +14,7 @@ from hyperknob.distributions import (
     CategoricalDistribution,
     FloatDistribution,
     IntDistribution,
+    Prior,
 )
 from hyperknob.nn._config import ACTIVATIONS, INITIALIZATIONS, OPTIMIZERS, SCHEDULES, MLPConfig
 
@@ -42,8 +43,9 @@ class SearchSpace:
 
     Example:
         >>> space = default_space(n_features=64, n_train=1257)
-        >>> space.dimensions["units"]
-        IntDistribution(low=64, high=128, log=False, step=1)
+        >>> units = space.dimensions["units"]
+        >>> units.low, units.high, units.prior
+        (64, 128, Prior(center=96, confidence=0.5))
     """
 
     dimensions: Mapping[str, Value]
@@ -70,12 +72,12 @@ class SearchSpace:
         value = self.dimensions[knob or name]
         if isinstance(value, FloatDistribution):
             return trial.suggest_float(name, value.low, value.high, log=value.log,
-                                       step=value.step)
+                                       step=value.step, prior=value.prior)
         if isinstance(value, IntDistribution):
             return trial.suggest_int(name, value.low, value.high, log=value.log,
-                                     step=value.step)
+                                     step=value.step, prior=value.prior)
         if isinstance(value, CategoricalDistribution):
-            return trial.suggest_categorical(name, value.choices)
+            return trial.suggest_categorical(name, value.choices, prior=value.prior)
         return value
 
     def suggest(self, trial: Trial) -> MLPConfig:
@@ -157,6 +159,11 @@ def default_space(
       10..1000), with early stopping after 10 epochs without a better validation loss;
     - ReLU, tanh or sigmoid; He initialization for ReLU, Xavier for tanh and sigmoid;
     - SGD (with momentum), Adam or RMSprop; L2 log-uniform in [1e-6, 1e-2]; dropout 0..0.5.
+
+    The rules of thumb are also :class:`~hyperknob.distributions.Prior` beliefs the samplers
+    look near first and forget when the data disagrees: learning rate near 10^-2.5 (between
+    0.01 and 0.001), batch 64, 1.5 layers ("one or two"), 1.5x the input width, Adam (a weak
+    belief: confidence 0.3).
     """
     if n_features < 1 or n_train < 1:
         raise ValueError(f"n_features and n_train must be >= 1, got {n_features}, {n_train}")
@@ -167,15 +174,17 @@ def default_space(
         max_epochs = int(min(1000, max(10, round(200_000 / n_train))))
     if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 10:
         raise ValueError(f"max_epochs must be an int >= 10, got max_epochs={max_epochs!r}")
+    width = min(max(1.5 * n_features, low), high)
     return SearchSpace({
-        "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),
-        "batch_size": CategoricalDistribution((32, 64, 128)),
-        "n_layers": IntDistribution(1, 5),
-        "units": IntDistribution(low, high),
+        "learning_rate": FloatDistribution(1e-4, 1e-1, log=True, prior=Prior(10 ** -2.5)),
+        "batch_size": CategoricalDistribution((32, 64, 128), prior=Prior(64)),
+        "n_layers": IntDistribution(1, 5, prior=Prior(1.5)),
+        "units": IntDistribution(low, high, prior=Prior(width)),
         "epochs": IntDistribution(10, max_epochs, log=True),
         "activation": CategoricalDistribution(("relu", "tanh", "sigmoid")),
         "init": "auto",
-        "optimizer": CategoricalDistribution(("sgd", "adam", "rmsprop")),
+        "optimizer": CategoricalDistribution(("sgd", "adam", "rmsprop"),
+                                             prior=Prior("adam", confidence=0.3)),
         "momentum": FloatDistribution(0.0, 0.99),
         "l1": 0.0,
         "l2": FloatDistribution(1e-6, 1e-2, log=True),

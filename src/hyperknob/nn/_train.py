@@ -186,11 +186,11 @@ def train(
         started = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=shuffle).to(target)
-        total = torch.zeros((), device=target)
+        batch_losses: list[torch.Tensor] = []
         for start in range(0, n, config.batch_size):
             index = order[start:start + config.batch_size]
             loss = loss_fn(model(x_train[index]), y_train[index])
-            total += loss.detach() * index.shape[0]
+            batch_losses.append(loss.detach())  # summed once per epoch: no launch per batch
             if config.l1 > 0:
                 loss = loss + config.l1 * sum(w.abs().sum() for w in weights)
             optimizer.zero_grad(set_to_none=True)
@@ -199,7 +199,9 @@ def train(
             iteration += 1
             if log_every is not None and iteration % log_every == 0:
                 log(f"epoch {epoch} iteration {iteration}: cost {float(loss.detach()):.6g}")
-        train_loss = float(total) / n
+        sizes = torch.full((len(batch_losses),), float(config.batch_size), device=target)
+        sizes[-1] = n - config.batch_size * (len(batch_losses) - 1)
+        train_loss = float(torch.stack(batch_losses) @ sizes) / n
         learning_rate = optimizer.param_groups[0]["lr"]
         if schedule is not None:
             schedule.step()

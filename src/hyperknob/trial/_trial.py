@@ -14,6 +14,7 @@ from hyperknob.distributions import (
     CategoricalDistribution,
     FloatDistribution,
     IntDistribution,
+    Prior,
     check_same_distribution,
 )
 from hyperknob.trial._frozen import FrozenTrial
@@ -41,6 +42,20 @@ def _distribution(
             _DISTRIBUTIONS.clear()
         _DISTRIBUTIONS[key] = found
     return found
+
+
+def _as_prior(prior: Prior | CategoricalChoice) -> Prior | None:
+    """Return ``prior`` as a :class:`Prior`: None stays None, a bare value is the centre."""
+    if prior is None or isinstance(prior, Prior):
+        return prior
+    return Prior(prior)
+
+
+def _prior_key(prior: Prior | None) -> tuple[Any, ...]:
+    # Types in the key: a prior centred at True must not reuse one centred at 1.
+    if prior is None:
+        return (None,)
+    return (type(prior.center), prior.center, prior.confidence)
 
 
 class Trial:
@@ -102,35 +117,72 @@ class Trial:
 
     # -- suggestions -----------------------------------------------------------------------
     def suggest_float(
-        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+        self,
+        name: str,
+        low: float,
+        high: float,
+        *,
+        step: float | None = None,
+        log: bool = False,
+        prior: Prior | float | None = None,
     ) -> float:
-        """Suggest a float in ``[low, high]``, log-uniform with ``log``, on a ``step`` grid."""
-        key = (FloatDistribution, type(low), low, type(high), high, log, type(step), step)
+        """Suggest a float in ``[low, high]``, log-uniform with ``log``, on a ``step`` grid.
+
+        ``prior`` is a :class:`~hyperknob.distributions.Prior` or just its centre: samplers
+        that use priors look near it first.
+        """
+        belief = _as_prior(prior)
+        key = (FloatDistribution, type(low), low, type(high), high, log, type(step), step,
+               *_prior_key(belief))
         distribution = _distribution(
-            key, lambda: FloatDistribution(low, high, log=log, step=step))
+            key, lambda: FloatDistribution(low, high, log=log, step=step, prior=belief))
         value: float = self._suggest(name, distribution)
         return value
 
     def suggest_int(
-        self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
+        self,
+        name: str,
+        low: int,
+        high: int,
+        *,
+        step: int = 1,
+        log: bool = False,
+        prior: Prior | float | None = None,
     ) -> int:
-        """Suggest an int in ``[low, high]`` (both included)."""
-        key = (IntDistribution, type(low), low, type(high), high, log, type(step), step)
+        """Suggest an int in ``[low, high]`` (both included).
+
+        ``prior`` is a :class:`~hyperknob.distributions.Prior` or just its centre, which may
+        fall between two ints (1.5: "one or two").
+        """
+        belief = _as_prior(prior)
+        key = (IntDistribution, type(low), low, type(high), high, log, type(step), step,
+               *_prior_key(belief))
         distribution = _distribution(
-            key, lambda: IntDistribution(low, high, log=log, step=step))
+            key, lambda: IntDistribution(low, high, log=log, step=step, prior=belief))
         value: int = self._suggest(name, distribution)
         return value
 
     def suggest_categorical(
-        self, name: str, choices: Sequence[CategoricalChoice]
+        self,
+        name: str,
+        choices: Sequence[CategoricalChoice],
+        *,
+        prior: Prior | CategoricalChoice = None,
     ) -> CategoricalChoice:
-        """Suggest one of ``choices`` (None, bool, int, float or str)."""
+        """Suggest one of ``choices`` (None, bool, int, float or str).
+
+        ``prior`` is a :class:`~hyperknob.distributions.Prior` or just the favoured choice.
+        A choice of ``None`` cannot be given bare (None means "no prior"): use
+        ``Prior(None)``.
+        """
+        belief = _as_prior(prior)
         if isinstance(choices, (list, tuple)):
-            key: tuple[Any, ...] = (CategoricalDistribution, *((type(c), c) for c in choices))
+            key: tuple[Any, ...] = (CategoricalDistribution, *((type(c), c) for c in choices),
+                                    *_prior_key(belief))
         else:
             key = (CategoricalDistribution, [])  # unhashable: always validated afresh
         distribution = _distribution(
-            key, lambda: CategoricalDistribution(choices))  # type: ignore[arg-type]
+            key, lambda: CategoricalDistribution(choices, prior=belief))  # type: ignore[arg-type]
         value: CategoricalChoice = self._suggest(name, distribution)
         return value
 

@@ -9,6 +9,9 @@ References:
     Mächler, "Accurately Computing log(1 - exp(-|a|))", CRAN Rmpfr vignette 2012 (log1mexp).
     Jones, Schonlau and Welch, "Efficient Global Optimization of Expensive Black-Box
     Functions", J. Global Optim. 1998 (EI = sigma h(z), h(z) = phi(z) + z Phi(z)).
+    Hvarfner, Stoll, Souza, Lindauer, Hutter and Nardi, "πBO: Augmenting Acquisition
+    Functions with User Beliefs for Bayesian Optimization", ICLR 2022 (EI(x) pi(x)^(beta/n),
+    eq. 6; in logs: log EI + (beta / n) log pi).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 import scipy.optimize
 import scipy.special
 
+from hyperknob.samplers._prior import log_gaussian, log_gaussian_gradient
 from hyperknob.samplers.gp._gp import GPModel, posterior, posterior_gradient
 
 _C1 = 0.5 * math.log(2.0 * math.pi)
@@ -107,6 +111,55 @@ def log_ei_with_gradient(
     return value, grad
 
 
+# -- πBO: the user's belief pi(x) --------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class BoxPrior:
+    """A belief ``pi(x)`` over the unit box and its weight in the acquisition (πBO eq. 6).
+
+    Attributes:
+        columns: (p,) numeric columns with a prior.
+        center: (p,) their unit centres.
+        sigma: (p,) their unit spreads (``samplers/_prior.prior_sigma``).
+        categorical: (one-hot columns (k,), log probabilities (k,)) per categorical
+            parameter with a prior.
+        weight: ``beta / n``: the belief fades as ``n`` observations accumulate.
+    """
+
+    columns: np.ndarray
+    center: np.ndarray
+    sigma: np.ndarray
+    categorical: tuple[tuple[np.ndarray, np.ndarray], ...]
+    weight: float
+
+
+def log_prior_with_gradient(prior: BoxPrior, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``log pi`` (m,) at points ``x`` (m, D) and its gradient (m, D).
+
+    Numeric columns: a sum of Gaussian log densities; one-hot blocks: ``x_block . log p``,
+    the log probability of the category set (linear in the one-hot columns).
+    """
+    value = np.zeros(len(x))
+    grad = np.zeros_like(x, dtype=float)
+    if len(prior.columns):
+        u = x[:, prior.columns]
+        value += np.sum(log_gaussian(u, prior.center, prior.sigma), axis=1)
+        grad[:, prior.columns] = log_gaussian_gradient(u, prior.center, prior.sigma)
+    for block, log_p in prior.categorical:
+        value += x[:, block] @ log_p
+        grad[:, block] = log_p
+    return value, grad
+
+
+def acquisition_at(
+    model: GPModel, x: np.ndarray, best: float, prior: BoxPrior | None = None
+) -> np.ndarray:
+    """Return log EI (m,) at ``x`` (m, D), plus ``(beta / n) log pi(x)`` given a prior."""
+    values = log_ei_at(model, x, best)
+    if prior is not None:
+        values = values + prior.weight * log_prior_with_gradient(prior, x)[0]
+    return values
+
+
 # -- the box and its maximization -------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class MixedBox:
@@ -159,7 +212,8 @@ def points_near(
 
 
 def _local_numeric(
-    model: GPModel, best: float, starts: np.ndarray, columns: np.ndarray
+    model: GPModel, best: float, starts: np.ndarray, columns: np.ndarray,
+    prior: BoxPrior | None = None,
 ) -> np.ndarray:
     """Run L-BFGS-B on ``columns`` from each start (k, D), the other columns held fixed.
 
@@ -172,6 +226,10 @@ def _local_numeric(
         x = starts.copy()
         x[:, columns] = flat.reshape(k, len(columns))
         value, grad = log_ei_with_gradient(model, x, best)
+        if prior is not None:
+            prior_value, prior_grad = log_prior_with_gradient(prior, x)
+            value = value + prior.weight * prior_value
+            grad = grad + prior.weight * prior_grad
         if not np.all(np.isfinite(value)):
             return math.inf, np.zeros_like(flat)
         return -float(np.sum(value)), -grad[:, columns].ravel()
@@ -229,8 +287,12 @@ def maximize_log_ei(
     seen: np.ndarray | None = None,
     n_candidates: int = 2048,
     n_restarts: int = 5,
+    prior: BoxPrior | None = None,
 ) -> tuple[np.ndarray, float]:
     """Return the feasible point (D,) of highest log EI found, and that log EI.
+
+    With a ``prior`` the acquisition is πBO's ``log EI + (beta / n) log pi`` throughout
+    (screening, L-BFGS-B and the category hill-climb); the value returned is that sum.
 
     Screens ``n_candidates`` Sobol points plus perturbations of ``incumbents`` (k, D) (the best
     observed points), refines the top ``n_restarts`` with L-BFGS-B in the continuous relaxation,
@@ -242,24 +304,28 @@ def maximize_log_ei(
     """
     seen = np.empty((0, box.n_features)) if seen is None else seen
 
+    def acquisition(points: np.ndarray) -> np.ndarray:
+        return acquisition_at(model, points, best, prior)
+
     def score(points: np.ndarray) -> np.ndarray:
-        values = log_ei_at(model, points, best)
+        values = acquisition(points)
         values[is_seen(points, seen)] = -np.inf
         return values
 
     near = points_near(box, incumbents, rng, max(n_candidates // 8, 1))
     candidates = box.snap(np.vstack([random_points(box, rng, n_candidates), near]))
-    raw = log_ei_at(model, candidates, best)
+    raw = acquisition(candidates)
     values = np.where(is_seen(candidates, seen), -np.inf, raw)
     order = np.argsort(-values, kind="stable")
     starts = np.unique(candidates[order[: 4 * n_restarts]], axis=0)
-    starts = starts[np.argsort(-log_ei_at(model, starts, best), kind="stable")][:n_restarts]
+    starts = starts[np.argsort(-acquisition(starts), kind="stable")][:n_restarts]
     pool, pool_values = candidates[order[:1]], values[order[:1]]
     if len(box.numeric) and n_restarts > 0:
-        refined = box.snap(_local_numeric(model, best, starts, box.numeric))
+        refined = box.snap(_local_numeric(model, best, starts, box.numeric, prior))
         if 0 < len(box.continuous) < len(box.numeric):
             # Rounding moved the grid columns: re-fit the continuous ones on the grid slice.
-            refined = np.vstack([refined, _local_numeric(model, best, refined, box.continuous)])
+            refined = np.vstack([refined, _local_numeric(model, best, refined, box.continuous,
+                                                         prior)])
         pool = np.vstack([pool, refined])
         pool_values = np.concatenate([pool_values, score(refined)])
     top = int(np.argmax(pool_values))

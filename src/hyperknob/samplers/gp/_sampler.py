@@ -23,6 +23,7 @@ from hyperknob.distributions import (
     IntDistribution,
 )
 from hyperknob.samplers._base import BaseSampler
+from hyperknob.samplers._prior import categorical_probabilities, internal_prior, prior_sigma
 from hyperknob.samplers._random import RandomSampler
 from hyperknob.samplers._rng import check_seed
 from hyperknob.samplers._search_space import IntersectionSearchSpace
@@ -30,6 +31,7 @@ from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
+    from hyperknob.samplers.gp._acquisition import BoxPrior
     from hyperknob.study._view import StudyView
 
 # The math modules (and scipy.optimize / scipy.linalg with them) load on first use, so that
@@ -137,6 +139,33 @@ class Encoding:
                 out[:, column] = to_unit(from_unit(x[:, column], dist), dist)
         return out
 
+    def prior(self, weight: float) -> BoxPrior | None:
+        """Return the parameters' :class:`~hyperknob.distributions.Prior` beliefs on the box,
+        weighted by ``weight``; None when no parameter has one."""
+        from hyperknob.samplers.gp._acquisition import BoxPrior
+
+        columns, centers, confidences = [], [], []
+        categorical = []
+        for name, dist in self.space.items():
+            belief = internal_prior(dist)
+            if belief is None:
+                continue
+            center, confidence = belief
+            if isinstance(dist, CategoricalDistribution):
+                probabilities = categorical_probabilities(len(dist.choices), int(center),
+                                                          confidence)
+                categorical.append((self.columns[name], np.log(probabilities)))
+                continue
+            assert isinstance(dist, (FloatDistribution, IntDistribution))
+            columns.append(int(self.columns[name][0]))
+            centers.append(float(to_unit(np.array([center]), dist)[0]))
+            confidences.append(confidence)
+        if not columns and not categorical:
+            return None
+        return BoxPrior(columns=np.array(columns, dtype=int), center=np.array(centers),
+                        sigma=prior_sigma(confidences), categorical=tuple(categorical),
+                        weight=weight)
+
     def decode(self, row: np.ndarray) -> dict[str, Any]:
         """Return external values for the (D,) features ``row``."""
         params: dict[str, Any] = {}
@@ -180,6 +209,10 @@ class GPSampler(BaseSampler):
         constant_liar: Treat running trials as fake observations. Off, a suggestion depends
             only on the completed trials, so it is the same whatever the order in which
             pending trials take their parameters; parallel workers may then suggest alike.
+        prior_beta: πBO's ``beta`` (Hvarfner et al. 2022): where parameters carry a
+            :class:`~hyperknob.distributions.Prior`, the acquisition is
+            ``log EI + (prior_beta / n) log pi`` after ``n`` completed trials; larger values
+            trust the belief longer.
 
     Example:
         >>> import hyperknob
@@ -195,6 +228,7 @@ class GPSampler(BaseSampler):
         n_restarts: int = 5,
         n_candidates: int = 2048,
         constant_liar: bool = True,
+        prior_beta: float = 10.0,
     ) -> None:
         for name, value, minimum in (("n_startup_trials", n_startup_trials, 0),
                                      ("n_restarts", n_restarts, 0),
@@ -207,12 +241,17 @@ class GPSampler(BaseSampler):
                            ("constant_liar", constant_liar)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be a bool, got {name}={flag!r}")
+        if isinstance(prior_beta, bool) or not isinstance(prior_beta, (int, float)) or not (
+                math.isfinite(prior_beta) and prior_beta >= 0):
+            raise ValueError(f"prior_beta must be a finite number >= 0, got "
+                             f"prior_beta={prior_beta!r}")
         self.seed = check_seed(seed)
         self.n_startup_trials = n_startup_trials
         self.deterministic_objective = deterministic_objective
         self.n_restarts = n_restarts
         self.n_candidates = n_candidates
         self.constant_liar = constant_liar
+        self.prior_beta = float(prior_beta)
         self._random = RandomSampler(seed=self.seed)
 
     def infer_relative_search_space(
@@ -264,9 +303,11 @@ class GPSampler(BaseSampler):
                           RuntimeWarning, stacklevel=2)
             return {}
         incumbents = x[np.argsort(y, kind="stable")[:3]]  # y: the real observations only
+        # πBO: pi(x)^(beta / n), n the completed trials (pending lies are no evidence).
+        prior = encoding.prior(self.prior_beta / len(complete)) if self.prior_beta else None
         best_x, _ = maximize_log_ei(model, float(np.min(y)), encoding.box, rng, incumbents,
                                     seen=model.x, n_candidates=self.n_candidates,
-                                    n_restarts=self.n_restarts)
+                                    n_restarts=self.n_restarts, prior=prior)
         return encoding.decode(best_x)
 
     def sample_independent(

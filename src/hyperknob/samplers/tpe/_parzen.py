@@ -32,6 +32,9 @@ References:
     [S92] D. W. Scott. Multivariate Density Estimation. Wiley, 1992.
     [AA76] J. Aitchison, C. G. G. Aitken. Multivariate binary discrimination by the kernel
         method. Biometrika 63(3), 1976.
+    [S21] A. Souza et al. Bayesian Optimization with a Prior for the Optimum (BOPrO). ECML
+        PKDD 2021; [H22] C. Hvarfner et al. πBO: Augmenting Acquisition Functions with User
+        Beliefs for Bayesian Optimization. ICLR 2022 (user priors; see ``samplers/_prior``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from hyperknob.samplers._prior import off_center_mass, prior_sigma
 from hyperknob.samplers.tpe._bandwidth import (
     categorical_eps,
     magic_clip,
@@ -195,8 +199,17 @@ def fit(
     prior_weight: float = 1.0,
     multivariate: bool = True,
     consider_endpoints: bool = False,
+    prior_center: FloatArray | None = None,
+    prior_confidence: FloatArray | None = None,
 ) -> ParzenEstimator:
     """Fit a Parzen estimator to observations.
+
+    The prior component is flat ([W23]: a wide Gaussian at the centre, a uniform category)
+    except in dimensions given a user prior: there it is the belief of ``samplers/_prior`` --
+    a Gaussian at the unit centre with ``sigma = prior_sigma(confidence)``, or the favoured
+    category with ``eps = 1 - p(center)``. TPE gives priors to the good model ``l(x)`` only
+    ([S21]); the prior's share ``prior_weight / (sum(weights) + prior_weight)`` shrinks as
+    observations accumulate, so the data overrules a wrong belief.
 
     Args:
         observations: ``[n, d]`` internal values (``n`` may be 0: the prior alone).
@@ -206,6 +219,9 @@ def fit(
         multivariate: Joint kernels with Scott's bandwidths [F18, S92]; else independent 1-D
             mixtures with neighbour-gap bandwidths [B11].
         consider_endpoints: In univariate mode, count the range ends as neighbours.
+        prior_center: ``[d]`` internal centres of user priors (category indices for
+            categorical dimensions); NaN where a dimension has none. None: no priors.
+        prior_confidence: ``[d]`` their confidences in (0, 1); NaN where there is no prior.
 
     Returns:
         The estimator; components are the observations in the order given, then the prior.
@@ -231,13 +247,24 @@ def fit(
     else:
         sigma_obs = neighbour_bandwidth(u_num, consider_endpoints)
     sigma_obs = np.clip(sigma_obs, magic_clip(n), PRIOR_SIGMA)
-    mu = np.vstack([u_num, np.full((1, u_num.shape[1]), PRIOR_MU)])
-    sigma = np.vstack([sigma_obs, np.full((1, u_num.shape[1]), PRIOR_SIGMA)])
-
     n_choices = space.n_choices[~numerical]
-    category = np.vstack([u[:, ~numerical], np.zeros((1, n_choices.shape[0]))]).astype(np.int64)
-    eps_obs = np.broadcast_to(categorical_eps(n, d_eff, n_choices), (n, n_choices.shape[0]))
+    mu_prior = np.full(u_num.shape[1], PRIOR_MU)
+    sigma_prior = np.full(u_num.shape[1], PRIOR_SIGMA)
+    category_prior = np.zeros(n_choices.shape[0])
     eps_prior = (n_choices - 1) / np.maximum(n_choices, 1)  # a uniform kernel
+    if prior_center is not None or prior_confidence is not None:
+        center, confidence, has = _check_prior(space, prior_center, prior_confidence)
+        unit_center = to_unit(space, center[None, :])[0]
+        mu_prior = np.where(has[numerical], unit_center[numerical], mu_prior)
+        sigma_prior = np.where(has[numerical], prior_sigma(confidence[numerical]), sigma_prior)
+        category_prior = np.where(has[~numerical], center[~numerical], category_prior)
+        eps_prior = np.where(has[~numerical], off_center_mass(n_choices, confidence[~numerical]),
+                             eps_prior)
+    mu = np.vstack([u_num, mu_prior[None, :]])
+    sigma = np.vstack([sigma_obs, sigma_prior[None, :]])
+
+    category = np.vstack([u[:, ~numerical], category_prior[None, :]]).astype(np.int64)
+    eps_obs = np.broadcast_to(categorical_eps(n, d_eff, n_choices), (n, n_choices.shape[0]))
     eps = np.vstack([eps_obs, eps_prior[None, :]])
 
     all_weights = np.append(weights, prior_weight)
@@ -246,6 +273,33 @@ def fit(
     log_norm = log_normal_mass(-mu / sigma, (1.0 - mu) / sigma)
     return ParzenEstimator(space=space, multivariate=multivariate, log_weights=log_weights,
                            mu=mu, sigma=sigma, log_norm=log_norm, category=category, eps=eps)
+
+
+def _check_prior(
+    space: Space, center: FloatArray | None, confidence: FloatArray | None
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """Return the prior arrays ``[d]`` (NaN-free: ``low`` and 0.5 where there is no prior) and
+    the mask of the dimensions that have one, after checking that centres lie in the space."""
+    d = space.size
+    center = np.full(d, np.nan) if center is None else np.asarray(center, dtype=np.float64)
+    confidence = (np.full(d, np.nan) if confidence is None
+                  else np.asarray(confidence, dtype=np.float64))
+    if center.shape != (d,) or confidence.shape != (d,):
+        raise ValueError(f"prior_center and prior_confidence must have shape ({d},), got "
+                         f"{center.shape} and {confidence.shape}")
+    has = ~np.isnan(center)
+    if np.any(has != ~np.isnan(confidence)):
+        raise ValueError(f"prior_center and prior_confidence must be NaN in the same "
+                         f"dimensions, got {center} and {confidence}")
+    if np.any(has & ~((confidence > 0) & (confidence < 1))):
+        raise ValueError(f"prior_confidence must be in (0, 1), got {confidence}")
+    top = np.where(space.numerical, space.high, space.n_choices - 1)
+    inside = (center >= space.low) & (center <= top)
+    on_category = space.numerical | (center == np.round(center))
+    if np.any(has & ~(inside & on_category)):
+        raise ValueError(f"prior_center must lie in the space (a category index for "
+                         f"categorical dimensions), got {center}")
+    return np.where(has, center, space.low), np.where(has, confidence, 0.5), has
 
 
 # -- evaluating -------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ studied in [W23] (references in ``_parzen``):
 
 1. rank the observations (COMPLETE by value, then PRUNED, then RUNNING ones as constant-liar
    "worst" values) and take the best ``gamma(n)`` COMPLETE ones as "good", the rest as "bad";
-2. fit ``l(x)`` to the good and ``g(x)`` to the bad observations (each with a prior component);
+2. fit ``l(x)`` to the good and ``g(x)`` to the bad observations (each with a prior component;
+   the one of ``l`` is centred at the user's :class:`~hyperknob.distributions.Prior` in the
+   dimensions that have one, as in BOPrO [S21] -- references in ``_parzen``);
 3. draw ``n_ei_candidates`` points from ``l`` and keep the one maximizing
    ``log l(x) - log g(x)``, which maximizes expected improvement ([B11] §4).
 """
@@ -27,6 +29,7 @@ from hyperknob.distributions import (
     IntDistribution,
 )
 from hyperknob.samplers._base import BaseSampler
+from hyperknob.samplers._prior import internal_prior
 from hyperknob.samplers._qmc import QMCSampler
 from hyperknob.samplers._random import RandomSampler
 from hyperknob.samplers._rng import check_seed
@@ -70,6 +73,19 @@ def space_of(distributions: Sequence[BaseDistribution]) -> _parzen.Space:
                          log=np.array(log, dtype=bool), n_choices=np.array(n_choices))
 
 
+def prior_arrays(
+    distributions: Sequence[BaseDistribution],
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the ``[d]`` internal prior centres and confidences (NaN: none), or None if no
+    distribution has a prior."""
+    priors = [internal_prior(dist) for dist in distributions]
+    if all(prior is None for prior in priors):
+        return None
+    center = np.array([np.nan if p is None else p[0] for p in priors])
+    confidence = np.array([np.nan if p is None else p[1] for p in priors])
+    return center, confidence
+
+
 def _single_value(dist: BaseDistribution) -> Any:
     if isinstance(dist, CategoricalDistribution):
         return dist.choices[0]
@@ -98,7 +114,9 @@ class TPESampler(BaseSampler):
             else model jointly only the parameters every finished trial has.
         constant_liar: Count other workers' RUNNING trials as the worst observations, so
             parallel workers spread out.
-        prior_weight: Weight of the prior component against one observation.
+        prior_weight: Weight of the prior component against one observation. Where a
+            distribution carries a :class:`~hyperknob.distributions.Prior`, the prior
+            component of the good model is that belief, so a larger weight trusts it longer.
         consider_endpoints: Univariate bandwidths count the range ends as neighbours.
         gamma: ``n -> number of good observations``; default :func:`default_gamma`.
         startup: ``"qmc"`` (scrambled Sobol, as :class:`QMCSampler`) or ``"random"``.
@@ -237,8 +255,10 @@ class TPESampler(BaseSampler):
         # not on their age or arrival order, so every worker builds the same model from the
         # same history. (The older-trial down-weighting of hyperopt/Optuna is not used; [W23]
         # discusses both choices.)
+        priors = prior_arrays(dists)
         below = _parzen.fit(obs.values[good], np.ones(int(good.sum())), parzen_space,
-                            **fit_args)
+                            prior_center=None if priors is None else priors[0],
+                            prior_confidence=None if priors is None else priors[1], **fit_args)
         above = _parzen.fit(obs.values[~good], np.ones(int((~good).sum())), parzen_space,
                             **fit_args)
         rng = np.random.default_rng(
