@@ -137,3 +137,11 @@ def test_ctrl_c_then_the_same_command_resumes_with_nothing_lost(tmp_path: Path) 
     assert {t.number: t.value for t in after if t.number in kept} == kept
     assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in after) == target
     assert [t.number for t in after] == list(range(len(after)))
+
+
+@pytest.mark.parametrize("sampler", ["qmc", "tpe", "gp"])
+def test_tune_with_each_sampler(tmp_path: Path, sampler: str) -> None:
+    assert main(_tune(tmp_path, "iris", "--trials", "3", "--sampler", sampler, "--seed", "1",
+                      "--study", f"s-{sampler}")) == 0
+    study = hyperknob.load_study(study_name=f"s-{sampler}", storage=f"sqlite:///{tmp_path}/hk.db")
+    assert len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))) == 3

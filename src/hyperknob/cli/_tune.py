@@ -18,15 +18,16 @@ if TYPE_CHECKING:
     from hyperknob.samplers import BaseSampler
     from hyperknob.study import Study
 
-SAMPLERS = ("random", "qmc")
+SAMPLERS = ("random", "qmc", "tpe", "gp")
 
 
 def _sampler(name: str, seed: int | None) -> BaseSampler:
-    from hyperknob.samplers import QMCSampler, RandomSampler
+    from hyperknob import samplers
 
-    if name == "qmc":
-        return QMCSampler(seed=seed)
-    return RandomSampler(seed=seed)
+    classes: dict[str, Any] = {"random": samplers.RandomSampler, "qmc": samplers.QMCSampler,
+                               "tpe": samplers.TPESampler, "gp": samplers.GPSampler}
+    sampler: BaseSampler = classes[name](seed=seed)
+    return sampler
 
 
 def _study_name(source: str) -> str:
