@@ -11,6 +11,7 @@ from scipy import stats
 
 from hyperknob.samplers.gp._acquisition import (
     MixedBox,
+    is_seen,
     log1mexp,
     log_ei_at,
     log_ei_with_gradient,
@@ -20,15 +21,20 @@ from hyperknob.samplers.gp._acquisition import (
     maximize_log_ei,
 )
 from hyperknob.samplers.gp._gp import (
+    LOG_NOISE_PRIOR,
     GPModel,
     cholesky_with_jitter,
     condition,
     fit_hyperparameters,
+    inverse_from_cholesky,
+    lengthscale_prior,
     log_marginal_likelihood,
     log_prior,
     matern52,
+    pairwise_squared_differences,
     posterior,
     posterior_gradient,
+    warp_targets,
 )
 
 sklearn_gp = pytest.importorskip("sklearn.gaussian_process")
@@ -112,6 +118,54 @@ def test_log_prior_gradient() -> None:
     numeric = [(log_prior(theta + eps * e, 2)[0] - log_prior(theta - eps * e, 2)[0]) / (2 * eps)
                for e in np.eye(4)]
     np.testing.assert_allclose(grad, numeric, rtol=1e-6)
+
+
+def test_log_marginal_likelihood_with_precomputed_differences_is_the_same() -> None:
+    x, y = _data(n=20, dim=4, seed=9)
+    theta = np.log(np.array([0.4, 0.9, 2.0, 0.15, 0.8, 1e-3]))
+    squared = pairwise_squared_differences(x)
+    assert squared.shape == (400, 4)
+    value, grad = log_marginal_likelihood(theta, x, y)
+    cached_value, cached_grad = log_marginal_likelihood(theta, x, y, squared)
+    assert cached_value == value
+    np.testing.assert_array_equal(cached_grad, grad)
+
+
+def test_inverse_from_cholesky_matches_numpy() -> None:
+    x, _ = _data(n=30, dim=3, seed=10)
+    k = matern52(x, x, np.array([0.3, 0.5, 0.8])) + 1e-3 * np.eye(30)
+    np.testing.assert_allclose(inverse_from_cholesky(np.linalg.cholesky(k)), np.linalg.inv(k),
+                               rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("dim", [1, 5, 40])
+def test_priors_are_botorchs_log_normal_densities_in_the_parameters(dim: int) -> None:
+    # Hvarfner et al.: l ~ LogNormal(sqrt2 + log(D)/2, sqrt3); BoTorch: s_n^2 ~ LogNormal(-4, 1).
+    # Both are densities in l and s_n^2: our log prior over theta = log(.) must differ from
+    # scipy's log-density in the parameter by a constant only.
+    lengthscale = stats.lognorm(s=math.sqrt(3.0), scale=math.exp(math.sqrt(2.0)
+                                                                + 0.5 * math.log(dim)))
+    noise = stats.lognorm(s=1.0, scale=math.exp(-4.0))
+    rng = np.random.default_rng(11)
+    thetas = [np.concatenate([rng.normal(0.0, 2.0, dim), [0.0], [rng.normal(-5.0, 2.0)]])
+              for _ in range(6)]
+    ours = np.array([log_prior(t, dim)[0] for t in thetas])
+    reference = np.array([np.sum(lengthscale.logpdf(np.exp(t[:dim])))
+                          + noise.logpdf(math.exp(t[-1])) for t in thetas])
+    np.testing.assert_allclose(ours - ours[0], reference - reference[0], atol=1e-9)
+    mode = math.exp(lengthscale_prior(dim)[0])  # the density's mode in l, exp(mu - s^2)
+    assert mode == pytest.approx(math.exp(math.sqrt(2.0) - 3.0) * math.sqrt(dim))
+    assert LOG_NOISE_PRIOR == (-5.0, 1.0)
+
+
+def test_is_seen_matches_a_brute_force_comparison() -> None:
+    rng = np.random.default_rng(12)
+    seen = rng.random((40, 3))
+    points = np.vstack([rng.random((200, 3)), seen[::3], seen[:5] + 1e-10, seen[:5] + 1e-7])
+    expected = np.array([np.any(np.all(np.abs(seen - p) <= 1e-9, axis=1)) for p in points])
+    np.testing.assert_array_equal(is_seen(points, seen), expected)
+    assert expected.sum() == len(seen[::3]) + 5
+    assert not is_seen(points, np.empty((0, 3))).any()
 
 
 def test_fit_improves_the_posterior_density() -> None:
@@ -239,3 +293,18 @@ def test_maximize_log_ei_beats_its_candidates_and_stays_feasible() -> None:
     grid = snap(np.random.default_rng(1).random((4096, 5)))
     grid[:, 2:] = np.eye(3)[np.random.default_rng(2).integers(3, size=4096)]
     assert value >= np.max(log_ei_at(model, grid, best)) - 1e-6
+
+
+def test_warp_targets_is_scipys_yeo_johnson_standardized_and_keeps_the_order() -> None:
+    rng = np.random.default_rng(13)
+    y = np.concatenate([rng.normal(size=40), rng.exponential(30.0, 10)])  # a heavy upper tail
+    warped = warp_targets(y)
+    reference = stats.yeojohnson((y - y.mean()) / y.std())[0]
+    np.testing.assert_allclose(warped, (reference - reference.mean()) / reference.std(),
+                               rtol=1e-10, atol=1e-12)
+    assert warped.mean() == pytest.approx(0.0, abs=1e-12)
+    assert warped.std() == pytest.approx(1.0)
+    np.testing.assert_array_equal(np.argsort(warped, kind="stable"), np.argsort(y, kind="stable"))
+    assert stats.skew(warped) < 0.5 * stats.skew(y)  # the tail is pulled in
+    np.testing.assert_array_equal(warp_targets(np.full(5, 2.0)), np.zeros(5))
+    np.testing.assert_allclose(warp_targets(np.array([1.0, 3.0])), [-1.0, 1.0])

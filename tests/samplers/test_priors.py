@@ -95,7 +95,9 @@ def test_tpe_recovers_from_a_wrong_prior() -> None:
 
 def test_gp_uses_a_correct_prior() -> None:
     none, correct = mean_regret("gp", "none", 15), mean_regret("gp", "correct", 15)
-    assert correct < 0.7 * none  # measured: 2.0e-4 vs 5.9e-4, 0.34x
+    # Measured: 8.1e-5 vs 1.05e-4, 0.77x. (Before the GP's lengthscale prior was corrected the
+    # no-prior GP was 6x worse, 5.9e-4, and the prior's gain looked larger: 0.34x.)
+    assert correct < 0.9 * none
 
 
 @pytest.mark.slow
@@ -138,7 +140,8 @@ def test_priors_of_every_kind_steer_a_mixed_space(kind: str) -> None:
         return study.trials[4:]
 
     guided, unguided = late_trials(True), late_trials(False)
-    assert sum(t.params["optimizer"] == "adam" for t in guided) >= 0.9 * len(guided)
+    # Measured in late trials: 11/12 (TPE) and 10/12 (GP) with the prior; 0/12 and 8/12 without.
+    assert sum(t.params["optimizer"] == "adam" for t in guided) >= 0.75 * len(guided)
     # Measured: 0.46x (TPE) and 0.64x (GP) the mean objective of the unguided runs.
     assert (np.mean([t.value for t in guided])
             < 0.8 * np.mean([t.value for t in unguided]))  # type: ignore[operator]

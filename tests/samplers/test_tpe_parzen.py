@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from hyperknob.samplers.tpe import _parzen
+from hyperknob.samplers.tpe import _bandwidth, _parzen
 from hyperknob.samplers.tpe._parzen import Space
 
 
@@ -130,6 +130,48 @@ def test_multivariate_log_pdf_matches_direct_scipy_sum() -> None:
     np.testing.assert_allclose(_parzen.log_pdf(est, query), np.log(expected), rtol=1e-10)
 
 
+@pytest.mark.parametrize("multivariate", [True, False])
+def test_mixed_log_pdf_matches_direct_scipy_sum(multivariate: bool) -> None:
+    # Continuous, log-continuous, grid, log-grid and categorical dimensions with repeated
+    # observations: the fast paths (matrix products, one cell mass per distinct kernel and
+    # cell) must equal the per-component, per-dimension definition.
+    space = make_space(UNIT, ("num", 1e-3, 1e2, 0.0, True), ("num", -10, 10, 1, False),
+                       ("num", 1, 64, 1, True), ("cat", 0, 4, 0, False))
+    rng = np.random.default_rng(3)
+    obs = np.column_stack([rng.random(40), 10 ** rng.uniform(-3, 2, 40),
+                           rng.integers(-10, 11, 40), rng.integers(1, 65, 40),
+                           rng.integers(0, 4, 40)]).astype(float)
+    obs[20:30] = obs[:10]  # duplicates share kernels
+    est = _parzen.fit(obs, rng.uniform(0.5, 2.0, 40), space, multivariate=multivariate)
+    query = np.vstack([obs[:5], [[0.0, 1e-3, -10, 1, 0], [1.0, 1e2, 10, 64, 3],
+                                 [0.5, 0.3, 0, 7, 2]]])
+    lo_edges = np.array([0.0, math.log(1e-3), -10.5, math.log(0.5)])
+    hi_edges = np.array([1.0, math.log(1e2), 10.5, math.log(64.5)])
+
+    def unit(values: np.ndarray, i: int) -> np.ndarray:
+        warped = np.log(values) if i in (1, 3) else values
+        out: np.ndarray = (warped - lo_edges[i]) / (hi_edges[i] - lo_edges[i])
+        return out
+
+    w = np.exp(est.log_weights)
+    kernel = np.ones((len(query), len(w), 5))
+    for j in range(len(w)):
+        for i in range(4):
+            dist = truncnorm(est.mu[j, i], est.sigma[j, i])
+            if i in (0, 1):
+                kernel[:, j, i] = dist.pdf(unit(query[:, i], i))
+            else:
+                kernel[:, j, i] = (dist.cdf(unit(query[:, i] + 0.5, i))
+                                   - dist.cdf(unit(query[:, i] - 0.5, i)))
+        eps = est.eps[j, 0]
+        kernel[:, j, 4] = np.where(query[:, 4] == est.category[j, 0], 1 - eps, eps / 3)
+    if multivariate:
+        expected = np.log(np.sum(w[None, :] * kernel.prod(axis=2), axis=1))
+    else:
+        expected = np.log(np.sum(w[None, :, None] * kernel, axis=1)).sum(axis=1)
+    np.testing.assert_allclose(_parzen.log_pdf(est, query), expected, rtol=1e-9)
+
+
 def test_univariate_log_pdf_is_a_product_of_1d_mixtures() -> None:
     space = make_space(UNIT, ("cat", 0, 3, 0, False), ("num", 0.0, 4.0, 1.0, False))
     obs = np.array([[0.1, 0, 1.0], [0.5, 2, 4.0], [0.55, 2, 3.0]])
@@ -176,7 +218,13 @@ def test_bandwidths_follow_scott_and_neighbour_rules() -> None:
     obs = np.array([[0.2], [0.3], [0.6], [0.65], [0.9]])
     multi = _parzen.fit(obs, np.ones(5), space)
     scott = np.std(obs[:, 0]) * 5 ** (-1 / 5)  # Scott's rule [S92] with d = 1
-    np.testing.assert_allclose(multi.sigma[:5, 0], max(scott, 1 / 6))  # magic clip 1/(n+1)
+    np.testing.assert_allclose(multi.sigma[:5, 0], max(0.2 * scott, 0.05))  # scaled, clipped
+    wide = _bandwidth.scott_bandwidth(obs, np.ones(5), 1, scale=1.0)
+    np.testing.assert_allclose(wide, [scott])
+    assert _bandwidth.magic_clip(5) == 1 / 6  # hyperopt's 1 / (n + 1) ...
+    assert _bandwidth.magic_clip(500) == 0.01  # ... down to 1 / 100
+    assert _bandwidth.magic_clip(1, 0.05, 2.0) == 0.25  # (n + 1)^-2 ...
+    assert _bandwidth.magic_clip(5, 0.05, 2.0) == 0.05  # ... down to the floor
     uni = _parzen.fit(obs, np.ones(5), space, multivariate=False)
     np.testing.assert_allclose(uni.sigma[:5, 0], np.maximum([0.1, 0.3, 0.3, 0.25, 0.25], 1 / 6))
     ends = _parzen.fit(obs, np.ones(5), space, multivariate=False, consider_endpoints=True)

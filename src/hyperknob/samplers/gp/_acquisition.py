@@ -71,10 +71,14 @@ def log_h(z: np.ndarray) -> np.ndarray:
     return out
 
 
-def log_h_derivative(z: np.ndarray) -> np.ndarray:
-    """Return d log h / dz = Phi(z) / h(z), computed as exp(log Phi - log h) (finite for all z)."""
+def log_h_derivative(z: np.ndarray, log_h_z: np.ndarray | None = None) -> np.ndarray:
+    """Return d log h / dz = Phi(z) / h(z), computed as exp(log Phi - log h) (finite for all z).
+
+    ``log_h_z``: ``log_h(z)`` when the caller has it already.
+    """
     z = np.asarray(z, dtype=float)
-    ratio: np.ndarray = np.exp(scipy.special.log_ndtr(z) - log_h(z))
+    log_h_z = log_h(z) if log_h_z is None else log_h_z
+    ratio: np.ndarray = np.exp(scipy.special.log_ndtr(z) - log_h_z)
     return ratio
 
 
@@ -106,8 +110,9 @@ def log_ei_with_gradient(
     d_sigma = np.where(floored, 0.0, 0.5 / sigma)[:, None] * d_var
     z = (best - mean) / sigma
     d_z = (-d_mean - z[:, None] * d_sigma) / sigma[:, None]
-    value = np.log(sigma) + log_h(z)
-    grad = d_sigma / sigma[:, None] + log_h_derivative(z)[:, None] * d_z
+    log_h_z = log_h(z)
+    value = np.log(sigma) + log_h_z
+    grad = d_sigma / sigma[:, None] + log_h_derivative(z, log_h_z)[:, None] * d_z
     return value, grad
 
 
@@ -213,7 +218,7 @@ def points_near(
 
 def _local_numeric(
     model: GPModel, best: float, starts: np.ndarray, columns: np.ndarray,
-    prior: BoxPrior | None = None,
+    prior: BoxPrior | None = None, max_iterations: int = 100,
 ) -> np.ndarray:
     """Run L-BFGS-B on ``columns`` from each start (k, D), the other columns held fixed.
 
@@ -236,7 +241,7 @@ def _local_numeric(
 
     result = scipy.optimize.minimize(
         negative, starts[:, columns].ravel(), jac=True, method="L-BFGS-B",
-        bounds=[(0.0, 1.0)] * (k * len(columns)), options={"maxiter": 100})
+        bounds=[(0.0, 1.0)] * (k * len(columns)), options={"maxiter": max_iterations})
     out: np.ndarray = starts.copy()
     out[:, columns] = np.clip(result.x.reshape(k, len(columns)), 0.0, 1.0)
     return out
@@ -269,11 +274,16 @@ def _local_categorical(
 
 def is_seen(points: np.ndarray, seen: np.ndarray, tol: float = 1e-9) -> np.ndarray:
     """Return a mask (m,) of the rows of ``points`` (m, D) that equal a row of ``seen`` (k, D)."""
-    if len(seen) == 0:
-        return np.zeros(len(points), dtype=bool)
     mask: np.ndarray = np.zeros(len(points), dtype=bool)
-    for row in seen:  # k passes over (m, D): no (m, k, D) temporary
-        mask |= np.all(np.abs(points - row) <= tol, axis=1)
+    if len(seen) == 0 or len(points) == 0:
+        return mask
+    # Screen with squared distances from one (m, k) product (rounding error ~1e-15 D, far
+    # below the screen), then check the few pairs it leaves exactly, coordinate by coordinate.
+    squared = (np.sum(points * points, axis=1)[:, None] + np.sum(seen * seen, axis=1)[None, :]
+               - 2.0 * points @ seen.T)
+    rows, columns = np.nonzero(squared <= 1e-8 + points.shape[1] * tol * tol)
+    equal = np.all(np.abs(points[rows] - seen[columns]) <= tol, axis=1)
+    mask[rows[equal]] = True
     return mask
 
 

@@ -9,8 +9,13 @@ References:
     GPML: C. E. Rasmussen and C. K. I. Williams, "Gaussian Processes for Machine Learning",
     MIT Press 2006 (eq. 4.17 Matérn 5/2; eqs. 2.25-2.26 posterior; eq. 2.30 log marginal
     likelihood; eqs. 5.8-5.9 its gradient; Algorithm 2.1 the Cholesky route).
+    Cowen-Rivers et al., "HEBO: Pushing the Limits of Sample-Efficient Hyperparameter
+    Optimisation", JAIR 2022 (output warping by a power transform); Yeo and Johnson, "A new
+    family of power transformations to improve normality or symmetry", Biometrika 2000.
     Hvarfner, Hellsten and Nardi, "Vanilla Bayesian Optimization Performs Great in High
-    Dimensions", ICML 2024 (the log-normal lengthscale prior scaled with sqrt(D)).
+    Dimensions", ICML 2024 (the log-normal lengthscale prior scaled with sqrt(D)), and its
+    BoTorch implementation (``get_covar_module_with_dim_scaled_prior``, the noise prior of
+    ``get_gaussian_likelihood_with_lognormal_prior``).
 """
 
 from __future__ import annotations
@@ -31,9 +36,11 @@ DETERMINISTIC_NOISE = 1e-6
 LOG_LENGTHSCALE_BOUNDS = (math.log(1e-3), math.log(1e3))
 LOG_SIGNAL_BOUNDS = (math.log(1e-3), math.log(1e3))
 LOG_NOISE_BOUNDS = (math.log(DETERMINISTIC_NOISE), math.log(2.0))
-#: Normal priors on log s_f^2 and log s_n^2 (i.e. log-normal priors on the variances).
+#: Normal priors on log s_f^2 and log s_n^2 (i.e. log-normal priors on the variances). The
+#: noise one is BoTorch's LogNormal(-4, 1) on s_n^2 moved to log scale as in
+#: :func:`lengthscale_prior` (mean -4 - 1^2).
 LOG_SIGNAL_PRIOR = (0.0, 1.0)
-LOG_NOISE_PRIOR = (-4.0, 1.0)
+LOG_NOISE_PRIOR = (-5.0, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,43 +101,103 @@ def cholesky_with_jitter(matrix: np.ndarray, max_tries: int = 6) -> tuple[np.nda
         f"kernel matrix is not positive definite even with jitter={jitter:.3g}")
 
 
+# -- targets ---------------------------------------------------------------------------------
+def warp_targets(y: np.ndarray) -> np.ndarray:
+    """Return standardized (n,) targets after a Yeo-Johnson power transform of ``y`` (n,).
+
+    HEBO's output warping (Cowen-Rivers et al. 2022, sec. 4.1; Yeo and Johnson 2000): lambda
+    by maximum likelihood (``scipy.stats.yeojohnson``), so a heavy tail of bad values (Levy,
+    Styblinski-Tang) is pulled in and no longer sets the scale the good region is modelled at.
+    Monotone, so the order of the observations (the incumbent) is kept. Returns ``y``
+    standardized when the transform is degenerate (constant or non-finite output).
+    """
+    import scipy.stats  # slow to import: only when first used
+
+    y = np.asarray(y, dtype=float)
+    scale = float(np.std(y))
+    centred: np.ndarray = y - np.mean(y)
+    if len(y) < 3 or not scale > 0.0:
+        return centred
+    standard: np.ndarray = centred / scale
+    warped = np.asarray(scipy.stats.yeojohnson(standard)[0], dtype=float)
+    spread = float(np.std(warped))
+    if not (np.all(np.isfinite(warped)) and spread > 0.0):
+        return standard
+    out: np.ndarray = (warped - np.mean(warped)) / spread
+    return out
+
+
 # -- marginal likelihood ---------------------------------------------------------------------
+def pairwise_squared_differences(x: np.ndarray) -> np.ndarray:
+    """Return the (n * n, D) squared differences (x_id - x_jd)^2 of the rows of x (n, D).
+
+    Computed once per fit: every kernel of the fit is then r^2 = sq @ (1 / l^2), one matrix-vector
+    product, and the lengthscale gradient a second one (no cancellation, unlike |a|^2 + |b|^2 -
+    2 a.b).
+    """
+    diff = x[:, None, :] - x[None, :, :]
+    squared: np.ndarray = (diff * diff).reshape(-1, x.shape[1])
+    return squared
+
+
+def inverse_from_cholesky(lower: np.ndarray) -> np.ndarray:
+    """Return the (n, n) inverse of L L^T from its lower Cholesky factor (LAPACK ``potri``)."""
+    inverse, info = scipy.linalg.lapack.dpotri(lower, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"potri failed with info={info}")
+    # potri fills the lower triangle and keeps the input's upper one, zero in a clean factor.
+    inverse = np.tril(inverse) if np.any(np.triu(lower, 1)) else inverse
+    full: np.ndarray = inverse + inverse.T
+    full[np.diag_indices(len(full))] *= 0.5
+    return full
+
+
 def log_marginal_likelihood(
-    theta: np.ndarray, x: np.ndarray, y: np.ndarray
+    theta: np.ndarray, x: np.ndarray, y: np.ndarray, squared_differences: np.ndarray | None = None
 ) -> tuple[float, np.ndarray]:
     """Return log p(y | x, theta) and its gradient (D + 2,) with respect to ``theta`` (logs).
 
     Value: -1/2 y^T K^-1 y - sum(log diag L) - n/2 log 2 pi  (GPML eq. 2.30, Algorithm 2.1).
-    Gradient: 1/2 tr((alpha alpha^T - K^-1) dK/dtheta_j)  (GPML eq. 5.9).
+    Gradient: 1/2 tr((alpha alpha^T - K^-1) dK/dtheta_j)  (GPML eq. 5.9), all D + 2 entries
+    from one Cholesky and one inverse. ``squared_differences`` (n * n, D): the output of
+    :func:`pairwise_squared_differences` for ``x``, passed by a fit that calls this many times.
     """
     n, dim = x.shape
-    lengthscales = np.exp(theta[:dim])
+    sq = pairwise_squared_differences(x) if squared_differences is None else squared_differences
+    inv_ls2 = np.exp(-2.0 * theta[:dim])
     signal_var, noise_var = math.exp(theta[dim]), math.exp(theta[dim + 1])
-    scaled = x / lengthscales
-    r = _scaled_distance(scaled, scaled)
+    r = np.sqrt(sq @ inv_ls2).reshape(n, n)
     decay = np.exp(-SQRT5 * r)
     k_signal = signal_var * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * decay
-    lower, _ = cholesky_with_jitter(k_signal + noise_var * np.eye(n))
-    alpha = scipy.linalg.cho_solve((lower, True), y)
+    k_noisy = k_signal.copy()
+    k_noisy[np.diag_indices(n)] += noise_var
+    lower, _ = cholesky_with_jitter(k_noisy)
+    alpha = scipy.linalg.cho_solve((lower, True), y, check_finite=False)
     value = -0.5 * float(y @ alpha) - float(np.sum(np.log(np.diag(lower)))) - 0.5 * n * LOG_2PI
 
-    k_inv = scipy.linalg.cho_solve((lower, True), np.eye(n))
-    w = np.outer(alpha, alpha) - k_inv  # (n, n), the bracket of eq. 5.9
+    w = np.outer(alpha, alpha) - inverse_from_cholesky(lower)  # the bracket of eq. 5.9
     # dk/d(log l_d) = s_f^2 5/3 (1 + sqrt5 r) exp(-sqrt5 r) (dx_d / l_d)^2: Matérn 5/2 has no
     # 1/r singularity here, so r = 0 on the diagonal needs no special case.
     w_a = w * (signal_var * (5.0 / 3.0) * (1.0 + SQRT5 * r) * decay)
     grad = np.empty(dim + 2)
-    for d in range(dim):
-        diff = scaled[:, d, None] - scaled[None, :, d]
-        grad[d] = 0.5 * float(np.sum(w_a * diff * diff))
+    grad[:dim] = 0.5 * (w_a.reshape(-1) @ sq) * inv_ls2
     grad[dim] = 0.5 * float(np.sum(w * k_signal))  # dK/d(log s_f^2) = K_signal
     grad[dim + 1] = 0.5 * noise_var * float(np.trace(w))  # dK/d(log s_n^2) = s_n^2 I
     return value, grad
 
 
 def lengthscale_prior(dim: int) -> tuple[float, float]:
-    """Return (mean, std) of the normal prior on log l: N(sqrt2 + log(D)/2, sqrt3) (Hvarfner)."""
-    return math.sqrt(2.0) + 0.5 * math.log(dim), math.sqrt(3.0)
+    """Return (mean, std) of the normal prior on log l: N(sqrt2 + log(D)/2 - 3, sqrt3).
+
+    Hvarfner et al. put LogNormal(sqrt2 + log(D)/2, sqrt3) on l itself, and BoTorch maximizes
+    that density *in l*: log N(log l; mu, s) - log l. As a function of log l this is, up to a
+    constant, N(log l; mu - s^2, s), whose mode is e^-3 ~ 1/20 of the median e^mu (about
+    0.2 sqrt(D) in the unit cube, not 4.1 sqrt(D)). Fitting log l with N(mu, s) instead
+    gives lengthscales 20 times too long while the data are few: a near-quadratic mean whose
+    EI peaks in the corners of the box.
+    """
+    mu, std = math.sqrt(2.0) + 0.5 * math.log(dim), math.sqrt(3.0)
+    return mu - std * std, std
 
 
 def log_prior(theta: np.ndarray, dim: int) -> tuple[float, np.ndarray]:
@@ -139,11 +206,16 @@ def log_prior(theta: np.ndarray, dim: int) -> tuple[float, np.ndarray]:
     Normal priors on log-parameters are log-normal priors on the parameters; weak ones keep the
     fit away from the degenerate optima of eq. 2.30 with few points (lengthscale -> 0 or inf).
     """
+    means, stds = _prior_moments(dim)
+    z = (theta - means) / stds
+    return -0.5 * float(z @ z), -z / stds
+
+
+def _prior_moments(dim: int) -> tuple[np.ndarray, np.ndarray]:
     ls_mean, ls_std = lengthscale_prior(dim)
     means = np.array([ls_mean] * dim + [LOG_SIGNAL_PRIOR[0], LOG_NOISE_PRIOR[0]])
     stds = np.array([ls_std] * dim + [LOG_SIGNAL_PRIOR[1], LOG_NOISE_PRIOR[1]])
-    z = (theta - means) / stds
-    return -0.5 * float(z @ z), -z / stds
+    return means, stds
 
 
 # -- fit -------------------------------------------------------------------------------------
@@ -153,19 +225,22 @@ def fit_hyperparameters(
     rng: np.random.Generator,
     *,
     deterministic: bool = False,
-    n_restarts: int = 2,
+    n_prior_draws: int = 4,
+    max_iterations: int = 50,
 ) -> np.ndarray:
     """Return the MAP ``theta`` (D + 2,): max of eq. 2.30 + log prior by L-BFGS-B.
 
-    Starts from the prior means and ``n_restarts - 1`` prior draws; analytic gradients
-    (eq. 5.9). With ``deterministic`` the noise is fixed at ``DETERMINISTIC_NOISE``.
+    One L-BFGS-B run (analytic gradients, eq. 5.9) from the best of the prior mode and
+    ``n_prior_draws`` prior draws, each evaluated once: the EI maximizer needs a good fit, not
+    the last digits of one, so the run is capped at ``max_iterations`` with a loose tolerance.
+    With ``deterministic`` the noise is fixed at ``DETERMINISTIC_NOISE``.
     """
     dim = x.shape[1]
-    ls_mean, ls_std = lengthscale_prior(dim)
     n_free = dim + (1 if deterministic else 2)
     bounds = [LOG_LENGTHSCALE_BOUNDS] * dim + [LOG_SIGNAL_BOUNDS, LOG_NOISE_BOUNDS][: n_free - dim]
     low, high = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
     fixed_noise = math.log(DETERMINISTIC_NOISE)
+    squared_differences = pairwise_squared_differences(x)
 
     def full(free: np.ndarray) -> np.ndarray:
         return free if not deterministic else np.append(free, fixed_noise)
@@ -173,24 +248,22 @@ def fit_hyperparameters(
     def negative_posterior(free: np.ndarray) -> tuple[float, np.ndarray]:
         theta = full(free)
         try:
-            value, grad = log_marginal_likelihood(theta, x, y)
+            value, grad = log_marginal_likelihood(theta, x, y, squared_differences)
         except np.linalg.LinAlgError:
             return 1e25, np.zeros(n_free)
         prior, prior_grad = log_prior(theta, dim)
         return -(value + prior), -(grad + prior_grad)[:n_free]
 
-    means = np.array([ls_mean] * dim + [LOG_SIGNAL_PRIOR[0], LOG_NOISE_PRIOR[0]])[:n_free]
-    stds = np.array([ls_std] * dim + [LOG_SIGNAL_PRIOR[1], LOG_NOISE_PRIOR[1]])[:n_free]
+    means, stds = (v[:n_free] for v in _prior_moments(dim))
     starts = [means] + [means + stds * rng.standard_normal(n_free)
-                        for _ in range(max(n_restarts, 1) - 1)]
-    best_theta, best_value = np.clip(means, low, high), math.inf
-    for start in starts:
-        result = scipy.optimize.minimize(
-            negative_posterior, np.clip(start, low, high), jac=True, method="L-BFGS-B",
-            bounds=bounds, options={"maxiter": 200})
-        if np.isfinite(result.fun) and result.fun < best_value:
-            best_value, best_theta = float(result.fun), np.asarray(result.x)
-    return full(best_theta)
+                        for _ in range(max(n_prior_draws, 0))]
+    starts = [np.clip(start, low, high) for start in starts]
+    start = min(starts, key=lambda s: negative_posterior(s)[0])
+    result = scipy.optimize.minimize(
+        negative_posterior, start, jac=True, method="L-BFGS-B", bounds=bounds,
+        options={"maxiter": max_iterations, "ftol": 1e-6, "gtol": 1e-2})
+    best = np.asarray(result.x) if np.isfinite(result.fun) else start
+    return full(best)
 
 
 def condition(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> GPModel:
@@ -211,10 +284,9 @@ def fit_gp(
     rng: np.random.Generator,
     *,
     deterministic: bool = False,
-    n_restarts: int = 2,
 ) -> GPModel:
     """Fit the hyperparameters to (x, y) and return the conditioned GP."""
-    theta = fit_hyperparameters(x, y, rng, deterministic=deterministic, n_restarts=n_restarts)
+    theta = fit_hyperparameters(x, y, rng, deterministic=deterministic)
     return condition(theta, x, y)
 
 
@@ -247,7 +319,7 @@ def posterior_gradient(
     diff = (xq[:, None, :] - model.x[None, :, :]) / ls2  # (m, n, D)
     dk = -slope[:, :, None] * diff
     mean = k_star @ model.alpha
-    k_inv_k = scipy.linalg.cho_solve((model.cholesky, True), k_star.T)  # (n, m)
+    k_inv_k = scipy.linalg.cho_solve((model.cholesky, True), k_star.T, check_finite=False)
     var = model.signal_var - np.sum(k_star.T * k_inv_k, axis=0)
     d_mean = np.einsum("mnd,n->md", dk, model.alpha)
     d_var = -2.0 * np.einsum("mnd,nm->md", dk, k_inv_k)

@@ -8,6 +8,7 @@ worker, many processes and a restarted study all make the same suggestion from t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Mapping
@@ -130,6 +131,21 @@ class Encoding:
                 row[self.columns[name][0]] = float(to_unit(np.array([internal]), dist)[0])
         return row
 
+    def encode_many(self, rows: list[Mapping[str, Any]]) -> np.ndarray:
+        """Return the (n, D) features of n points given by external values.
+
+        One vectorized map per parameter: the sampler encodes the whole history every trial.
+        """
+        x = np.zeros((len(rows), self.box.n_features))
+        for name, dist in self.space.items():
+            internal = np.array([dist.to_internal(row[name]) for row in rows], dtype=float)
+            if isinstance(dist, CategoricalDistribution):
+                x[np.arange(len(rows)), self.columns[name][internal.astype(int)]] = 1.0
+            else:
+                assert isinstance(dist, (FloatDistribution, IntDistribution))
+                x[:, self.columns[name][0]] = to_unit(internal, dist)
+        return x
+
     def snap(self, x: np.ndarray) -> np.ndarray:
         """Return (m, D) points with every int / stepped column moved to its nearest grid value."""
         out: np.ndarray = x.copy()
@@ -186,6 +202,21 @@ class Encoding:
 
 
 # -- the sampler ------------------------------------------------------------------------------
+def _single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
+    """Limit BLAS to one thread where threadpoolctl is importable.
+
+    The GP's matrices are a few hundred rows: thread start-up costs more than it saves there,
+    and oversubscribes the cores when several workers sample at once.
+    """
+    try:
+        import threadpoolctl  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:  # optional: without it BLAS keeps its own setting
+        return contextlib.nullcontext()
+    limits: contextlib.AbstractContextManager[Any] = threadpoolctl.threadpool_limits(
+        limits=1, user_api="blas")
+    return limits
+
+
 def _has_space(trial: FrozenTrial, space: Mapping[str, BaseDistribution]) -> bool:
     return all(trial.distributions.get(name) == dist for name, dist in space.items())
 
@@ -268,9 +299,6 @@ class GPSampler(BaseSampler):
     ) -> dict[str, Any]:
         if not search_space:
             return {}
-        from hyperknob.samplers.gp._acquisition import maximize_log_ei
-        from hyperknob.samplers.gp._gp import condition, fit_hyperparameters
-
         complete = [t for t in study.get_trials((TrialState.COMPLETE,))
                     if t.value is not None and math.isfinite(t.value)
                     and _has_space(t, search_space)]
@@ -280,8 +308,18 @@ class GPSampler(BaseSampler):
         pending = [t for t in study.get_trials((TrialState.RUNNING,))
                    if t.number != trial.number and _has_space(t, search_space)
                    ] if self.constant_liar else []
+        with _single_threaded_blas():
+            return self._suggest(study, trial, search_space, complete, pending)
+
+    def _suggest(
+        self, study: StudyView, trial: FrozenTrial, search_space: dict[str, BaseDistribution],
+        complete: list[FrozenTrial], pending: list[FrozenTrial],
+    ) -> dict[str, Any]:
+        from hyperknob.samplers.gp._acquisition import maximize_log_ei
+        from hyperknob.samplers.gp._gp import condition, fit_hyperparameters, warp_targets
+
         encoding = Encoding(search_space)
-        x = np.array([encoding.encode(t.params) for t in complete])
+        x = encoding.encode_many([t.params for t in complete])
         y = np.array([t.value for t in complete], dtype=float)
         if study.direction is StudyDirection.MAXIMIZE:
             y = -y  # the GP always minimizes
@@ -289,18 +327,19 @@ class GPSampler(BaseSampler):
         y = (y - np.mean(y)) / (scale if scale > 0.0 else 1.0)
         if not np.all(np.isfinite(y)):  # values near the float limit overflow the std
             return {}
+        y = warp_targets(y)  # heavy tails of bad values would stretch the GP's scale
 
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, trial.number]))
         # Hyperparameters from real observations only; lies (the standardized mean, 0) only
         # condition the posterior, so they push the acquisition away without bending the fit.
         theta = fit_hyperparameters(x, y, rng, deterministic=self.deterministic_objective)
         if pending:
-            x = np.vstack([x, [encoding.encode(t.params) for t in pending]])
+            x = np.vstack([x, encoding.encode_many([t.params for t in pending])])
         try:
             model = condition(theta, x, np.concatenate([y, np.zeros(len(pending))]))
         except np.linalg.LinAlgError as error:  # not even jitter helped: fall back to random
             warnings.warn(f"GPSampler: trial {trial.number} is sampled at random: {error}",
-                          RuntimeWarning, stacklevel=2)
+                          RuntimeWarning, stacklevel=3)
             return {}
         incumbents = x[np.argsort(y, kind="stable")[:3]]  # y: the real observations only
         # πBO: pi(x)^(beta / n), n the completed trials (pending lies are no evidence).

@@ -117,10 +117,30 @@ class StudyHistory:
         self._columns: dict[Key, _Growable] = {}
         self.decomposition = GroupDecomposition()
         self._everywhere: dict[str, BaseDistribution] | None = None
+        self._snapshot: tuple[int, list[FrozenTrial]] | None = None
 
-    def update(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
-        """Fold in newly finished trials; return the RUNNING ones (read afresh each call)."""
-        running = []
+    @property
+    def n_finished(self) -> int:
+        """Return how many finished (COMPLETE or PRUNED) trials have been folded in."""
+        return self._rows
+
+    def running_seen_by(self, trial_id: int) -> list[FrozenTrial] | None:
+        """Return the RUNNING trials of the last :meth:`update` made for ``trial_id``, or None
+        if the last update was made for another trial."""
+        snapshot = self._snapshot
+        if snapshot is None or snapshot[0] != trial_id:
+            return None
+        return snapshot[1]
+
+    def update(
+        self, trials: Iterable[FrozenTrial], for_trial_id: int | None = None
+    ) -> list[FrozenTrial]:
+        """Fold in newly finished trials; return the RUNNING ones (read afresh each call).
+
+        ``for_trial_id`` names the trial this update serves: :meth:`running_seen_by` then
+        returns the same RUNNING list to that trial's later calls.
+        """
+        running: list[FrozenTrial] = []
         seen = self._seen
         for trial in trials:
             if trial.trial_id in seen:  # the common case first: a trial folded in before
@@ -131,6 +151,7 @@ class StudyHistory:
             elif state is TrialState.COMPLETE or state is TrialState.PRUNED:
                 seen.add(trial.trial_id)
                 self._append(trial)
+        self._snapshot = None if for_trial_id is None else (for_trial_id, running)
         return running
 
     def _append(self, trial: FrozenTrial) -> None:

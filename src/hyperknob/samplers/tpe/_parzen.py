@@ -47,6 +47,8 @@ import numpy.typing as npt
 
 from hyperknob.samplers._prior import off_center_mass, prior_sigma
 from hyperknob.samplers.tpe._bandwidth import (
+    MULTIVARIATE_CLIP,
+    UNIVARIATE_CLIP,
     categorical_eps,
     magic_clip,
     neighbour_bandwidth,
@@ -161,6 +163,19 @@ def _warped_edges(space: Space) -> tuple[FloatArray, FloatArray]:
     return _warp(space, space.low - half), _warp(space, space.high + half)
 
 
+def _unit_column(space: Space, dim: int, values: FloatArray) -> FloatArray:
+    """Map the internal values ``[m]`` of numerical dimension ``dim`` to unit coordinates
+    (:func:`to_unit` for one column)."""
+    half = 0.5 * space.step[dim]
+    low, high = space.low[dim] - half, space.high[dim] + half
+    if space.log[dim]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unit: FloatArray = (np.log(values) - math.log(low)) / (math.log(high) - math.log(low))
+        return unit
+    unit = (values - low) / (high - low)
+    return unit
+
+
 def to_unit(space: Space, x: FloatArray) -> FloatArray:
     """Map internal values ``[m, d]`` to unit coordinates (categorical columns unchanged)."""
     lo, hi = _warped_edges(space)
@@ -216,7 +231,7 @@ def fit(
         weights: ``[n]`` non-negative weights of the observations.
         space: The space of the observations.
         prior_weight: Weight of the prior component, relative to the observation weights.
-        multivariate: Joint kernels with Scott's bandwidths [F18, S92]; else independent 1-D
+        multivariate: Joint kernels with scaled Scott bandwidths [F18, S92]; else independent 1-D
             mixtures with neighbour-gap bandwidths [B11].
         consider_endpoints: In univariate mode, count the range ends as neighbours.
         prior_center: ``[d]`` internal centres of user priors (category indices for
@@ -246,7 +261,8 @@ def fit(
         sigma_obs = np.broadcast_to(scott_bandwidth(u_num, weights, d_eff), u_num.shape)
     else:
         sigma_obs = neighbour_bandwidth(u_num, consider_endpoints)
-    sigma_obs = np.clip(sigma_obs, magic_clip(n), PRIOR_SIGMA)
+    floor = magic_clip(n, *(MULTIVARIATE_CLIP if multivariate else UNIVARIATE_CLIP))
+    sigma_obs = np.clip(sigma_obs, floor, PRIOR_SIGMA)
     n_choices = space.n_choices[~numerical]
     mu_prior = np.full(u_num.shape[1], PRIOR_MU)
     sigma_prior = np.full(u_num.shape[1], PRIOR_SIGMA)
@@ -270,7 +286,9 @@ def fit(
     all_weights = np.append(weights, prior_weight)
     with np.errstate(divide="ignore"):
         log_weights = np.log(all_weights / all_weights.sum())
-    log_norm = log_normal_mass(-mu / sigma, (1.0 - mu) / sigma)
+    # Centres lie in [0, 1], so the cell [-mu / sigma, (1 - mu) / sigma] holds 0 and its mass
+    # is at least Phi(0.5) - 1/2 (sigma <= 1): the plain difference of CDFs does not cancel.
+    log_norm = log_cell_mass(-mu / sigma, (1.0 - mu) / sigma)
     return ParzenEstimator(space=space, multivariate=multivariate, log_weights=log_weights,
                            mu=mu, sigma=sigma, log_norm=log_norm, category=category, eps=eps)
 
@@ -313,17 +331,104 @@ def _logsumexp(a: FloatArray, axis: int) -> FloatArray:
     return result
 
 
+def _grid_cell_table(
+    space: Space, estimator: ParzenEstimator, x: FloatArray, dim: int, column: int
+) -> tuple[FloatArray, IntArray, IntArray]:
+    """Return the log masses of grid dimension ``dim`` (``column`` among the numerical ones)
+    as ``(table, cell_of, kernel_of)``: ``log K_j(x_i) = table[cell_of[i], kernel_of[j]]``,
+    the kernel's mass over the cell of ``x_i``.
+
+    Observations lie on the grid and share bandwidths (Scott's rule; duplicates under the
+    neighbour rule), so there are few distinct kernels, and ``m`` points hit few distinct
+    cells: the masses are computed once per (cell, kernel) pair.
+    """
+    mu, sigma = estimator.mu[:, column], estimator.sigma[:, column]
+    kernels, first, kernel_of = np.unique(mu + 1j * sigma, return_index=True,
+                                          return_inverse=True)
+    cells, cell_of = np.unique(x[:, dim], return_inverse=True)
+    k_mu, k_sigma = kernels.real[None, :], kernels.imag[None, :]
+    half = 0.5 * space.step[dim]
+    lower = np.clip(_unit_column(space, dim, cells - half), 0.0, 1.0)[:, None]
+    upper = np.clip(_unit_column(space, dim, cells + half), 0.0, 1.0)[:, None]
+    table = log_cell_mass((lower - k_mu) / k_sigma, (upper - k_mu) / k_sigma)
+    table -= estimator.log_norm[first, column][None, :]
+    return table, cell_of.astype(np.int64), kernel_of.astype(np.int64)
+
+
+def _categorical_log_mass(estimator: ParzenEstimator, x: FloatArray) -> FloatArray:
+    """Return ``log K_j(x_i)`` ``[m, k, d_cat]`` of the categorical dimensions: Aitchison-Aitken
+    [AA76], 1 - eps on the favoured category and eps / (K - 1) on each other one."""
+    space = estimator.space
+    numerical = space.numerical
+    n_choices = space.n_choices[~numerical]
+    eps = estimator.eps[None, :, :]
+    same = np.round(x[:, None, ~numerical]).astype(np.int64) == estimator.category[None]
+    with np.errstate(divide="ignore"):
+        log_same = np.log1p(-eps)
+        log_off = np.log(eps / np.maximum(n_choices - 1, 1))
+    mass: FloatArray = np.where(same, log_same, log_off)
+    return mass
+
+
+def _weighted_joint_log_kernel(estimator: ParzenEstimator, x: FloatArray) -> FloatArray:
+    """Return ``log w_j + log prod_i K_ji(x_i)`` ``[m, k]`` of a multivariate estimator.
+
+    The continuous dimensions, the kernels' constants and the weights make one matrix product
+    of ``[1, u, u^2]`` features: ``-(u - mu)^2 / (2 sigma^2)`` expanded, as in RBF kernels.
+    ``u`` and ``mu`` lie in [0, 1] and ``sigma`` is at least the magic clip, so the expansion
+    loses nothing that matters; no ``[m, k, d]`` array is formed.
+    """
+    space = estimator.space
+    numerical = space.numerical
+    in_grid = (space.step > 0)[numerical]
+    num_dims = np.flatnonzero(numerical)
+    bias = estimator.log_weights.copy()
+
+    cont = np.flatnonzero(~in_grid)
+    if cont.size:
+        u = to_unit(space, x)[:, num_dims[cont]]
+        mu, sigma = estimator.mu[:, cont], estimator.sigma[:, cont]
+        precision = 1.0 / (sigma * sigma)
+        bias -= np.sum(0.5 * mu * mu * precision + np.log(sigma) + LOG_SQRT_2PI
+                       + estimator.log_norm[:, cont], axis=1)
+        features = np.hstack([np.ones((x.shape[0], 1)), u, u * u])
+        coefficients = np.hstack([bias[:, None], mu * precision, -0.5 * precision])
+        joint: FloatArray = features @ coefficients.T
+    else:
+        joint = np.repeat(bias[None, :], x.shape[0], axis=0)
+    for column in np.flatnonzero(in_grid):
+        table, cell_of, kernel_of = _grid_cell_table(space, estimator, x,
+                                                     int(num_dims[column]), int(column))
+        # np.take keeps the gathered masses C-ordered like ``joint``: the sum is 5x faster.
+        joint += np.take(table[cell_of], kernel_of, axis=1)
+    if np.any(~numerical):
+        joint += _categorical_log_mass(estimator, x).sum(axis=2)
+    return joint
+
+
+def _logsumexp_rows(a: FloatArray) -> FloatArray:
+    """Return ``log(sum(exp(a), axis=1))`` of ``a`` ``[m, k]``, overwriting ``a``."""
+    peak = np.max(a, axis=1)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    np.subtract(a, peak[:, None], out=a)
+    np.exp(a, out=a)
+    with np.errstate(divide="ignore"):
+        total: FloatArray = np.log(np.sum(a, axis=1)) + peak
+    return total
+
+
 def _log_kernel_blocks(estimator: ParzenEstimator, x: FloatArray) -> list[FloatArray]:
     """Return ``log K_j(x_i)`` in blocks ``[m, k, d_block]``: continuous, discrete and
     categorical dimensions (each block present only when non-empty)."""
     space = estimator.space
     numerical = space.numerical
     in_grid = (space.step > 0)[numerical]
+    num_dims = np.flatnonzero(numerical)
     blocks: list[FloatArray] = []
 
     cont = np.flatnonzero(~in_grid)
     if cont.size:
-        u = to_unit(space, x)[:, numerical][:, cont]
+        u = to_unit(space, x)[:, num_dims[cont]]
         sigma = estimator.sigma[:, cont]
         # The truncated normal's log density; the constant depends on the component only.
         constant = -(np.log(sigma) + LOG_SQRT_2PI + estimator.log_norm[:, cont])
@@ -335,25 +440,14 @@ def _log_kernel_blocks(estimator: ParzenEstimator, x: FloatArray) -> list[FloatA
 
     grid = np.flatnonzero(in_grid)
     if grid.size:
-        # A grid value's probability: the kernel's mass over the value's cell.
-        half = 0.5 * space.step
-        lower = np.clip(to_unit(space, x - half)[:, numerical][:, grid], 0.0, 1.0)
-        upper = np.clip(to_unit(space, x + half)[:, numerical][:, grid], 0.0, 1.0)
-        mu, sigma = estimator.mu[None, :, grid], estimator.sigma[None, :, grid]
-        log_mass = log_cell_mass((lower[:, None, :] - mu) / sigma,
-                                  (upper[:, None, :] - mu) / sigma)
-        log_mass -= estimator.log_norm[None, :, grid]
-        blocks.append(log_mass)
-
-    n_choices = space.n_choices[~numerical]
-    if n_choices.size:
-        # Aitchison-Aitken [AA76]: 1 - eps on the favoured category, eps / (K - 1) elsewhere.
-        eps = estimator.eps[None, :, :]
-        same = np.round(x[:, None, ~numerical]).astype(np.int64) == estimator.category[None]
-        with np.errstate(divide="ignore"):
-            log_same = np.log1p(-eps)
-            log_off = np.log(eps / np.maximum(n_choices - 1, 1))
-        blocks.append(np.where(same, log_same, log_off))
+        columns = []
+        for c in grid:
+            table, cell_of, kernel_of = _grid_cell_table(space, estimator, x, int(num_dims[c]),
+                                                         int(c))
+            columns.append(table[cell_of][:, kernel_of])
+        blocks.append(np.stack(columns, axis=2))
+    if np.any(~numerical):
+        blocks.append(_categorical_log_mass(estimator, x))
     return blocks
 
 
@@ -364,15 +458,11 @@ def log_pdf(estimator: ParzenEstimator, x: FloatArray) -> FloatArray:
     K_ji(x_i)``. Both by log-sum-exp, so far-away points give finite, accurate values.
     """
     x = np.asarray(x, dtype=np.float64).reshape(-1, estimator.space.size)
-    blocks = _log_kernel_blocks(estimator, x)
     log_w = estimator.log_weights
     if estimator.multivariate:
-        joint = np.broadcast_to(log_w[None, :], (x.shape[0], log_w.shape[0])).copy()
-        for block in blocks:
-            joint += block.sum(axis=2)
-        return _logsumexp(joint, axis=1)
+        return _logsumexp_rows(_weighted_joint_log_kernel(estimator, x))
     result = np.zeros(x.shape[0])
-    for block in blocks:
+    for block in _log_kernel_blocks(estimator, x):
         result += _logsumexp(block + log_w[None, :, None], axis=1).sum(axis=1)
     return result
 

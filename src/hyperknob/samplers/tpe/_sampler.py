@@ -14,6 +14,7 @@ studied in [W23] (references in ``_parzen``):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import weakref
@@ -41,9 +42,6 @@ from hyperknob.samplers.tpe._history import (
 )
 from hyperknob.study._view import StudyView
 from hyperknob.trial._frozen import FrozenTrial
-from hyperknob.trial._state import TrialState
-
-_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def default_gamma(n: int) -> int:
@@ -84,6 +82,15 @@ def prior_arrays(
     center = np.array([np.nan if p is None else p[0] for p in priors])
     confidence = np.array([np.nan if p is None else p[1] for p in priors])
     return center, confidence
+
+
+@functools.lru_cache(maxsize=256)
+def _space_and_priors(
+    distributions: tuple[BaseDistribution, ...],
+) -> tuple[_parzen.Space, tuple[np.ndarray, np.ndarray] | None]:
+    """Return :func:`space_of` and :func:`prior_arrays` of distributions, computed once per
+    search space (both are pure functions of the distributions)."""
+    return space_of(distributions), prior_arrays(distributions)
 
 
 def _single_value(dist: BaseDistribution) -> Any:
@@ -132,7 +139,7 @@ class TPESampler(BaseSampler):
         *,
         seed: int | None = None,
         n_startup_trials: int = 10,
-        n_ei_candidates: int = 24,
+        n_ei_candidates: int = 64,
         multivariate: bool = True,
         group: bool = True,
         constant_liar: bool = True,
@@ -177,9 +184,9 @@ class TPESampler(BaseSampler):
     ) -> dict[str, BaseDistribution]:
         if not self.multivariate:
             return {}
-        if self._in_startup(study):
+        history, _ = self._sync(study, trial)
+        if self._in_startup(history):
             return self._startup_sampler.infer_relative_search_space(study, trial)
-        history, _ = self._sync(study)
         if self.group:
             space = {name: dist for group in history.decomposition.groups()
                      for name, dist in group.items()}
@@ -192,9 +199,9 @@ class TPESampler(BaseSampler):
     ) -> dict[str, Any]:
         if not search_space:
             return {}
-        if self._in_startup(study):
+        history, running = self._sync(study, trial)
+        if self._in_startup(history):
             return self._startup_sampler.sample_relative(study, trial, search_space)
-        history, running = self._sync(study)
         if self.group:
             groups = [{name: dist for name, dist in group.items()
                        if search_space.get(name) == dist}
@@ -213,21 +220,27 @@ class TPESampler(BaseSampler):
     ) -> Any:
         if distribution.is_single():
             return _single_value(distribution)
-        if self._in_startup(study):
+        history, running = self._sync(study, trial)
+        if self._in_startup(history):
             return self._startup_sampler.sample_independent(study, trial, name, distribution)
-        history, running = self._sync(study)
         return self._suggest(study, history, running, trial, {name: distribution},
                              multivariate=False)[name]
 
     # -- the algorithm ---------------------------------------------------------------------
-    def _in_startup(self, study: StudyView) -> bool:
-        return study.count_trials(_FINISHED) < self.n_startup_trials
+    def _in_startup(self, history: StudyHistory) -> bool:
+        return history.n_finished < self.n_startup_trials
 
-    def _sync(self, study: StudyView) -> tuple[StudyHistory, list[FrozenTrial]]:
+    def _sync(
+        self, study: StudyView, trial: FrozenTrial
+    ) -> tuple[StudyHistory, list[FrozenTrial]]:
+        """Return the study's history and its RUNNING trials, read once per trial: every
+        parameter of a trial is drawn from the same snapshot of the study."""
         history = self._histories.get(study)
         if history is None:
             history = self._histories[study] = StudyHistory(study.direction)
-        running = history.update(study.get_trials())
+        running = history.running_seen_by(trial.trial_id)
+        if running is None:
+            running = history.update(study.get_trials(), trial.trial_id)
         return history, running if self.constant_liar else []
 
     def _suggest(
@@ -247,7 +260,7 @@ class TPESampler(BaseSampler):
             return {name: self._random.sample_independent(study, trial, name, dist)
                     for name, dist in space.items()}
         good = self._good_mask(obs)
-        parzen_space = space_of(dists)
+        parzen_space, priors = _space_and_priors(tuple(dists))
         fit_args: dict[str, Any] = dict(prior_weight=self.prior_weight,
                                         multivariate=multivariate,
                                         consider_endpoints=self.consider_endpoints)
@@ -255,7 +268,6 @@ class TPESampler(BaseSampler):
         # not on their age or arrival order, so every worker builds the same model from the
         # same history. (The older-trial down-weighting of hyperopt/Optuna is not used; [W23]
         # discusses both choices.)
-        priors = prior_arrays(dists)
         below = _parzen.fit(obs.values[good], np.ones(int(good.sum())), parzen_space,
                             prior_center=None if priors is None else priors[0],
                             prior_confidence=None if priors is None else priors[1], **fit_args)
