@@ -162,3 +162,9 @@ def test_worker_processes_cover_grid(tmp_path: Path) -> None:
     # A worker that checked "exhausted?" just before another claimed the last point may
     # re-run one point: at most n_jobs - 1 extra trials.
     assert 12 <= len(trials) <= 12 + 2
+
+
+def test_grid_values_outside_the_suggested_range_are_a_clear_error() -> None:
+    study = hyperknob.create_study(sampler=GridSampler({"x": [5, 10]}, seed=0))
+    with pytest.raises(ValueError, match=r"the grid's values \[5, 10\] do not all fit"):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)

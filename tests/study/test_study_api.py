@@ -311,3 +311,12 @@ def test_progress_bar_shows_best_value(capsys: pytest.CaptureFixture[str]) -> No
     study.optimize(quadratic, n_trials=5, show_progress_bar=True)
     err = capsys.readouterr().err
     assert "5/5" in err and f"best={study.best_value:.6g}" in err
+
+
+def test_a_changed_range_is_sampled_afresh_by_a_model_based_sampler() -> None:
+    study = hyperknob.create_study(sampler=hyperknob.samplers.TPESampler(seed=0,
+                                                                         n_startup_trials=3))
+    study.optimize(quadratic, n_trials=6)  # x in [-10, 10]
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=4)  # the range changed
+    assert all(0 <= t.params["x"] <= 1 for t in study.trials[6:])
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)

@@ -128,6 +128,12 @@ class GridSampler(BaseSampler):
     def sample_independent(
         self, study: StudyView, trial: FrozenTrial, name: str, distribution: BaseDistribution
     ) -> Any:
+        if name in self._names:
+            values = self._axes[self._names.index(name)]
+            raise ValueError(
+                f"parameter {name!r}: the grid's values {values!r} do not all fit the "
+                f"suggested {distribution!r}; expected a distribution that contains the grid"
+            )
         raise ValueError(
             f"parameter {name!r} is not in the grid; GridSampler's grid has {self._names!r}"
         )

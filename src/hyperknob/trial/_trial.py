@@ -197,9 +197,11 @@ class Trial:
             value, source = self._fixed[name], "enqueued value"
         else:
             relative = self._relative_params()
-            if name in relative:
+            if name in relative and _fits(relative[name], distribution):
                 value, source = relative[name], "sampler's joint suggestion"
             else:
+                # Not jointly sampled, or sampled for another range than this call asks for
+                # (the objective changed the parameter's range): draw it on its own.
                 study = self._study
                 value = study.sampler.sample_independent(
                     study._view, self._snapshot(), name, distribution)
@@ -308,3 +310,10 @@ def check_objective_value(value: Any) -> tuple[float | None, str | None]:
     if not math.isfinite(number):
         return None, f"the objective returned {number!r}; expected a finite float"
     return number, None
+
+
+def _fits(value: Any, distribution: BaseDistribution) -> bool:
+    try:
+        return distribution.contains(distribution.to_internal(value))
+    except (TypeError, ValueError):
+        return False
