@@ -301,7 +301,8 @@ def run_overhead(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     """Time hk-tpe vs optuna-tpe and hk-gp vs optuna-gp, alternating the order per repeat."""
     if not args.no_wait:
         wait_until_free()
-    pairs = [("hk-tpe", "optuna-tpe", args.tpe_sizes), ("hk-gp", "optuna-gp", args.gp_sizes)]
+    pairs = [(f"hk-{kind}", f"optuna-{kind}", args.tpe_sizes if kind == "tpe" else args.gp_sizes)
+             for kind in args.samplers]
     data: dict[str, Any] = {"meta": meta(argv), "runs": []}
     for a, b, sizes in pairs:
         for dim in args.dims:
@@ -373,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tpe-sizes", nargs="+", type=int, default=[100, 300, 1000])
     parser.add_argument("--gp-sizes", nargs="+", type=int, default=[50, 100, 200, 300])
     parser.add_argument("--repeats", type=int, default=1, help="overhead runs per cell")
+    parser.add_argument("--samplers", nargs="+", choices=("tpe", "gp"), default=["tpe", "gp"],
+                        help="overhead: which pairs to time")
     parser.add_argument("--no-wait", action="store_true", help="overhead: do not wait")
     args = parser.parse_args(argv)
     results = ROOT / "benchmarks" / "results"

@@ -308,3 +308,82 @@ def test_sampling_is_reproducible_and_in_bounds() -> None:
     assert ((a[:, 0] >= 1e-5) & (a[:, 0] <= 1.0)).all()
     assert set(np.unique(a[:, 1])) <= set(np.arange(-3.0, 3.01, 0.5))
     assert set(np.unique(a[:, 2])) <= {0.0, 1.0, 2.0, 3.0, 4.0}
+
+
+# -- the shortcuts: one pass for l and g, the fit cache, shared grid kernels -------------------
+MIXED = (("num", -5.0, 5.0, 0.0, False), ("num", 1e-3, 1e2, 0.0, True),
+         ("num", -10.0, 10.0, 1.0, False), ("num", 1.0, 256.0, 1.0, True),
+         ("num", 0.0, 1.0, 0.1, False), ("cat", 0.0, 4.0, 0.0, False))
+
+
+def _mixed_points(space: Space, n: int, seed: int) -> np.ndarray:
+    return _parzen.from_unit(space, np.random.default_rng(seed).random((n, space.size)) *
+                             np.where(space.numerical, 1.0, space.n_choices - 1e-9))
+
+
+@pytest.mark.parametrize("multivariate", [True, False])
+def test_log_ratio_is_the_difference_of_the_log_pdfs(multivariate: bool) -> None:
+    space = make_space(*MIXED)
+    obs = _mixed_points(space, 60, 0)
+    below = _parzen.fit(obs[:8], np.ones(8), space, multivariate=multivariate)
+    above = _parzen.fit(obs[8:], np.ones(52), space, multivariate=multivariate)
+    query = _mixed_points(space, 40, 1)
+    np.testing.assert_array_equal(
+        _parzen.log_ratio(below, above, query),
+        _parzen.log_pdf(below, query) - _parzen.log_pdf(above, query))
+    with pytest.raises(ValueError, match="share one space"):
+        _parzen.log_ratio(below, _parzen.fit(obs[:, :1], np.ones(60),
+                                             make_space(MIXED[0])), query)
+
+
+def test_shared_grid_kernels_equal_one_kernel_per_component() -> None:
+    """Kernels deduplicated by grid cell give the density of one kernel per component."""
+    space = make_space(*MIXED)
+    obs = _mixed_points(space, 300, 2)
+    est = _parzen.fit(obs, np.ones(300), space)
+    grid_dims = [2, 3, 4]
+    for kernels, dim in zip(est.grid, grid_dims, strict=True):  # one per grid value + prior
+        assert len(kernels.mu) == len(np.unique(obs[:, dim])) + 1
+    query = _mixed_points(space, 50, 3)
+    # The direct sum: every component's own truncated kernel integrated over the query cell.
+    unit_lo = _parzen.to_unit(space, query - 0.5 * space.step)
+    unit_hi = _parzen.to_unit(space, query + 0.5 * space.step)
+    expected = np.zeros(len(query))
+    w = np.exp(est.log_weights)
+    numerical = np.flatnonzero(space.numerical)
+    u = _parzen.to_unit(space, query)
+    for j in range(len(w)):
+        term = np.full(len(query), w[j])
+        for col, dim in enumerate(numerical):
+            kernel = truncnorm(est.mu[j, col], est.sigma[j, col])
+            if space.step[dim] > 0:
+                term *= (kernel.cdf(np.clip(unit_hi[:, dim], 0, 1))
+                         - kernel.cdf(np.clip(unit_lo[:, dim], 0, 1)))
+            else:
+                term *= kernel.pdf(u[:, dim])
+        same = query[:, -1] == est.category[j, 0]
+        term *= np.where(same, 1 - est.eps[j, 0], est.eps[j, 0] / 3)
+        expected += term
+    np.testing.assert_allclose(_parzen.log_pdf(est, query), np.log(expected), rtol=1e-8)
+
+
+@pytest.mark.parametrize("multivariate", [True, False])
+def test_a_fit_cache_changes_nothing_but_the_work(multivariate: bool) -> None:
+    """Fits with a cache kept across growing, reshuffled observation sets give exactly the
+    estimators of fits without one (the floor moving included)."""
+    space = make_space(*MIXED)
+    obs = _mixed_points(space, 400, 4)
+    cache = _parzen.FitCache(space)
+    rng = np.random.default_rng(5)
+    for n in (1, 3, 10, 40, 120, 400, 250):
+        keys = np.sort(rng.choice(400, size=n, replace=False))
+        for part in (keys[: max(1, n // 10)], keys):
+            plain = _parzen.fit(obs[part], np.ones(len(part)), space, multivariate=multivariate)
+            cached = _parzen.fit(obs[part], np.ones(len(part)), space,
+                                 multivariate=multivariate, cache=cache, keys=part)
+            for field in ("log_weights", "mu", "sigma", "log_norm", "category", "eps"):
+                np.testing.assert_array_equal(getattr(cached, field), getattr(plain, field))
+    with pytest.raises(ValueError, match="keys"):
+        _parzen.fit(obs[:5], np.ones(5), space, cache=cache, keys=np.arange(4))
+    with pytest.raises(ValueError, match=">= 0"):
+        _parzen.fit(obs[:2], np.ones(2), space, cache=cache, keys=np.array([-1, 0]))

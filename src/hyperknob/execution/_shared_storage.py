@@ -49,11 +49,11 @@ class StorageServer:
         with conn:
             while True:
                 try:
-                    name, args = conn.recv()
+                    name, args, kwargs = conn.recv()
                 except (EOFError, OSError):
                     return
                 try:
-                    reply: tuple[bool, Any] = (True, getattr(self._storage, name)(*args))
+                    reply: tuple[bool, Any] = (True, getattr(self._storage, name)(*args, **kwargs))
                 except Exception as error:
                     reply = (False, error)
                 conn.send(reply)
@@ -75,11 +75,11 @@ class StorageClient(BaseStorage):
         self._conn: Connection | None = None
         self._lock = threading.Lock()
 
-    def _call(self, name: str, *args: Any) -> Any:
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             if self._conn is None:
                 self._conn = Client(self._address, family="AF_UNIX", authkey=self._authkey)
-            self._conn.send((name, args))
+            self._conn.send((name, args, kwargs))
             ok, result = self._conn.recv()
         if not ok:
             raise result
@@ -153,10 +153,11 @@ class StorageClient(BaseStorage):
         return int(self._call("get_trial_id_from_number", study_id, number))
 
     def get_all_trials(
-        self, study_id: int, states: Container[TrialState] | None = None
+        self, study_id: int, states: Container[TrialState] | None = None, *,
+        from_number: int = 0,
     ) -> list[FrozenTrial]:
         wanted = None if states is None else tuple(s for s in TrialState if s in states)
-        return list(self._call("get_all_trials", study_id, wanted))
+        return list(self._call("get_all_trials", study_id, wanted, from_number=from_number))
 
     def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         wanted = None if states is None else tuple(s for s in TrialState if s in states)

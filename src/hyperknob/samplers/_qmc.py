@@ -52,7 +52,7 @@ class QMCSampler(BaseSampler):
         memo = self._spaces.get(study)
         if memo is None:
             memo = self._spaces[study] = IntersectionSearchSpace()
-        space = memo.calculate(study.get_trials())
+        space = memo.calculate(study.get_trials(from_number=memo.watermark))
         return {name: dist for name, dist in space.items() if not dist.is_single()}
 
     def _point(self, index: int, names: tuple[str, ...]) -> np.ndarray:

@@ -21,10 +21,22 @@ class IntersectionSearchSpace:
             TrialState.COMPLETE,)
         self._seen: set[int] = set()
         self._space: dict[str, BaseDistribution] | None = None
+        #: Every trial numbered below this is finished and folded in: a caller passing trials
+        #: ordered by number may pass only those from here on.
+        self.watermark = 0
 
     def calculate(self, trials: Iterable[FrozenTrial]) -> dict[str, BaseDistribution]:
-        """Return the intersection over ``trials`` (and every trial seen before), name-sorted."""
+        """Return the intersection over ``trials`` (and every trial seen before), name-sorted.
+
+        ``trials``: every trial (unfiltered) in order of number, or at least those numbered
+        :attr:`watermark` or higher.
+        """
+        open_number: int | None = None
+        last = self.watermark - 1
         for trial in trials:
+            last = trial.number
+            if open_number is None and not trial.state.is_finished():
+                open_number = trial.number
             if trial.state not in self._states or trial.trial_id in self._seen:
                 continue
             self._seen.add(trial.trial_id)
@@ -35,6 +47,7 @@ class IntersectionSearchSpace:
                     name: dist for name, dist in self._space.items()
                     if trial.distributions.get(name) == dist
                 }
+        self.watermark = max(self.watermark, last + 1 if open_number is None else open_number)
         if self._space is None:
             return {}
         return {name: self._space[name] for name in sorted(self._space)}

@@ -116,9 +116,12 @@ class BaseStorage(abc.ABC):
 
     @abc.abstractmethod
     def get_all_trials(
-        self, study_id: int, states: Container[TrialState] | None = None
+        self, study_id: int, states: Container[TrialState] | None = None, *,
+        from_number: int = 0,
     ) -> list[FrozenTrial]:
-        """Return the study's trials ordered by number, optionally only those in ``states``."""
+        """Return the study's trials ordered by number, optionally only those in ``states``
+        and only those numbered ``from_number`` or higher (for readers that remember the
+        finished trials below a watermark: finished trials never change)."""
 
     def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         """Return how many trials the study has, optionally only those in ``states``."""

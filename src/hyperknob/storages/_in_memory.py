@@ -243,10 +243,13 @@ class InMemoryStorage(BaseStorage):
             return trials[number].trial_id
 
     def get_all_trials(
-        self, study_id: int, states: Container[TrialState] | None = None
+        self, study_id: int, states: Container[TrialState] | None = None, *,
+        from_number: int = 0,
     ) -> list[FrozenTrial]:
         with self._lock:
-            records = self._study(study_id).trials
+            records = self._study(study_id).trials  # trial n is records[n]
+            if from_number > 0:
+                records = records[from_number:]
             if states is None:
                 return [r.freeze() for r in records]
             return [r.freeze() for r in records if r.state in states]

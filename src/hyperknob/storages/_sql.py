@@ -482,15 +482,17 @@ class SQLStorage(BaseStorage):
         return None if row is None else self.get_trial(int(row[0]))
 
     def get_all_trials(
-        self, study_id: int, states: Container[TrialState] | None = None
+        self, study_id: int, states: Container[TrialState] | None = None, *,
+        from_number: int = 0,
     ) -> list[FrozenTrial]:
         with self._cache_lock:
             watermark, cached = self._cache.get(study_id, (0, {}))
             cached = dict(cached)
+        lowest = max(watermark, from_number)
 
         def work(conn: Connection) -> list[FrozenTrial]:
             self._study_row(conn, study_id)
-            in_window = sa.and_(s.trials.c.study_id == study_id, s.trials.c.number >= watermark)
+            in_window = sa.and_(s.trials.c.study_id == study_id, s.trials.c.number >= lowest)
             ids = sa.select(s.trials.c.trial_id).where(in_window)
             return self._load(conn, in_window, lambda column: column.in_(ids))
 
@@ -506,7 +508,7 @@ class SQLStorage(BaseStorage):
             kept = {n: t for n, t in cached.items() if n < new_watermark}
             if new_watermark >= self._cache.get(study_id, (0, {}))[0]:
                 self._cache[study_id] = (new_watermark, kept)
-        by_number = {n: t for n, t in cached.items() if n < watermark}
+        by_number = {n: t for n, t in cached.items() if from_number <= n < watermark}
         by_number.update({t.number: t for t in fresh})
         trials = [by_number[n] for n in sorted(by_number)]
         if states is None:

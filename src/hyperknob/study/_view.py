@@ -32,9 +32,12 @@ class StudyView:
         """Return whether the study minimizes or maximizes."""
         return self._direction
 
-    def get_trials(self, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
-        """Return the study's trials ordered by number, optionally only those in ``states``."""
-        return self._storage.get_all_trials(self._study_id, states)
+    def get_trials(
+        self, states: Container[TrialState] | None = None, *, from_number: int = 0
+    ) -> list[FrozenTrial]:
+        """Return the study's trials ordered by number, optionally only those in ``states``
+        and numbered ``from_number`` or higher."""
+        return self._storage.get_all_trials(self._study_id, states, from_number=from_number)
 
     def count_trials(self, states: Container[TrialState] | None = None) -> int:
         """Return how many trials the study has, optionally only those in ``states``."""

@@ -201,10 +201,11 @@ class RecordingStorage(BaseStorage):
         return self.inner.get_trial_id_from_number(study_id, number)
 
     def get_all_trials(
-        self, study_id: int, states: Container[TrialState] | None = None
+        self, study_id: int, states: Container[TrialState] | None = None, *,
+        from_number: int = 0,
     ) -> list[FrozenTrial]:
         self._record("get_all_trials")
-        return self.inner.get_all_trials(study_id, states)
+        return self.inner.get_all_trials(study_id, states, from_number=from_number)
 
     def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         self._record("count_trials")

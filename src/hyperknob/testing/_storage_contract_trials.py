@@ -245,6 +245,27 @@ class StorageTrialChecks(StorageContractBase):
             assert all(t.state in wanted for t in got)
             assert storage.count_trials(study_id, wanted) == len(expected), wanted
 
+    def test_get_all_trials_from_number(self, storage: BaseStorage) -> None:
+        """``from_number`` keeps the trials numbered from there on, states still filtering,
+        and sees a trial that finishes after an earlier read (readers' caches included)."""
+        study_id = storage.create_new_study("s", MIN)
+        made = [storage.create_new_trial(study_id) for _ in range(6)]
+        for trial in made[:2] + made[3:5]:
+            storage.finish_trial(trial.trial_id, TrialState.COMPLETE, float(trial.number))
+        assert [t.number for t in storage.get_all_trials(study_id)] == list(range(6))
+        for start in (0, 1, 2, 4, 6, 50):
+            got = storage.get_all_trials(study_id, from_number=start)
+            assert [t.number for t in got] == list(range(start, 6)), start
+            complete = storage.get_all_trials(study_id, (TrialState.COMPLETE,),
+                                              from_number=start)
+            assert [t.number for t in complete] == [n for n in (0, 1, 3, 4) if n >= start]
+        storage.finish_trial(made[2].trial_id, TrialState.PRUNED)
+        got = storage.get_all_trials(study_id, from_number=2)
+        assert [(t.number, t.state) for t in got] == [
+            (2, TrialState.PRUNED), (3, TrialState.COMPLETE), (4, TrialState.COMPLETE),
+            (5, TrialState.RUNNING)]
+        assert [t.number for t in storage.get_all_trials(study_id)] == list(range(6))
+
     @pytest.mark.parametrize("direction", [MIN, MAX], ids=lambda d: d.name)
     def test_get_best_trial(self, storage: BaseStorage, direction: StudyDirection) -> None:
         """The best COMPLETE trial by direction, the lowest number among ties."""

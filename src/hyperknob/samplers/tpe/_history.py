@@ -14,7 +14,7 @@ import numpy as np
 
 from hyperknob._direction import StudyDirection
 from hyperknob.distributions import BaseDistribution
-from hyperknob.samplers.tpe._parzen import FloatArray, IntArray
+from hyperknob.samplers.tpe._space import FloatArray, IntArray
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -118,6 +118,9 @@ class StudyHistory:
         self.decomposition = GroupDecomposition()
         self._everywhere: dict[str, BaseDistribution] | None = None
         self._snapshot: tuple[int, list[FrozenTrial]] | None = None
+        #: Every trial numbered below this one is finished and folded in (or FAILed): the next
+        #: :meth:`update` needs only the trials from here on.
+        self.watermark = 0
 
     @property
     def n_finished(self) -> int:
@@ -137,12 +140,17 @@ class StudyHistory:
     ) -> list[FrozenTrial]:
         """Fold in newly finished trials; return the RUNNING ones (read afresh each call).
 
+        ``trials``: ordered by number, at least those numbered :attr:`watermark` or higher.
+
         ``for_trial_id`` names the trial this update serves: :meth:`running_seen_by` then
         returns the same RUNNING list to that trial's later calls.
         """
         running: list[FrozenTrial] = []
         seen = self._seen
+        lowest_open: int | None = None
+        last = self.watermark - 1
         for trial in trials:
+            last = trial.number
             if trial.trial_id in seen:  # the common case first: a trial folded in before
                 continue
             state = trial.state
@@ -151,6 +159,9 @@ class StudyHistory:
             elif state is TrialState.COMPLETE or state is TrialState.PRUNED:
                 seen.add(trial.trial_id)
                 self._append(trial)
+            if lowest_open is None and not state.is_finished():
+                lowest_open = trial.number
+        self.watermark = max(self.watermark, last + 1 if lowest_open is None else lowest_open)
         self._snapshot = None if for_trial_id is None else (for_trial_id, running)
         return running
 

@@ -1,6 +1,7 @@
 """Parzen estimators for TPE: mixtures of truncated Gaussians and Aitchison-Aitken kernels.
 
-Pure functions over ndarrays; nothing here knows about studies or trials.
+Pure functions over ndarrays; nothing here knows about studies or trials. The space and its
+unit coordinate live in ``_space``, the evaluation of fitted estimators in ``_density``.
 
 Shapes used throughout:
     n   observations given to :func:`fit`
@@ -37,13 +38,12 @@ References:
         Beliefs for Bayesian Optimization. ICLR 2022 (user priors; see ``samplers/_prior``).
 """
 
+
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
-import numpy.typing as npt
 
 from hyperknob.samplers._prior import off_center_mass, prior_sigma
 from hyperknob.samplers.tpe._bandwidth import (
@@ -54,155 +54,35 @@ from hyperknob.samplers.tpe._bandwidth import (
     neighbour_bandwidth,
     scott_bandwidth,
 )
+from hyperknob.samplers.tpe._cache import FitCache
+from hyperknob.samplers.tpe._cache import log_norm as log_norm_of
+from hyperknob.samplers.tpe._density import log_pdf, log_ratio
+from hyperknob.samplers.tpe._space import (
+    BoolArray,
+    FloatArray,
+    GridKernels,
+    IntArray,
+    ParzenEstimator,
+    Space,
+    clip,
+    from_unit,
+    to_unit,
+)
 from hyperknob.samplers.tpe._truncnorm import (
-    LOG_SQRT_2PI,
-    log_cell_mass,
     log_normal_mass,
     truncnorm_log_mass,
     truncnorm_log_pdf,
     truncnorm_sample,
 )
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-
-__all__ = ["ParzenEstimator", "Space", "fit", "from_unit", "log_normal_mass", "log_pdf",
-           "sample", "to_unit", "truncnorm_log_mass", "truncnorm_log_pdf", "truncnorm_sample"]
+__all__ = ["BoolArray", "FitCache", "FloatArray", "GridKernels", "IntArray", "ParzenEstimator",
+           "Space", "fit", "from_unit", "log_normal_mass", "log_pdf", "log_ratio", "sample",
+           "to_unit",
+           "truncnorm_log_mass", "truncnorm_log_pdf", "truncnorm_sample"]
 
 #: The prior component's kernel in unit coordinates: a wide Gaussian at the centre ([W23]).
 PRIOR_MU = 0.5
 PRIOR_SIGMA = 1.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Space:
-    """The dimensions of a search space, as arrays of length ``d``.
-
-    Attributes:
-        low: Lower bound of each numerical dimension (0 for categorical ones).
-        high: Upper bound of each numerical dimension (``n_choices - 1`` for categorical ones).
-        step: Grid step of discrete dimensions; 0 for continuous and categorical ones.
-        log: Whether a numerical dimension is on a log scale.
-        n_choices: Number of categories of categorical dimensions; 0 for numerical ones.
-    """
-
-    low: FloatArray
-    high: FloatArray
-    step: FloatArray
-    log: BoolArray
-    n_choices: IntArray
-
-    def __post_init__(self) -> None:
-        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        shapes = {a.shape for a in arrays.values()}
-        if len(shapes) != 1 or len(next(iter(shapes))) != 1:
-            raise ValueError(f"Space arrays must be 1-D and of one length, got shapes {shapes}")
-        for name, dtype in (("low", np.float64), ("high", np.float64), ("step", np.float64),
-                            ("log", np.bool_), ("n_choices", np.int64)):
-            object.__setattr__(self, name, arrays[name].astype(dtype))
-        numerical = self.n_choices == 0
-        lo_edge, hi_edge = _warped_edges(self)
-        if np.any(numerical & ~(hi_edge > lo_edge)):
-            raise ValueError(f"numerical dimensions need low < high (or a step), got "
-                             f"low={self.low}, high={self.high}, step={self.step}")
-        if np.any(self.n_choices < 0):
-            raise ValueError(f"n_choices must be >= 0, got {self.n_choices}")
-
-    @property
-    def numerical(self) -> BoolArray:
-        """Return the mask ``[d]`` of numerical dimensions."""
-        mask: BoolArray = self.n_choices == 0
-        return mask
-
-    @property
-    def size(self) -> int:
-        """Return the number of dimensions ``d``."""
-        return int(self.low.shape[0])
-
-
-@dataclasses.dataclass(frozen=True)
-class ParzenEstimator:
-    """A fitted mixture: one component per observation plus the prior (the last component).
-
-    Attributes:
-        space: The space the estimator lives on.
-        multivariate: True: one joint (product) kernel per component [F18]. False: each
-            dimension is its own mixture, the density a product of 1-D mixtures [B11].
-        log_weights: ``[k]`` log mixture weights, summing (in probability) to 1.
-        mu: ``[k, d_num]`` kernel centres in unit coordinates.
-        sigma: ``[k, d_num]`` kernel bandwidths in unit coordinates.
-        log_norm: ``[k, d_num]`` log of each kernel's mass inside [0, 1] (its truncation).
-        category: ``[k, d_cat]`` the category each component favours.
-        eps: ``[k, d_cat]`` the probability a component puts off its category, spread evenly
-            over the other ``K - 1`` categories [AA76]; ``(K - 1) / K`` makes it uniform.
-    """
-
-    space: Space
-    multivariate: bool
-    log_weights: FloatArray
-    mu: FloatArray
-    sigma: FloatArray
-    log_norm: FloatArray
-    category: IntArray
-    eps: FloatArray
-
-
-# -- the unit coordinate ----------------------------------------------------------------------
-def _warp(space: Space, values: FloatArray) -> FloatArray:
-    """Return ``log(values)`` in log dimensions, ``values`` elsewhere. ``values``: [..., d]."""
-    safe = np.where(space.log, values, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        warped: FloatArray = np.where(space.log, np.log(safe), values)
-    return warped
-
-
-def _warped_edges(space: Space) -> tuple[FloatArray, FloatArray]:
-    """Return the warped ends ``[d]`` of each numerical range, widened by half a step."""
-    half = 0.5 * space.step
-    return _warp(space, space.low - half), _warp(space, space.high + half)
-
-
-def _unit_column(space: Space, dim: int, values: FloatArray) -> FloatArray:
-    """Map the internal values ``[m]`` of numerical dimension ``dim`` to unit coordinates
-    (:func:`to_unit` for one column)."""
-    half = 0.5 * space.step[dim]
-    low, high = space.low[dim] - half, space.high[dim] + half
-    if space.log[dim]:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            unit: FloatArray = (np.log(values) - math.log(low)) / (math.log(high) - math.log(low))
-        return unit
-    unit = (values - low) / (high - low)
-    return unit
-
-
-def to_unit(space: Space, x: FloatArray) -> FloatArray:
-    """Map internal values ``[m, d]`` to unit coordinates (categorical columns unchanged)."""
-    lo, hi = _warped_edges(space)
-    numerical = space.numerical
-    span = np.where(numerical, hi - lo, 1.0)
-    unit: FloatArray = np.where(numerical, (_warp(space, x) - lo) / span, x)
-    return unit
-
-
-def from_unit(space: Space, u: FloatArray) -> FloatArray:
-    """Map unit coordinates ``[m, d]`` back to internal values inside the space.
-
-    Discrete dimensions are rounded to their grid, continuous ones clipped to ``[low, high]``
-    (``exp`` may round past either end), categorical columns are taken as category indices.
-    """
-    lo, hi = _warped_edges(space)
-    warped = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
-    value = np.where(space.log, np.exp(np.where(space.log, warped, 0.0)), warped)
-    discrete = space.numerical & (space.step > 0)
-    step = np.where(discrete, space.step, 1.0)
-    n_cells = np.round((space.high - space.low) / step)
-    index = np.clip(np.round((value - space.low) / step), 0.0, n_cells)
-    on_grid = np.minimum(space.low + index * step, space.high)
-    numerical_value = np.where(discrete, on_grid, np.clip(value, space.low, space.high))
-    categories = np.clip(np.round(u), 0, np.maximum(space.n_choices - 1, 0))
-    result: FloatArray = np.where(space.numerical, numerical_value, categories)
-    return result
 
 
 # -- fitting ----------------------------------------------------------------------------------
@@ -216,6 +96,8 @@ def fit(
     consider_endpoints: bool = False,
     prior_center: FloatArray | None = None,
     prior_confidence: FloatArray | None = None,
+    cache: FitCache | None = None,
+    keys: IntArray | None = None,
 ) -> ParzenEstimator:
     """Fit a Parzen estimator to observations.
 
@@ -237,6 +119,10 @@ def fit(
         prior_center: ``[d]`` internal centres of user priors (category indices for
             categorical dimensions); NaN where a dimension has none. None: no priors.
         prior_confidence: ``[d]`` their confidences in (0, 1); NaN where there is no prior.
+        cache: A :class:`~_cache.FitCache` of ``space`` kept from fit to fit, with ``keys``
+            ``[n]`` naming the observations (an observation's values never change): the
+            result is the same, computed with less work.
+        keys: See ``cache``.
 
     Returns:
         The estimator; components are the observations in the order given, then the prior.
@@ -252,8 +138,14 @@ def fit(
         raise ValueError(f"prior_weight must be > 0, got prior_weight={prior_weight!r}")
     numerical = space.numerical
     d_eff = space.size if multivariate else 1
+    rows = np.zeros(0, dtype=np.int64)
+    if cache is not None:
+        rows = np.asarray(keys, dtype=np.int64).reshape(-1)
+        if cache.space is not space or rows.shape != (n,):
+            raise ValueError(f"a cache needs its own space and {n} keys, got "
+                             f"{rows.shape[0]} keys")
 
-    u = to_unit(space, observations)
+    u = to_unit(space, observations) if cache is None else cache.unit(rows, observations)
     u_num = u[:, numerical]
     if n == 0:
         sigma_obs = np.empty((0, u_num.shape[1]))
@@ -262,7 +154,7 @@ def fit(
     else:
         sigma_obs = neighbour_bandwidth(u_num, consider_endpoints)
     floor = magic_clip(n, *(MULTIVARIATE_CLIP if multivariate else UNIVARIATE_CLIP))
-    sigma_obs = np.clip(sigma_obs, floor, PRIOR_SIGMA)
+    sigma_obs = clip(sigma_obs, floor, PRIOR_SIGMA)
     n_choices = space.n_choices[~numerical]
     mu_prior = np.full(u_num.shape[1], PRIOR_MU)
     sigma_prior = np.full(u_num.shape[1], PRIOR_SIGMA)
@@ -286,11 +178,59 @@ def fit(
     all_weights = np.append(weights, prior_weight)
     with np.errstate(divide="ignore"):
         log_weights = np.log(all_weights / all_weights.sum())
-    # Centres lie in [0, 1], so the cell [-mu / sigma, (1 - mu) / sigma] holds 0 and its mass
-    # is at least Phi(0.5) - 1/2 (sigma <= 1): the plain difference of CDFs does not cancel.
-    log_norm = log_cell_mass(-mu / sigma, (1.0 - mu) / sigma)
+    log_norm = np.empty_like(mu)
+    cont = space.continuous_columns
+    at_floor = np.zeros(cont.size, dtype=bool)
+    if cache is not None and multivariate and n > 0:
+        # Observation bandwidths are one row broadcast: where it sits at the floor, the
+        # cache knows the kernels' masses.
+        at_floor = sigma_obs[0, cont] == floor
+        if at_floor.any():
+            cached = cache.floor_log_norm(rows, mu[:n, cont], floor)
+            log_norm[:n, cont[at_floor]] = cached[:, at_floor]
+    log_norm[n, cont] = log_norm_of(mu[n, cont], sigma[n, cont])
+    rest = cont[~at_floor]
+    log_norm[:n, rest] = log_norm_of(mu[:n, rest], sigma[:n, rest])
+    grid = []
+    num_dims = np.flatnonzero(numerical)
+    for column in space.grid_columns:
+        cell = None
+        dim = num_dims[column]
+        n_cells = int(np.rint((space.high[dim] - space.low[dim]) / space.step[dim])) + 1
+        if multivariate and n_cells <= 4 * n + 64:  # else a sort is cheaper than a count
+            # Observation kernels share their bandwidth: one kernel per occupied grid value.
+            cell = clip(np.rint((observations[:, dim] - space.low[dim]) / space.step[dim]),
+                           0, n_cells - 1).astype(np.int64)
+        kernels = _grid_kernels(mu[:, column], sigma[:, column], cell)
+        log_norm[:, column] = kernels.log_norm[kernels.kernel_of]
+        grid.append(kernels)
     return ParzenEstimator(space=space, multivariate=multivariate, log_weights=log_weights,
-                           mu=mu, sigma=sigma, log_norm=log_norm, category=category, eps=eps)
+                           mu=mu, sigma=sigma, log_norm=log_norm, category=category, eps=eps,
+                           grid=tuple(grid))
+
+
+def _grid_kernels(mu: FloatArray, sigma: FloatArray, cell: IntArray | None) -> GridKernels:
+    """Return the distinct kernels ``(mu, sigma)`` of one discrete dimension ``[k]``.
+
+    ``cell``: the grid index of each observation (every component but the last, the prior)
+    when observation kernels share one bandwidth, so that the grid value tells them apart --
+    counted, not sorted. None: kernels are told apart by their ``(mu, sigma)`` pairs.
+    """
+    k = mu.shape[0]
+    if cell is not None and k > 1:
+        occupied = np.bincount(cell) > 0
+        kernel_of_cell = np.cumsum(occupied) - 1
+        first = np.empty(occupied.shape[0], dtype=np.int64)
+        first[cell] = np.arange(k - 1)  # any observation of a cell: their centres are equal
+        n_kernels = int(kernel_of_cell[-1]) + 1
+        first = np.append(first[occupied], k - 1)
+        kernel_of = np.append(kernel_of_cell[cell], n_kernels)
+    else:
+        _, first, kernel_of = np.unique(mu + 1j * sigma, return_index=True,
+                                        return_inverse=True)
+    k_mu, k_sigma = mu[first], sigma[first]
+    return GridKernels(mu=k_mu, sigma=k_sigma, log_norm=log_norm_of(k_mu, k_sigma),
+                       kernel_of=kernel_of.astype(np.int64))
 
 
 def _check_prior(
@@ -318,153 +258,6 @@ def _check_prior(
         raise ValueError(f"prior_center must lie in the space (a category index for "
                          f"categorical dimensions), got {center}")
     return np.where(has, center, space.low), np.where(has, confidence, 0.5), has
-
-
-# -- evaluating -------------------------------------------------------------------------------
-def _logsumexp(a: FloatArray, axis: int) -> FloatArray:
-    """Return ``log(sum(exp(a), axis))`` without overflow (all ``-inf`` gives ``-inf``)."""
-    peak = np.max(a, axis=axis, keepdims=True)
-    peak = np.where(np.isfinite(peak), peak, 0.0)
-    with np.errstate(divide="ignore"):
-        total: FloatArray = np.log(np.sum(np.exp(a - peak), axis=axis))
-    result: FloatArray = total + np.squeeze(peak, axis=axis)
-    return result
-
-
-def _grid_cell_table(
-    space: Space, estimator: ParzenEstimator, x: FloatArray, dim: int, column: int
-) -> tuple[FloatArray, IntArray, IntArray]:
-    """Return the log masses of grid dimension ``dim`` (``column`` among the numerical ones)
-    as ``(table, cell_of, kernel_of)``: ``log K_j(x_i) = table[cell_of[i], kernel_of[j]]``,
-    the kernel's mass over the cell of ``x_i``.
-
-    Observations lie on the grid and share bandwidths (Scott's rule; duplicates under the
-    neighbour rule), so there are few distinct kernels, and ``m`` points hit few distinct
-    cells: the masses are computed once per (cell, kernel) pair.
-    """
-    mu, sigma = estimator.mu[:, column], estimator.sigma[:, column]
-    kernels, first, kernel_of = np.unique(mu + 1j * sigma, return_index=True,
-                                          return_inverse=True)
-    cells, cell_of = np.unique(x[:, dim], return_inverse=True)
-    k_mu, k_sigma = kernels.real[None, :], kernels.imag[None, :]
-    half = 0.5 * space.step[dim]
-    lower = np.clip(_unit_column(space, dim, cells - half), 0.0, 1.0)[:, None]
-    upper = np.clip(_unit_column(space, dim, cells + half), 0.0, 1.0)[:, None]
-    table = log_cell_mass((lower - k_mu) / k_sigma, (upper - k_mu) / k_sigma)
-    table -= estimator.log_norm[first, column][None, :]
-    return table, cell_of.astype(np.int64), kernel_of.astype(np.int64)
-
-
-def _categorical_log_mass(estimator: ParzenEstimator, x: FloatArray) -> FloatArray:
-    """Return ``log K_j(x_i)`` ``[m, k, d_cat]`` of the categorical dimensions: Aitchison-Aitken
-    [AA76], 1 - eps on the favoured category and eps / (K - 1) on each other one."""
-    space = estimator.space
-    numerical = space.numerical
-    n_choices = space.n_choices[~numerical]
-    eps = estimator.eps[None, :, :]
-    same = np.round(x[:, None, ~numerical]).astype(np.int64) == estimator.category[None]
-    with np.errstate(divide="ignore"):
-        log_same = np.log1p(-eps)
-        log_off = np.log(eps / np.maximum(n_choices - 1, 1))
-    mass: FloatArray = np.where(same, log_same, log_off)
-    return mass
-
-
-def _weighted_joint_log_kernel(estimator: ParzenEstimator, x: FloatArray) -> FloatArray:
-    """Return ``log w_j + log prod_i K_ji(x_i)`` ``[m, k]`` of a multivariate estimator.
-
-    The continuous dimensions, the kernels' constants and the weights make one matrix product
-    of ``[1, u, u^2]`` features: ``-(u - mu)^2 / (2 sigma^2)`` expanded, as in RBF kernels.
-    ``u`` and ``mu`` lie in [0, 1] and ``sigma`` is at least the magic clip, so the expansion
-    loses nothing that matters; no ``[m, k, d]`` array is formed.
-    """
-    space = estimator.space
-    numerical = space.numerical
-    in_grid = (space.step > 0)[numerical]
-    num_dims = np.flatnonzero(numerical)
-    bias = estimator.log_weights.copy()
-
-    cont = np.flatnonzero(~in_grid)
-    if cont.size:
-        u = to_unit(space, x)[:, num_dims[cont]]
-        mu, sigma = estimator.mu[:, cont], estimator.sigma[:, cont]
-        precision = 1.0 / (sigma * sigma)
-        bias -= np.sum(0.5 * mu * mu * precision + np.log(sigma) + LOG_SQRT_2PI
-                       + estimator.log_norm[:, cont], axis=1)
-        features = np.hstack([np.ones((x.shape[0], 1)), u, u * u])
-        coefficients = np.hstack([bias[:, None], mu * precision, -0.5 * precision])
-        joint: FloatArray = features @ coefficients.T
-    else:
-        joint = np.repeat(bias[None, :], x.shape[0], axis=0)
-    for column in np.flatnonzero(in_grid):
-        table, cell_of, kernel_of = _grid_cell_table(space, estimator, x,
-                                                     int(num_dims[column]), int(column))
-        # np.take keeps the gathered masses C-ordered like ``joint``: the sum is 5x faster.
-        joint += np.take(table[cell_of], kernel_of, axis=1)
-    if np.any(~numerical):
-        joint += _categorical_log_mass(estimator, x).sum(axis=2)
-    return joint
-
-
-def _logsumexp_rows(a: FloatArray) -> FloatArray:
-    """Return ``log(sum(exp(a), axis=1))`` of ``a`` ``[m, k]``, overwriting ``a``."""
-    peak = np.max(a, axis=1)
-    peak = np.where(np.isfinite(peak), peak, 0.0)
-    np.subtract(a, peak[:, None], out=a)
-    np.exp(a, out=a)
-    with np.errstate(divide="ignore"):
-        total: FloatArray = np.log(np.sum(a, axis=1)) + peak
-    return total
-
-
-def _log_kernel_blocks(estimator: ParzenEstimator, x: FloatArray) -> list[FloatArray]:
-    """Return ``log K_j(x_i)`` in blocks ``[m, k, d_block]``: continuous, discrete and
-    categorical dimensions (each block present only when non-empty)."""
-    space = estimator.space
-    numerical = space.numerical
-    in_grid = (space.step > 0)[numerical]
-    num_dims = np.flatnonzero(numerical)
-    blocks: list[FloatArray] = []
-
-    cont = np.flatnonzero(~in_grid)
-    if cont.size:
-        u = to_unit(space, x)[:, num_dims[cont]]
-        sigma = estimator.sigma[:, cont]
-        # The truncated normal's log density; the constant depends on the component only.
-        constant = -(np.log(sigma) + LOG_SQRT_2PI + estimator.log_norm[:, cont])
-        z = (u[:, None, :] - estimator.mu[None, :, cont]) / sigma[None]
-        np.square(z, out=z)
-        z *= -0.5
-        z += constant[None]
-        blocks.append(z)
-
-    grid = np.flatnonzero(in_grid)
-    if grid.size:
-        columns = []
-        for c in grid:
-            table, cell_of, kernel_of = _grid_cell_table(space, estimator, x, int(num_dims[c]),
-                                                         int(c))
-            columns.append(table[cell_of][:, kernel_of])
-        blocks.append(np.stack(columns, axis=2))
-    if np.any(~numerical):
-        blocks.append(_categorical_log_mass(estimator, x))
-    return blocks
-
-
-def log_pdf(estimator: ParzenEstimator, x: FloatArray) -> FloatArray:
-    """Return the log density ``[m]`` of the estimator at internal points ``x`` ``[m, d]``.
-
-    Multivariate: ``log sum_j w_j prod_i K_ji(x_i)``; univariate: ``sum_i log sum_j w_j
-    K_ji(x_i)``. Both by log-sum-exp, so far-away points give finite, accurate values.
-    """
-    x = np.asarray(x, dtype=np.float64).reshape(-1, estimator.space.size)
-    log_w = estimator.log_weights
-    if estimator.multivariate:
-        return _logsumexp_rows(_weighted_joint_log_kernel(estimator, x))
-    result = np.zeros(x.shape[0])
-    for block in _log_kernel_blocks(estimator, x):
-        result += _logsumexp(block + log_w[None, :, None], axis=1).sum(axis=1)
-    return result
 
 
 def sample(estimator: ParzenEstimator, rng: np.random.Generator, size: int) -> FloatArray:
@@ -502,4 +295,3 @@ def sample(estimator: ParzenEstimator, rng: np.random.Generator, size: int) -> F
         shift = 1 + np.floor(rng.random(favoured.shape) * np.maximum(n_choices - 1, 1))
         u[:, cat_idx] = np.where(move, (favoured + shift) % n_choices, favoured)
     return from_unit(space, u)
-

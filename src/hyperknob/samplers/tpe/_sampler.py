@@ -177,6 +177,9 @@ class TPESampler(BaseSampler):
         # One memo per study: a sampler may serve several studies in turn.
         self._histories: weakref.WeakKeyDictionary[StudyView, StudyHistory] = (
             weakref.WeakKeyDictionary())
+        self._caches: weakref.WeakKeyDictionary[
+            StudyView, dict[tuple[tuple[str, BaseDistribution], ...], _parzen.FitCache]] = (
+            weakref.WeakKeyDictionary())
 
     # -- the BaseSampler interface ---------------------------------------------------------
     def infer_relative_search_space(
@@ -240,7 +243,8 @@ class TPESampler(BaseSampler):
             history = self._histories[study] = StudyHistory(study.direction)
         running = history.running_seen_by(trial.trial_id)
         if running is None:
-            running = history.update(study.get_trials(), trial.trial_id)
+            running = history.update(study.get_trials(from_number=history.watermark),
+                                     trial.trial_id)
         return history, running if self.constant_liar else []
 
     def _suggest(
@@ -268,19 +272,34 @@ class TPESampler(BaseSampler):
         # not on their age or arrival order, so every worker builds the same model from the
         # same history. (The older-trial down-weighting of hyperopt/Optuna is not used; [W23]
         # discusses both choices.)
+        cache = self._fit_cache(study, tuple(space.items()), parzen_space)
         below = _parzen.fit(obs.values[good], np.ones(int(good.sum())), parzen_space,
                             prior_center=None if priors is None else priors[0],
-                            prior_confidence=None if priors is None else priors[1], **fit_args)
+                            prior_confidence=None if priors is None else priors[1],
+                            cache=cache, keys=obs.number[good], **fit_args)
         above = _parzen.fit(obs.values[~good], np.ones(int((~good).sum())), parzen_space,
-                            **fit_args)
+                            cache=cache, keys=obs.number[~good], **fit_args)
         rng = np.random.default_rng(
             np.random.SeedSequence([self.seed, trial.number, _stream(names)]))
         candidates = _parzen.sample(below, rng, self.n_ei_candidates)
         # [B11] §4: EI grows with l(x) / g(x); compare in logs for stability.
-        score = _parzen.log_pdf(below, candidates) - _parzen.log_pdf(above, candidates)
+        score = _parzen.log_ratio(below, above, candidates)
         best = candidates[int(np.argmax(score))]
         return {name: dist.to_external(float(value))
                 for name, dist, value in zip(names, dists, best, strict=True)}
+
+    def _fit_cache(
+        self, study: StudyView, keys: tuple[tuple[str, BaseDistribution], ...],
+        space: _parzen.Space,
+    ) -> _parzen.FitCache:
+        """Return the fit cache of one group of parameters of a study (rows: trial numbers)."""
+        caches = self._caches.get(study)
+        if caches is None:
+            caches = self._caches[study] = {}
+        cache = caches.get(keys)
+        if cache is None or cache.space is not space:
+            cache = caches[keys] = _parzen.FitCache(space)
+        return cache
 
     def _good_mask(self, obs: Observations) -> np.ndarray:
         """Return the mask of the good observations: the best gamma(n) COMPLETE ones."""

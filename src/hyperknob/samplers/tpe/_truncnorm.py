@@ -12,6 +12,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from hyperknob.samplers.tpe._space import clip
+
 FloatArray = npt.NDArray[np.float64]
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -69,5 +71,5 @@ def truncnorm_sample(
     cdf_low = special.ndtr(-mu / sigma)
     cdf_high = special.ndtr((1.0 - mu) / sigma)
     p = cdf_low + rng.random(mu.shape) * (cdf_high - cdf_low)
-    x: FloatArray = np.clip(mu + sigma * special.ndtri(p), 0.0, 1.0)
+    x: FloatArray = clip(mu + sigma * special.ndtri(p), 0.0, 1.0)
     return x
