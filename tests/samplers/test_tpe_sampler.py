@@ -329,3 +329,25 @@ def test_out_of_order_finishes_are_all_folded_in() -> None:
     np.testing.assert_array_equal(ours.score, reference.score)
     running = [t.number for t in study.get_trials((TrialState.RUNNING,))]
     assert len(running) >= 2 and kept.watermark == min(running)
+
+
+def _mixed(trial: Trial) -> float:
+    x = trial.suggest_float("x", -5.0, 5.0)
+    n = trial.suggest_int("n", -10, 10)
+    lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+    act = trial.suggest_categorical("act", ["relu", "tanh", "gelu"])
+    return (x - 1.0) ** 2 + (n - 3) ** 2 / 25 + math.log10(lr / 0.01) ** 2 + (act != "tanh")
+
+
+def test_what_is_kept_between_trials_changes_no_suggestion() -> None:
+    """The fit cache and the kept good model only save work: trial k of a long-lived sampler
+    is what a fresh sampler suggests to a study holding the same first k trials."""
+    study = hyperknob.create_study(sampler=TPESampler(seed=2, n_startup_trials=5))
+    study.optimize(_mixed, n_trials=45)
+    trials = study.trials
+    for k in (5, 6, 17, 30, 44):
+        replay = hyperknob.create_study(sampler=TPESampler(seed=2, n_startup_trials=5))
+        for old in trials[:k]:
+            replay.add_trial(old)
+        replay.optimize(_mixed, n_trials=1)
+        assert replay.trials[k].params == trials[k].params, k

@@ -115,12 +115,16 @@ def _quadratic_coefficients(estimator: ParzenEstimator) -> FloatArray:
     dimensions is ``[1, u, u^2] @ coefficients[j]`` (``-(u - mu)^2 / (2 sigma^2)`` expanded,
     as in RBF kernels). ``u`` and ``mu`` lie in [0, 1] and ``sigma`` is at least the magic
     clip, so the expansion loses nothing that matters."""
+    known: FloatArray | None = estimator.derived.get("quadratic")
+    if known is not None:
+        return known
     cont = estimator.space.continuous_columns
     mu, sigma = estimator.mu[:, cont], estimator.sigma[:, cont]
     precision = 1.0 / (sigma * sigma)
     bias = estimator.log_weights - np.sum(0.5 * mu * mu * precision + np.log(sigma)
                                           + LOG_SQRT_2PI + estimator.log_norm[:, cont], axis=1)
     coefficients: FloatArray = np.hstack([bias[:, None], mu * precision, -0.5 * precision])
+    estimator.derived["quadratic"] = coefficients
     return coefficients
 
 

@@ -168,12 +168,13 @@ def fit(
         category_prior = np.where(has[~numerical], center[~numerical], category_prior)
         eps_prior = np.where(has[~numerical], off_center_mass(n_choices, confidence[~numerical]),
                              eps_prior)
-    mu = np.vstack([u_num, mu_prior[None, :]])
-    sigma = np.vstack([sigma_obs, sigma_prior[None, :]])
+    mu = np.concatenate([u_num, mu_prior[None, :]])
+    sigma = np.concatenate([sigma_obs, sigma_prior[None, :]])
 
-    category = np.vstack([u[:, ~numerical], category_prior[None, :]]).astype(np.int64)
-    eps_obs = np.broadcast_to(categorical_eps(n, d_eff, n_choices), (n, n_choices.shape[0]))
-    eps = np.vstack([eps_obs, eps_prior[None, :]])
+    category = np.concatenate([u[:, ~numerical], category_prior[None, :]]).astype(np.int64)
+    eps = np.empty((n + 1, n_choices.shape[0]))
+    eps[:n] = categorical_eps(n, d_eff, n_choices)
+    eps[n] = eps_prior
 
     all_weights = np.append(weights, prior_weight)
     with np.errstate(divide="ignore"):
@@ -189,21 +190,23 @@ def fit(
             cached = cache.floor_log_norm(rows, mu[:n, cont], floor)
             log_norm[:n, cont[at_floor]] = cached[:, at_floor]
     log_norm[n, cont] = log_norm_of(mu[n, cont], sigma[n, cont])
-    rest = cont[~at_floor]
-    log_norm[:n, rest] = log_norm_of(mu[:n, rest], sigma[:n, rest])
+    if not at_floor.all():
+        rest = cont[~at_floor]
+        log_norm[:n, rest] = log_norm_of(mu[:n, rest], sigma[:n, rest])
     grid = []
-    num_dims = np.flatnonzero(numerical)
-    for column in space.grid_columns:
-        cell = None
-        dim = num_dims[column]
-        n_cells = int(np.rint((space.high[dim] - space.low[dim]) / space.step[dim])) + 1
-        if multivariate and n_cells <= 4 * n + 64:  # else a sort is cheaper than a count
-            # Observation kernels share their bandwidth: one kernel per occupied grid value.
-            cell = clip(np.rint((observations[:, dim] - space.low[dim]) / space.step[dim]),
-                           0, n_cells - 1).astype(np.int64)
-        kernels = _grid_kernels(mu[:, column], sigma[:, column], cell)
-        log_norm[:, column] = kernels.log_norm[kernels.kernel_of]
-        grid.append(kernels)
+    if space.grid_columns.size:
+        dims = np.flatnonzero(numerical)[space.grid_columns]
+        n_cells = space.grid_cells
+        cells = clip(np.rint((observations[:, dims] - space.low[dims]) / space.step[dims]),
+                     0, n_cells - 1).astype(np.int64)
+        for g, column in enumerate(space.grid_columns):
+            # Observation kernels share their bandwidth: one kernel per occupied grid value
+            # (counted when the grid is small next to n, else sorted).
+            shared = multivariate and n_cells[g] <= 4 * n + 64
+            kernels = _grid_kernels(mu[:, column], sigma[:, column],
+                                    cells[:, g] if shared else None)
+            log_norm[:, column] = kernels.log_norm[kernels.kernel_of]
+            grid.append(kernels)
     return ParzenEstimator(space=space, multivariate=multivariate, log_weights=log_weights,
                            mu=mu, sigma=sigma, log_norm=log_norm, category=category, eps=eps,
                            grid=tuple(grid))

@@ -14,6 +14,7 @@ studied in [W23] (references in ``_parzen``):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -107,6 +108,16 @@ def _stream(names: Sequence[str]) -> int:
     return int.from_bytes(digest, "little")
 
 
+@dataclasses.dataclass
+class _GroupMemo:
+    """Kept from trial to trial for one group of parameters (rows and keys: trial numbers):
+    the fit cache, and the last good model with the trials it was fitted to."""
+
+    cache: _parzen.FitCache
+    below_key: bytes | None = None
+    below: _parzen.ParzenEstimator | None = None
+
+
 class TPESampler(BaseSampler):
     """Tree-structured Parzen Estimator: model good and bad regions, sample where good wins.
 
@@ -177,8 +188,7 @@ class TPESampler(BaseSampler):
         # One memo per study: a sampler may serve several studies in turn.
         self._histories: weakref.WeakKeyDictionary[StudyView, StudyHistory] = (
             weakref.WeakKeyDictionary())
-        self._caches: weakref.WeakKeyDictionary[
-            StudyView, dict[tuple[tuple[str, BaseDistribution], ...], _parzen.FitCache]] = (
+        self._memos: weakref.WeakKeyDictionary[StudyView, dict[tuple[Any, ...], _GroupMemo]] = (
             weakref.WeakKeyDictionary())
 
     # -- the BaseSampler interface ---------------------------------------------------------
@@ -272,13 +282,19 @@ class TPESampler(BaseSampler):
         # not on their age or arrival order, so every worker builds the same model from the
         # same history. (The older-trial down-weighting of hyperopt/Optuna is not used; [W23]
         # discusses both choices.)
-        cache = self._fit_cache(study, tuple(space.items()), parzen_space)
-        below = _parzen.fit(obs.values[good], np.ones(int(good.sum())), parzen_space,
-                            prior_center=None if priors is None else priors[0],
-                            prior_confidence=None if priors is None else priors[1],
-                            cache=cache, keys=obs.number[good], **fit_args)
+        memo = self._group_memo(study, (multivariate, *space.items()), parzen_space)
+        # l(x) changes only when the set of good trials does (rarely, once there are many
+        # trials): the last one is kept.
+        below_key = obs.number[good].tobytes()
+        below = memo.below if memo.below_key == below_key else None
+        if below is None:
+            below = _parzen.fit(obs.values[good], np.ones(int(good.sum())), parzen_space,
+                                prior_center=None if priors is None else priors[0],
+                                prior_confidence=None if priors is None else priors[1],
+                                cache=memo.cache, keys=obs.number[good], **fit_args)
+            memo.below, memo.below_key = below, below_key
         above = _parzen.fit(obs.values[~good], np.ones(int((~good).sum())), parzen_space,
-                            cache=cache, keys=obs.number[~good], **fit_args)
+                            cache=memo.cache, keys=obs.number[~good], **fit_args)
         rng = np.random.default_rng(
             np.random.SeedSequence([self.seed, trial.number, _stream(names)]))
         candidates = _parzen.sample(below, rng, self.n_ei_candidates)
@@ -288,18 +304,17 @@ class TPESampler(BaseSampler):
         return {name: dist.to_external(float(value))
                 for name, dist, value in zip(names, dists, best, strict=True)}
 
-    def _fit_cache(
-        self, study: StudyView, keys: tuple[tuple[str, BaseDistribution], ...],
-        space: _parzen.Space,
-    ) -> _parzen.FitCache:
-        """Return the fit cache of one group of parameters of a study (rows: trial numbers)."""
-        caches = self._caches.get(study)
-        if caches is None:
-            caches = self._caches[study] = {}
-        cache = caches.get(keys)
-        if cache is None or cache.space is not space:
-            cache = caches[keys] = _parzen.FitCache(space)
-        return cache
+    def _group_memo(
+        self, study: StudyView, key: tuple[Any, ...], space: _parzen.Space
+    ) -> _GroupMemo:
+        """Return what is kept from trial to trial for one group of parameters of a study."""
+        memos = self._memos.get(study)
+        if memos is None:
+            memos = self._memos[study] = {}
+        memo = memos.get(key)
+        if memo is None or memo.cache.space is not space:
+            memo = memos[key] = _GroupMemo(_parzen.FitCache(space))
+        return memo
 
     def _good_mask(self, obs: Observations) -> np.ndarray:
         """Return the mask of the good observations: the best gamma(n) COMPLETE ones."""

@@ -68,6 +68,14 @@ class Space:
         return columns
 
     @functools.cached_property
+    def grid_cells(self) -> IntArray:
+        """Return the number of grid values of each discrete dimension (``grid_columns``)."""
+        dims = np.flatnonzero(self.numerical)[self.grid_columns]
+        cells: IntArray = np.rint((self.high[dims] - self.low[dims]) / self.step[dims]
+                                  ).astype(np.int64) + 1
+        return cells
+
+    @functools.cached_property
     def continuous_columns(self) -> IntArray:
         """Return the positions, among the numerical dimensions, of the continuous ones."""
         columns: IntArray = np.flatnonzero(~(self.step > 0)[self.numerical])
@@ -127,6 +135,10 @@ class ParzenEstimator:
     category: IntArray
     eps: FloatArray
     grid: tuple[GridKernels, ...] = ()
+    #: What evaluations derive from the estimator alone, kept by ``_density`` (an estimator
+    #: may be evaluated again: TPE keeps the good model while the good trials stay the same).
+    derived: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False,
+                                                repr=False)
 
 
 def _warp(space: Space, values: FloatArray) -> FloatArray:
