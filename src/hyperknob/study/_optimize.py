@@ -93,10 +93,10 @@ def run_trial(
         with guard.writing():  # a Ctrl-C held here is raised once ``trial`` exists
             trial = study.ask()
         value = func(trial)
-    except TrialPruned:
+    except TrialPruned as pruned:
         assert trial is not None
         with guard.writing():
-            frozen = study._finish(trial, TrialState.PRUNED, None, {}, skip_if_finished=True)
+            frozen = study._prune(trial, pruned)
     except BaseException as error:
         if trial is None:
             raise

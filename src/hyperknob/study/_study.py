@@ -9,14 +9,14 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hyperknob._direction import StudyDirection
-from hyperknob.exceptions import StudyNotFoundError, UpdateFinishedTrialError
+from hyperknob.exceptions import StudyNotFoundError, TrialPruned, UpdateFinishedTrialError
 from hyperknob.pruners._base import BasePruner, NopPruner
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.storages import BaseStorage, StudySummary, get_storage
 from hyperknob.study._view import StudyView
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
-from hyperknob.trial._trial import Trial, check_objective_value
+from hyperknob.trial._trial import Trial, check_objective_value, prune_attrs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -158,6 +158,8 @@ class Study:
                 warnings.warn(f"trial {live.number} failed: {reason}", stacklevel=2)
         elif value is not None:
             raise ValueError(f"a {state.name} trial takes no value, got value={value!r}")
+        elif state is TrialState.PRUNED:
+            attrs = prune_attrs(live, None)
         return self._finish(live, state, number, attrs, skip_if_finished=skip_if_finished)
 
     def _finish(
@@ -180,6 +182,10 @@ class Study:
         live._state = state
         live._frozen = None
         return live._snapshot(state, value)
+
+    def _prune(self, live: Trial, error: TrialPruned) -> FrozenTrial:
+        return self._finish(live, TrialState.PRUNED, None, prune_attrs(live, str(error)),
+                            skip_if_finished=True)
 
     def _fail(self, live: Trial, error: BaseException) -> FrozenTrial:
         text = "".join(traceback_module.format_exception(type(error), error,

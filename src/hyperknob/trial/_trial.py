@@ -77,6 +77,7 @@ class Trial:
         self._user_attrs: dict[str, Any] = dict(frozen.user_attrs)
         self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
+        self._prune_reason: str | None = None
         self._datetime_start = frozen.datetime_start or datetime.datetime.now()
         fixed = frozen.system_attrs.get("fixed_params", {})
         self._fixed: dict[str, Any] = dict(fixed) if isinstance(fixed, dict) else {}
@@ -252,8 +253,15 @@ class Trial:
         self._frozen = None
 
     def should_prune(self) -> bool:
-        """Return whether the study's pruner says this trial should stop now."""
-        return self._study.pruner.prune(self._study._view, self._snapshot())
+        """Return whether the study's pruner says this trial should stop now.
+
+        The pruner's reason is kept: a ``TrialPruned`` raised without a message after this
+        stores it with the trial (``system_attrs["prune_reason"]``).
+        """
+        reason = self._study.pruner.check(self._study._view, self._snapshot())
+        if reason is not None:
+            self._prune_reason = reason
+        return reason is not None
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serializable value to the trial."""
@@ -317,3 +325,13 @@ def _fits(value: Any, distribution: BaseDistribution) -> bool:
         return distribution.contains(distribution.to_internal(value))
     except (TypeError, ValueError):
         return False
+
+
+def prune_attrs(trial: Trial, message: str | None) -> dict[str, Any]:
+    """Return the system attributes a PRUNED trial stores: why (``message``, else the reason
+    the pruner gave the trial's last ``should_prune``), and the last step it reported."""
+    reason = message or trial._prune_reason or "the objective raised TrialPruned"
+    attrs: dict[str, Any] = {"prune_reason": reason}
+    if trial._intermediate:
+        attrs["pruned_at_step"] = max(trial._intermediate)
+    return attrs
