@@ -9,7 +9,7 @@ Example:
     >>> study.optimize(objective, n_trials=10)
 """
 
-from hyperknob import distributions, pruners, samplers, storages
+from hyperknob import distributions, pruners, samplers, storages, strategies
 from hyperknob._direction import StudyDirection
 from hyperknob.distributions import Prior
 from hyperknob.exceptions import (
@@ -57,4 +57,5 @@ __all__ = [
     "pruners",
     "samplers",
     "storages",
+    "strategies",
 ]

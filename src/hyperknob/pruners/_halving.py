@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from hyperknob._direction import StudyDirection
@@ -41,10 +41,12 @@ def rung_resources(min_resource: int, eta: int, rate: int, up_to: int) -> list[i
     return out
 
 
-def rung_value(trial: FrozenTrial, resource: int) -> float | None:
-    """Return the value ``trial`` reported at its first step ``>= resource``, or None."""
-    steps = [s for s in trial.intermediate_values if s >= resource]
-    return trial.intermediate_values[min(steps)] if steps else None
+def rung_value(trial: FrozenTrial | Mapping[int, float], resource: int) -> float | None:
+    """Return the value a trial (or its intermediate values) reported at its first step
+    ``>= resource``, or None."""
+    values = trial.intermediate_values if isinstance(trial, FrozenTrial) else trial
+    steps = [s for s in values if s >= resource]
+    return values[min(steps)] if steps else None
 
 
 def auto_min_resource(study: StudyView) -> int | None:

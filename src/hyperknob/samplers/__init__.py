@@ -14,10 +14,10 @@ from hyperknob.samplers._search_space import IntersectionSearchSpace
 
 if TYPE_CHECKING:
     from hyperknob.samplers.gp import GPSampler
-    from hyperknob.samplers.tpe import TPESampler
+    from hyperknob.samplers.tpe import BOHBSampler, TPESampler
 
-__all__ = ["BaseSampler", "GPSampler", "GridSampler", "IntersectionSearchSpace", "QMCSampler",
-           "RandomSampler", "TPESampler"]
+__all__ = ["BOHBSampler", "BaseSampler", "GPSampler", "GridSampler", "IntersectionSearchSpace",
+           "QMCSampler", "RandomSampler", "TPESampler"]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,6 +25,10 @@ def __getattr__(name: str) -> Any:
         from hyperknob.samplers.tpe import TPESampler
 
         return TPESampler
+    if name == "BOHBSampler":
+        from hyperknob.samplers.tpe import BOHBSampler
+
+        return BOHBSampler
     if name == "GPSampler":
         from hyperknob.samplers.gp import GPSampler
 

@@ -115,12 +115,18 @@ class StudyHistory:
         self._tier = _Growable()
         self._score = _Growable()
         self._columns: dict[Key, _Growable] = {}
+        self._curves: dict[int, Mapping[int, float]] = {}
         self.decomposition = GroupDecomposition()
         self._everywhere: dict[str, BaseDistribution] | None = None
         self._snapshot: tuple[int, list[FrozenTrial]] | None = None
         #: Every trial numbered below this one is finished and folded in (or FAILed): the next
         #: :meth:`update` needs only the trials from here on.
         self.watermark = 0
+
+    @property
+    def sign(self) -> float:
+        """Return 1 when the study minimizes, -1 when it maximizes (scores = sign * value)."""
+        return self._sign
 
     @property
     def n_finished(self) -> int:
@@ -175,6 +181,7 @@ class StudyHistory:
             self._score.set(row, self._sign * trial.value)
         else:
             self._tier.set(row, TIER_PRUNED)
+        self._curves[trial.number] = trial.intermediate_values
         for name, dist in trial.distributions.items():
             column = self._columns.get((name, dist))
             if column is None:
@@ -186,6 +193,10 @@ class StudyHistory:
         else:
             self._everywhere = {name: dist for name, dist in self._everywhere.items()
                                 if trial.distributions.get(name) == dist}
+
+    def curve(self, number: int) -> Mapping[int, float]:
+        """Return the intermediate values of finished trial ``number``."""
+        return self._curves[number]
 
     def intersection(self) -> dict[str, BaseDistribution]:
         """Return the parameters every finished trial held with one distribution, sorted."""

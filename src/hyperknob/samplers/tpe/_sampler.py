@@ -269,7 +269,9 @@ class TPESampler(BaseSampler):
     ) -> dict[str, Any]:
         names = list(space)
         dists = list(space.values())
-        obs = history.observations(list(space.items()), running, trial.trial_id)
+        obs = self._model_observations(
+            history.observations(list(space.items()), running, trial.trial_id), history,
+            running, len(space))
         if obs.n_finished == 0:  # e.g. a conditional parameter no finished trial has yet
             return {name: self._random.sample_independent(study, trial, name, dist)
                     for name, dist in space.items()}
@@ -315,6 +317,13 @@ class TPESampler(BaseSampler):
         if memo is None or memo.cache.space is not space:
             memo = memos[key] = _GroupMemo(_parzen.FitCache(space))
         return memo
+
+    def _model_observations(
+        self, obs: Observations, history: StudyHistory, running: list[FrozenTrial], d: int
+    ) -> Observations:
+        """Return the observations the models are fitted to (a multi-fidelity subclass picks
+        a budget here); TPE uses the trials' final values."""
+        return obs
 
     def _good_mask(self, obs: Observations) -> np.ndarray:
         """Return the mask of the good observations: the best gamma(n) COMPLETE ones."""
