@@ -35,7 +35,8 @@ def test_objective_tunes_and_records_every_trial(iris: nn.Dataset) -> None:
             nn.build_mlp(config, 4, 3)).n_parameters
         assert len(attrs["curves"]["val_metric"]) == attrs["epochs_run"]
         assert trial.value == max(attrs["curves"]["val_metric"])
-        assert dict(trial.intermediate_values) == dict(enumerate(attrs["curves"]["val_metric"]))
+        assert dict(trial.intermediate_values) == dict(  # step = epochs trained
+            enumerate(attrs["curves"]["val_metric"], start=1))
     assert study.trials[0].user_attrs["source"] == "rule of thumb"
     assert study.best_value >= 0.85
     job.prepare(study)  # a resumed study is not queued again
@@ -53,7 +54,10 @@ def test_a_pruner_stops_trials_through_the_epoch_hook(iris: nn.Dataset) -> None:
     for trial in study.trials:
         assert trial.state is TrialState.PRUNED
         assert trial.user_attrs["stop_reason"] == "stopped"
-        assert len(trial.intermediate_values) == 3
+        assert sorted(trial.intermediate_values) == [1, 2, 3]  # steps: epochs trained
+        assert trial.system_attrs["prune_reason"] == "StopAtThree pruned the trial at step 3"
+        assert trial.system_attrs["pruned_at_step"] == 3
+        assert len(trial.user_attrs["curves"]["val_metric"]) == 3  # the curve is kept
 
 
 def test_a_diverged_trial_is_pruned_with_the_reason(iris: nn.Dataset) -> None:
@@ -66,6 +70,7 @@ def test_a_diverged_trial_is_pruned_with_the_reason(iris: nn.Dataset) -> None:
     assert trial.state is TrialState.PRUNED
     assert trial.user_attrs["stop_reason"] == "diverged"
     assert "learning rate" in trial.user_attrs["stop_detail"]
+    assert trial.system_attrs["prune_reason"] == f"diverged: {trial.user_attrs['stop_detail']}"
 
 
 def test_regression_minimizes_rmse() -> None:

@@ -102,6 +102,54 @@ class Dataset:
         """The number of training rows."""
         return int(self.x_train.shape[0])
 
+    def subset(self, fraction: float, *, seed: int = 0) -> Dataset:
+        """Return the dataset with a share of its training rows (each class keeping its share);
+        validation and test rows unchanged -- the data-size fidelity of multi-fidelity search.
+
+        Example:
+            >>> load_dataset("iris", seed=0).subset(0.5).n_train
+            52
+        """
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not (
+                0.0 < fraction <= 1.0):
+            raise ValueError(f"fraction must be in (0, 1], got fraction={fraction!r}")
+        if fraction == 1.0:
+            return self
+        labels = self.y_train if self.task == Task.CLASSIFICATION else None
+        n_classes = self.n_classes or 1
+        keep = max(round(fraction * self.n_train), n_classes, 1)
+        rows = subsample_rows(self.n_train, labels, keep, seed)
+        return dataclasses.replace(self, name=f"{self.name}[{fraction:g} of train]",
+                                   x_train=self.x_train[rows], y_train=self.y_train[rows])
+
+    def with_classes(self, classes: list[int] | tuple[int, ...]) -> Dataset:
+        """Return the classification task restricted to some classes (indices into
+        ``class_names``), relabelled 0..k-1 in the order given, in every split -- the article's
+        "simplify the problem first" (e.g. two classes instead of ten).
+
+        Example:
+            >>> load_dataset("iris", seed=0).with_classes([0, 2]).class_names
+            ('setosa', 'virginica')
+        """
+        if self.class_names is None:
+            raise ValueError(f"with_classes() needs a classification dataset; {self.name!r} is "
+                             "a regression task")
+        k = len(self.class_names)
+        if (len(classes) < 2 or len(set(classes)) != len(classes)
+                or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < k
+                       for c in classes)):
+            raise ValueError(f"classes must be at least two distinct indices in [0, {k}), got "
+                             f"{list(classes)!r}")
+        relabel = np.full(k, -1, dtype=np.int64)
+        relabel[list(classes)] = np.arange(len(classes))
+        kept = [relabel[y] >= 0 for y in (self.y_train, self.y_val, self.y_test)]
+        names = tuple(self.class_names[c] for c in classes)
+        return dataclasses.replace(
+            self, name=f"{self.name}[classes {', '.join(names)}]", class_names=names,
+            x_train=self.x_train[kept[0]], y_train=relabel[self.y_train[kept[0]]],
+            x_val=self.x_val[kept[1]], y_val=relabel[self.y_val[kept[1]]],
+            x_test=self.x_test[kept[2]], y_test=relabel[self.y_test[kept[2]]])
+
     def summary(self) -> dict[str, Any]:
         """Return a JSON-ready record: name, task, target, rows per split and sizes."""
         return {

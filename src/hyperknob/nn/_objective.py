@@ -25,9 +25,9 @@ class NeuralNetworkObjective:
 
     Classification returns validation accuracy (``direction == "maximize"``); regression
     returns validation RMSE (``"minimize"``). After every epoch the metric is reported, so a
-    pruner can stop the trial. Every trial records its learned-parameter count and its curves
-    in ``user_attrs``; a diverged trial is PRUNED with the reason in
-    ``user_attrs["stop_detail"]``.
+    pruner can stop the trial. Every trial records its learned-parameter count, its curves and
+    its number of training rows in ``user_attrs``; a diverged or pruned trial is PRUNED with
+    the reason in ``system_attrs["prune_reason"]`` (and ``user_attrs["stop_detail"]``).
 
     Every trial trains with the same ``seed``: differences between trials come from the
     hyperparameters, not from the initial weights or the batch order.
@@ -74,7 +74,8 @@ class NeuralNetworkObjective:
         config = self.space.suggest(trial)
 
         def on_epoch(record: EpochRecord) -> bool:
-            trial.report(record.val_metric, record.epoch)
+            # Step = epochs trained so far: a pruner's resource (rungs at 1, 3, 9 epochs...).
+            trial.report(record.val_metric, record.epoch + 1)
             return trial.should_prune()
 
         result = train(config, self.dataset, seed=self.seed, device=self.device,
@@ -89,12 +90,23 @@ class NeuralNetworkObjective:
         trial.set_user_attr("best_epoch", result.best_epoch)
         trial.set_user_attr("stop_reason", result.stop_reason)
         trial.set_user_attr("stop_detail", result.stop_detail)
+        trial.set_user_attr("train_rows", self.dataset.n_train)
         return result
 
     def __call__(self, trial: Trial) -> float:
+        """Train the trial's configuration; return its best validation metric.
+
+        A run the pruner stopped is PRUNED with the pruner's reason; a diverged run is PRUNED
+        too, with ``"diverged: ..."`` and the evidence as the reason: like a pruned trial it
+        stopped early by a rule and its region is bad, so samplers rank it below every
+        COMPLETE trial (a FAIL would hide it from them). Either way the curves up to the stop
+        stay in ``user_attrs["curves"]`` and the intermediate values.
+        """
         result = self.train_trial(trial)
-        if result.stop_reason in ("diverged", "stopped"):
-            raise TrialPruned(result.stop_detail)
+        if result.stop_reason == "diverged":
+            raise TrialPruned(f"diverged: {result.stop_detail}")
+        if result.stop_reason == "stopped":
+            raise TrialPruned()  # the reason the pruner gave is kept by should_prune()
         return result.best.val_metric
 
 
