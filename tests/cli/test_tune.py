@@ -145,3 +145,54 @@ def test_tune_with_each_sampler(tmp_path: Path, sampler: str) -> None:
                       "--study", f"s-{sampler}")) == 0
     study = hyperknob.load_study(study_name=f"s-{sampler}", storage=f"sqlite:///{tmp_path}/hk.db")
     assert len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))) == 3
+
+
+@pytest.mark.parametrize("strategy", ["median", "asha", "hyperband", "bohb"])
+def test_tune_with_each_pruning_strategy(tmp_path: Path, strategy: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_tune(tmp_path, "iris", "--trials", "12", "--strategy", strategy, "--seed",
+                      "2")) == 0
+    out = capsys.readouterr().out
+    assert "Search: " in out
+    study = hyperknob.load_study(study_name="iris-mlp", storage=f"sqlite:///{tmp_path}/hk.db")
+    finished = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    assert len(finished) == 12
+    for trial in study.get_trials(states=(TrialState.PRUNED,)):
+        assert trial.system_attrs["prune_reason"]
+        assert trial.system_attrs["pruned_at_step"] == max(trial.intermediate_values)
+        assert len(trial.user_attrs["curves"]["val_metric"]) == len(trial.intermediate_values)
+
+
+def test_tune_strategy_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_tune(tmp_path, "iris", "--trials", "4", "--strategy", "bohb", "--sampler",
+                      "random")) == 1
+    assert "drop --sampler" in capsys.readouterr().err
+    assert main(["tune", "iris", "--timeout", "5", "--strategy", "progressive", "--storage",
+                 f"sqlite:///{tmp_path}/hk.db"]) == 1
+    assert "use --trials N" in capsys.readouterr().err
+
+
+def test_tune_progressive_runs_a_simplified_stage_then_the_full_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_tune(tmp_path, "wine", "--trials", "10", "--strategy", "progressive")) == 0
+    out = capsys.readouterr().out
+    assert "Stage 1/2, simplified problem (study 'wine-mlp.simplified')" in out
+    assert "Stage 2/2, full problem" in out and "priors at " in out
+    storage = f"sqlite:///{tmp_path}/hk.db"
+    first = hyperknob.load_study(study_name="wine-mlp.simplified", storage=storage)
+    full = hyperknob.load_study(study_name="wine-mlp", storage=storage)
+    assert first.user_attrs["dataset"]["n_classes"] == 2  # the more frequent half of 3
+    assert first.user_attrs["dataset"]["n_train"] < 0.4 * full.user_attrs["dataset"]["n_train"]
+    finished = (TrialState.COMPLETE, TrialState.PRUNED)
+    assert len(first.get_trials(states=finished)) == 5
+    assert len(full.get_trials(states=finished)) == 5
+    best_first = first.best_trial
+    seeded = full.trials[0]
+    assert seeded.user_attrs["source"] == "earlier stage"
+    assert seeded.params == best_first.params
+    assert all(t.user_attrs.get("source") != "rule of thumb" for t in full.trials)
+    # Resuming runs nothing more in either stage.
+    assert main(_tune(tmp_path, "wine", "--trials", "10", "--strategy", "progressive")) == 0
+    assert len(hyperknob.load_study(study_name="wine-mlp", storage=storage).trials) == len(
+        full.trials)

@@ -110,8 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="total number of finished trials wanted (default: 30)")
     budget.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
     tune.add_argument("--study", metavar="NAME", help="study name (default: DATASET-mlp)")
-    tune.add_argument("--sampler", choices=t.SAMPLERS, default="random",
-                      help="search algorithm (default: random)")
+    tune.add_argument("--sampler", choices=t.SAMPLERS, default=None,
+                      help="search algorithm (default: random; tpe with --strategy progressive)")
+    tune.add_argument("--strategy", choices=t.STRATEGIES, default="none",
+                      help="early stopping: none (default), median, asha, hyperband, bohb "
+                           "(TPE at Hyperband's budgets), or progressive (a simplified problem "
+                           "first, then the full one near its best)")
     tune.add_argument("--seed", type=_seed, default=None, metavar="N",
                       help="seed of the data split, the training and the sampler (default: 0)")
     tune.add_argument("--device", default="cpu", metavar="DEVICE",

@@ -15,10 +15,23 @@ from hyperknob.cli._commands import CLIError, load, open_storage, shown
 
 if TYPE_CHECKING:
     from hyperknob.nn import Dataset, NeuralNetworkObjective
+    from hyperknob.pruners import BasePruner
     from hyperknob.samplers import BaseSampler
     from hyperknob.study import Study
 
 SAMPLERS = ("random", "qmc", "tpe", "gp")
+STRATEGIES = ("none", "median", "asha", "hyperband", "bohb", "progressive")
+REDUCTION_FACTOR = 3  # rungs at r, 3r, 9r, ... epochs
+
+
+def first_rung(space: Any) -> int:
+    """Return the epochs before a pruner first judges a trial: a third of the shortest
+    training the space allows (one epoch says little about a slow-starting learning rate)."""
+    from hyperknob.distributions import IntDistribution
+
+    epochs = space.dimensions["epochs"]
+    shortest = epochs.low if isinstance(epochs, IntDistribution) else int(epochs)
+    return max(1, round(shortest / 3))
 
 
 def _sampler(name: str, seed: int | None) -> BaseSampler:
@@ -28,6 +41,33 @@ def _sampler(name: str, seed: int | None) -> BaseSampler:
                                "tpe": samplers.TPESampler, "gp": samplers.GPSampler}
     sampler: BaseSampler = classes[name](seed=seed)
     return sampler
+
+
+def _search(args: argparse.Namespace, space: Any) -> tuple[BaseSampler, BasePruner, str]:
+    """Return the sampler and pruner of ``--sampler`` and ``--strategy``, and a description."""
+    from hyperknob import pruners, strategies
+    from hyperknob.distributions import IntDistribution
+
+    strategy = args.strategy
+    if strategy == "bohb" and args.sampler is not None:
+        raise CLIError("--strategy bohb brings its own sampler (TPE fitted at Hyperband's "
+                       "budgets); drop --sampler")
+    default = "tpe" if strategy == "progressive" else "random"
+    sampler = _sampler(args.sampler or default, args.seed)
+    if strategy == "none":
+        return sampler, pruners.NopPruner(), f"{args.sampler or default} sampler, no pruning"
+    if strategy == "progressive":
+        pruner = pruners.SuccessiveHalvingPruner(min_resource=first_rung(space),
+                                                 reduction_factor=REDUCTION_FACTOR)
+        return sampler, pruner, (f"{args.sampler or default} sampler with asynchronous "
+                                 "successive halving, in two stages")
+    epochs = space.dimensions["epochs"]
+    top = epochs.high if isinstance(epochs, IntDistribution) else int(epochs)
+    plan = strategies.strategy(strategy, seed=args.seed, min_resource=first_rung(space),
+                               max_resource=top, reduction_factor=REDUCTION_FACTOR)
+    if strategy != "bohb":
+        return sampler, plan.pruner, f"{args.sampler or default} sampler; {plan.description}"
+    return plan.sampler, plan.pruner, plan.description
 
 
 def _study_name(source: str) -> str:
@@ -68,18 +108,20 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
         tqdm.write(line, file=sys.stderr)
 
+    sampler, pruner, how = _search(args, space)
     job = nn.NeuralNetworkObjective(data, space, seed=seed, device=args.device,
                                     log_every=args.log_every, log=log)
     storage = open_storage(args.storage, create=True)
+    if args.strategy == "progressive":
+        job = _stage_one(args, job, storage, name, seed, log, pruner)
     study = hyperknob.create_study(study_name=name, storage=storage, direction=job.direction,
-                                   sampler=_sampler(args.sampler, args.seed),
-                                   load_if_exists=True)
+                                   sampler=sampler, pruner=pruner, load_if_exists=True)
     _check_same_data(study, data)
     resumed = bool(study.trials)
     job.prepare(study)
     done = _finished(study)
     remaining = None if args.trials is None else max(args.trials - done, 0)
-    _print_plan(args, data, study, job, resumed, done, remaining)
+    _print_plan(args, data, study, job, resumed, done, remaining, how)
     if remaining is None or remaining > 0:
         started = time.perf_counter()
         try:
@@ -93,9 +135,50 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return _report(args, data, study, job, name)
 
 
+def _stage_one(args: argparse.Namespace, job: NeuralNetworkObjective, storage: Any, name: str,
+               seed: int, log: Any, pruner: BasePruner) -> NeuralNetworkObjective:
+    """Run stage 1 of ``--strategy progressive``; return stage 2's job (narrowed space)."""
+    import hyperknob
+    from hyperknob import nn
+    from hyperknob.nn import _progressive as progressive
+
+    if args.trials is None:
+        raise CLIError("--strategy progressive splits a number of trials: use --trials N, "
+                       "not --timeout")
+    first, second = progressive.plan(job.dataset, job.space, args.trials, name, seed=seed)
+    easy = nn.NeuralNetworkObjective(first.data, first.space, seed=seed, device=args.device,
+                                     log_every=args.log_every, log=log)
+    study = hyperknob.create_study(study_name=first.study_name, storage=storage,
+                                   direction=easy.direction,
+                                   sampler=_sampler(args.sampler or "tpe", args.seed),
+                                   pruner=pruner, load_if_exists=True)
+    _check_same_data(study, first.data)
+    easy.prepare(study)
+    print(f"Stage 1/2, simplified problem (study {first.study_name!r}): {first.description}.")
+    started = time.perf_counter()
+    ran = progressive.run_stage(study, easy, first.n_trials, timeout=None, n_jobs=args.jobs,
+                                show_progress_bar=True)
+    top = progressive.best_trials(study, progressive.TOP_K)
+    if not top:
+        raise CLIError(f"stage 1 ({first.study_name!r}) has no completed trial; nothing to "
+                       "narrow the full problem's search with")
+    print(f"Stage 1 done: ran {ran} trials in {time.perf_counter() - started:.0f} s; best "
+          f"validation {easy.metric} {top[0].value:.4f} (trial #{top[0].number}).")
+    space, centres = progressive.narrowed(job.space, top[0])
+    print(f"Stage 2/2, full problem: {second.description}; priors at "
+          f"{progressive.describe_centres(centres)}; the {len(top)} best stage-1 "
+          "configurations first.")
+    full = nn.NeuralNetworkObjective(job.dataset, space, seed=seed, device=args.device,
+                                     log_every=args.log_every, log=log)
+    full.first_params = progressive.seed_params(space, top)
+    full.rules_of_thumb = False  # stage 1 tried them; its best come first instead
+    args.trials = second.n_trials
+    return full
+
+
 def _print_plan(args: argparse.Namespace, data: Dataset, study: Study,
                 job: NeuralNetworkObjective, resumed: bool, done: int,
-                remaining: int | None) -> None:
+                remaining: int | None, how: str) -> None:
     summary = data.summary()
     classes = f", {summary['n_classes']} classes" if summary["n_classes"] else ""
     print(f"Dataset {summary['name']!r}: {summary['task']}, {summary['n_features']} features"
@@ -103,6 +186,7 @@ def _print_plan(args: argparse.Namespace, data: Dataset, study: Study,
           f"{summary['n_test']} test rows.")
     searched = ", ".join(sorted(job.space.searched()))
     print(f"Searching: {searched}. Objective: validation {job.metric} ({job.direction}).")
+    print(f"Search: {how}.")
     state = f"resuming with {done} finished trials" if resumed else "new study"
     budget = (f"{remaining} more trials" if remaining is not None
               else f"up to {args.timeout:g} s")

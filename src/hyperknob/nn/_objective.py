@@ -49,6 +49,10 @@ class NeuralNetworkObjective:
         self.device = device
         self.log_every = log_every
         self.log = log
+        #: Parameters :meth:`prepare` queues first (e.g. the best configurations of an
+        #: earlier, simplified stage), and whether the rules of thumb follow them.
+        self.first_params: list[dict[str, Any]] = []
+        self.rules_of_thumb = True
 
     @property
     def direction(self) -> str:
@@ -66,8 +70,12 @@ class NeuralNetworkObjective:
             return
         study.set_user_attr("dataset", self.dataset.summary())
         study.set_user_attr("metric", f"validation {self.metric}")
-        for params in self.space.rule_of_thumb_params():
-            study.enqueue_trial(params, user_attrs={"source": "rule of thumb"})
+        for params in self.first_params:
+            study.enqueue_trial(params, user_attrs={"source": "earlier stage"})
+        if self.rules_of_thumb:
+            for params in self.space.rule_of_thumb_params():
+                if params not in self.first_params:
+                    study.enqueue_trial(params, user_attrs={"source": "rule of thumb"})
 
     def train_trial(self, trial: Trial) -> TrainResult:
         """Suggest a configuration, train it with pruning, and record the outcome."""

@@ -1,0 +1,163 @@
+"""The article's broad strategy as a two-stage search: simplify the problem first, then grow.
+
+Stage 1 tunes on a simplified problem -- fewer classes (the more frequent half of them, at
+least two) and a share of the training rows -- so each trial costs a fraction of a full one.
+Stage 2 tunes the full problem with the search narrowed by what stage 1 found: the best
+stage-1 configurations are tried first, and every searched knob gets a
+:class:`~hyperknob.distributions.Prior` centred on the best stage-1 value. Priors narrow the
+search without closing it: where the simplified problem misleads, the data of stage 2
+outweighs them (the samplers' prior weight shrinks as trials accumulate).
+
+Each stage is its own study (``NAME.simplified`` and ``NAME``) in the same storage, so both
+are resumable and visible with ``hyperknob studies``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hyperknob.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    Prior,
+)
+from hyperknob.nn._data import Dataset
+from hyperknob.nn._space import SearchSpace
+from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from hyperknob.study import Study
+
+#: Share of the training rows stage 1 keeps (of the kept classes' rows).
+STAGE1_ROWS = 0.5
+#: Share of the trial budget stage 1 gets.
+STAGE1_TRIALS = 0.5
+#: Confidence of the priors stage 2 puts on stage 1's best values.
+PRIOR_CONFIDENCE = 0.6
+#: Best stage-1 configurations enqueued first in stage 2.
+TOP_K = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One stage: the problem, the space, the trial budget and a one-line description."""
+
+    name: str
+    study_name: str
+    data: Dataset
+    space: SearchSpace
+    n_trials: int
+    description: str
+
+
+def simplified(data: Dataset, *, seed: int = 0, rows: float = STAGE1_ROWS) -> Dataset:
+    """Return stage 1's problem: the more frequent half of the classes (at least two; ties
+    by class index) when there are more than two, and ``rows`` of their training rows."""
+    if data.class_names is not None and len(data.class_names) > 2:
+        counts = np.bincount(data.y_train, minlength=len(data.class_names))
+        order = sorted(range(len(counts)), key=lambda c: (-int(counts[c]), c))
+        data = data.with_classes(sorted(order[: max(2, math.ceil(len(counts) / 2))]))
+    return data.subset(rows, seed=seed)
+
+
+def split_trials(n_trials: int) -> tuple[int, int]:
+    """Return the trials of stage 1 and stage 2 for a total of ``n_trials`` (>= 2)."""
+    if n_trials < 2:
+        raise ValueError(f"the progressive strategy needs at least 2 trials, got {n_trials}")
+    first = max(1, min(n_trials - 1, round(STAGE1_TRIALS * n_trials)))
+    return first, n_trials - first
+
+
+def plan(data: Dataset, space: SearchSpace, n_trials: int, study_name: str, *,
+         seed: int = 0) -> tuple[Stage, Stage]:
+    """Return the two stages (stage 2's space is narrowed later, from stage 1's results)."""
+    first, second = split_trials(n_trials)
+    easy = simplified(data, seed=seed)
+    share = easy.n_train / data.n_train
+    return (
+        Stage("simplified", f"{study_name}.simplified", easy, space, first,
+              f"{easy.name}: {easy.n_train} training rows ({share:.0%} of the full problem's)"
+              f", {first} trials"),
+        Stage("full", study_name, data, space, second,
+              f"{data.name}: {data.n_train} training rows, {second} trials, searching near "
+              f"stage 1's best"),
+    )
+
+
+def best_trials(study: Study, k: int) -> list[FrozenTrial]:
+    """Return the ``k`` best COMPLETE trials of a study, best first."""
+    complete = [t for t in study.get_trials(states=(TrialState.COMPLETE,))
+                if t.value is not None]
+    sign = -1.0 if study.direction.name == "MAXIMIZE" else 1.0
+    return sorted(complete, key=lambda t: (sign * float(t.value or 0.0), t.number))[:k]
+
+
+def _center(dist: BaseDistribution, value: Any) -> Any:
+    if isinstance(dist, CategoricalDistribution):
+        return value if value in dist.choices else None
+    if isinstance(dist, (FloatDistribution, IntDistribution)):
+        number = float(value)
+        if not dist.low <= number <= dist.high:
+            return None
+        return int(round(number)) if isinstance(dist, IntDistribution) and (
+            number == round(number)) else number
+    return None
+
+
+def narrowed(space: SearchSpace, best: FrozenTrial,
+             confidence: float = PRIOR_CONFIDENCE) -> tuple[SearchSpace, dict[str, Any]]:
+    """Return ``space`` with a prior on every searched knob centred on ``best``'s value (the
+    mean width of its layers for ``units``), and the centres used."""
+    params = dict(best.params)
+    widths = [v for k, v in params.items() if k.startswith("units_l")]
+    if widths:
+        params["units"] = statistics.fmean(widths)
+    changes: dict[str, Any] = {}
+    centres: dict[str, Any] = {}
+    for name, dist in space.searched().items():
+        if name not in params:
+            continue
+        center = _center(dist, params[name])
+        if center is None or not isinstance(
+                dist, (FloatDistribution, IntDistribution, CategoricalDistribution)):
+            continue
+        changes[name] = dataclasses.replace(dist, prior=Prior(center, confidence))
+        centres[name] = center
+    return space.replace(**changes), centres
+
+
+def seed_params(space: SearchSpace, trials: list[FrozenTrial]) -> list[dict[str, Any]]:
+    """Return the parameters of ``trials`` that still fit ``space``, to enqueue in stage 2."""
+    kept = []
+    for trial in trials:
+        params = {k: v for k, v in trial.params.items() if space._fits(k, v)}
+        if params and params not in kept:
+            kept.append(params)
+    return kept
+
+
+def describe_centres(centres: dict[str, Any]) -> str:
+    """Return ``knob=value`` pairs, numbers to 3 significant digits."""
+    def show(value: Any) -> str:
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    return ", ".join(f"{name}={show(value)}" for name, value in sorted(centres.items()))
+
+
+def run_stage(study: Study, job: Callable[[Any], float], n_trials: int,
+              **optimize: Any) -> int:
+    """Run the stage's remaining trials (a resumed stage runs only what is missing)."""
+    done = len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))
+    remaining = max(n_trials - done, 0)
+    if remaining:
+        study.optimize(job, n_trials=remaining, **optimize)
+    return remaining
