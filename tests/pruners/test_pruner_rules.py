@@ -256,3 +256,14 @@ def test_a_message_wins_and_tell_records_a_reason_too() -> None:
     frozen = study.tell(trial, state=TrialState.PRUNED)
     assert frozen.system_attrs == {"prune_reason": "the objective raised TrialPruned",
                                    "pruned_at_step": 7}
+
+
+def test_the_stored_reason_is_the_last_answer_of_should_prune() -> None:
+    study = make(ThresholdPruner(upper=1.0))
+    trial = study.ask()
+    trial.report(5.0, 0)
+    assert trial.should_prune()  # ignored by the objective
+    trial.report(0.5, 1)
+    assert not trial.should_prune()
+    frozen = study.tell(trial, state=TrialState.PRUNED)
+    assert frozen.system_attrs["prune_reason"] == "the objective raised TrialPruned"

@@ -1,4 +1,4 @@
-"""Contract test suites that every storage and every sampler must pass.
+"""Contract test suites that every storage, sampler and pruner must pass.
 
 Subclass a suite in a pytest module and implement its factory hook; pytest collects the
 subclass (name it ``Test...``) and runs every check against your implementation::
@@ -19,10 +19,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hyperknob.testing._pruner_contract import PrunerContract
     from hyperknob.testing._sampler_contract import SamplerContract
     from hyperknob.testing._storage_contract import StorageContract
 
-__all__ = ["SamplerContract", "StorageContract"]
+__all__ = ["PrunerContract", "SamplerContract", "StorageContract"]
 
 #: The modules the suites are made of; pytest rewrites their asserts.
 _SUITE_MODULES = (
@@ -36,6 +37,7 @@ _SUITE_MODULES = (
     "hyperknob.testing._sampler_contract_values",
     "hyperknob.testing._sampler_contract_seeds",
     "hyperknob.testing._sampler_contract_storage",
+    "hyperknob.testing._pruner_contract",
 )
 
 
@@ -57,4 +59,8 @@ def __getattr__(name: str) -> Any:
         from hyperknob.testing._sampler_contract import SamplerContract
 
         return SamplerContract
+    if name == "PrunerContract":
+        from hyperknob.testing._pruner_contract import PrunerContract
+
+        return PrunerContract
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

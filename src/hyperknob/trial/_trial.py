@@ -259,8 +259,7 @@ class Trial:
         stores it with the trial (``system_attrs["prune_reason"]``).
         """
         reason = self._study.pruner.check(self._study._view, self._snapshot())
-        if reason is not None:
-            self._prune_reason = reason
+        self._prune_reason = reason  # the last answer: a later "go on" clears an earlier stop
         return reason is not None
 
     def set_user_attr(self, key: str, value: Any) -> None:
