@@ -1,0 +1,5 @@
+"""Analysis of a study's stored trials: hyperparameter importance, curve diagnosis, advice."""
+
+from hyperknob.analysis._importance import EVALUATORS, Importance, param_importances
+
+__all__ = ["EVALUATORS", "Importance", "param_importances"]
