@@ -77,7 +77,7 @@ class Table:
 def encode_value(dist: BaseDistribution, value: object) -> float:
     """Return the column coordinate of an external value of ``dist``."""
     if isinstance(dist, CategoricalDistribution):
-        return dist.choices.index(value) + 0.5  # type: ignore[arg-type]
+        return dist.choices.index(value) + 0.5
     assert isinstance(dist, (FloatDistribution, IntDistribution))
     x, low, high = float(value), float(dist.low), float(dist.high)  # type: ignore[arg-type]
     if dist.log:

@@ -82,7 +82,8 @@ def ped_anova(table: Table, *, quantile: float = 0.1, region: float = 1.0,
     out = np.zeros(len(table.columns))
     for i, column in enumerate(table.columns):
         grid = _grid(column)
-        parts_top, parts_ref = [], []
+        parts_top: list[np.ndarray] = []
+        parts_ref: list[np.ndarray] = []
         for rows, parts in ((top, parts_top), (ref, parts_ref)):
             values = table.x[rows, i]
             active = values != INACTIVE
