@@ -86,18 +86,26 @@ def main_effects(boxes: TreeBoxes, columns: tuple[Column, ...]) -> tuple[np.ndar
     return variances, max(total, 0.0)
 
 
-def fanova(table: Table, *, n_trees: int = 64, max_depth: int = 64,
-           seed: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
-    """Return each parameter's main-effect share of the variance (mean and standard deviation
-    over the trees) and the share all main effects explain together."""
+def forest_boxes(table: Table, *, n_trees: int = 64, max_depth: int = 64,
+                 seed: int = 0) -> list[TreeBoxes]:
+    """Fit the random forest of [H14] (fully grown trees) and return its trees as boxes."""
     from sklearn.ensemble import RandomForestRegressor
 
     forest = RandomForestRegressor(n_estimators=n_trees, max_depth=max_depth,
                                    min_samples_split=2, min_samples_leaf=1, random_state=seed)
     forest.fit(table.x, table.y)
+    return [tree_boxes(tree, table.columns) for tree in forest.estimators_]
+
+
+def fanova(table: Table, *, n_trees: int = 64, max_depth: int = 64, seed: int = 0,
+           boxes: list[TreeBoxes] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Return each parameter's main-effect share of the variance (mean and standard deviation
+    over the trees) and the share all main effects explain together."""
+    if boxes is None:
+        boxes = forest_boxes(table, n_trees=n_trees, max_depth=max_depth, seed=seed)
     shares = []
-    for tree in forest.estimators_:
-        variances, total = main_effects(tree_boxes(tree, table.columns), table.columns)
+    for tree in boxes:
+        variances, total = main_effects(tree, table.columns)
         if total > 0.0:
             shares.append(variances / total)
     if not shares:  # every tree constant: nothing explains anything
@@ -105,3 +113,49 @@ def fanova(table: Table, *, n_trees: int = 64, max_depth: int = 64,
         return zero, zero, 0.0
     stacked = np.array(shares)
     return stacked.mean(axis=0), stacked.std(axis=0), float(stacked.sum(axis=1).mean())
+
+
+def pair_interaction(boxes: TreeBoxes, columns: tuple[Column, ...], i: int,
+                     j: int) -> tuple[float, float]:
+    """Return the pure interaction variance of parameters ``i`` and ``j`` in one tree --
+    ``Var(f_ij) - Var(f_i) - Var(f_j)`` with ``f_ij = E[f | x_i, x_j]`` -- and ``Var(f)``."""
+    d = len(columns)
+    measure = np.stack([columns[k].measure(boxes.lo[:, k], boxes.hi[:, k]) for k in range(d)],
+                       axis=1)
+    volume = np.prod(measure, axis=1)
+    mean = float(np.sum(boxes.value * volume))
+    total = float(np.sum(boxes.value**2 * volume)) - mean**2
+    rest = measure.copy()
+    rest[:, [i, j]] = 1.0
+    weight = boxes.value * np.prod(rest, axis=1)
+    grids, masses, spans = [], [], []
+    for k in (i, j):
+        cuts = np.unique(np.concatenate([boxes.lo[:, k], boxes.hi[:, k],
+                                         [columns[k].low, columns[k].high]]))
+        grids.append(cuts)
+        masses.append(columns[k].measure(cuts[:-1], cuts[1:]))
+        spans.append((np.searchsorted(cuts, boxes.lo[:, k]),
+                      np.searchsorted(cuts, boxes.hi[:, k])))
+    step = np.zeros((len(grids[0]), len(grids[1])))
+    (a0, a1), (b0, b1) = spans
+    for a, b, sign in ((a0, b0, 1.0), (a1, b0, -1.0), (a0, b1, -1.0), (a1, b1, 1.0)):
+        np.add.at(step, (a, b), sign * weight)
+    f_ij = np.cumsum(np.cumsum(step, axis=0), axis=1)[:-1, :-1]
+    mass = np.outer(masses[0], masses[1])
+    joint = float(np.sum(mass * (f_ij - mean) ** 2))
+    f_i = np.sum(f_ij * masses[1][None, :], axis=1) / max(float(masses[1].sum()), 1e-300)
+    f_j = np.sum(f_ij * masses[0][:, None], axis=0) / max(float(masses[0].sum()), 1e-300)
+    var_i = float(np.sum(masses[0] * (f_i - mean) ** 2))
+    var_j = float(np.sum(masses[1] * (f_j - mean) ** 2))
+    return max(joint - var_i - var_j, 0.0), max(total, 0.0)
+
+
+def interactions(table: Table, boxes: list[TreeBoxes],
+                 pairs: list[tuple[int, int]]) -> dict[tuple[int, int], float]:
+    """Return each pair's interaction share of the variance, averaged over the trees."""
+    out: dict[tuple[int, int], float] = {}
+    for i, j in pairs:
+        shares = [v / t for v, t in (pair_interaction(tree, table.columns, i, j)
+                                     for tree in boxes) if t > 0.0]
+        out[(i, j)] = float(np.mean(shares)) if shares else 0.0
+    return out
