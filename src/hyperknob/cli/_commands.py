@@ -234,3 +234,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     lines += [f"  {command.ljust(width)}  # {comment}" for command, comment in hints]
     print("\n".join(lines))
     return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the dashboard until Ctrl-C."""
+    from hyperknob.dashboard import serve
+
+    try:
+        serve(open_storage(args.storage), args.host, args.port, args.token)
+    except OSError as error:
+        raise CLIError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    return 0

@@ -129,6 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="print the training cost every N iterations")
     tune.add_argument("--output", default="runs", metavar="DIR",
                       help="where runs/STUDY/ goes (default: runs)")
+    dash = add("dashboard", c.cmd_dashboard,
+               "serve a live, read-only web view of the studies in the storage")
+    dash.add_argument("--host", default="127.0.0.1",
+                      help="address to bind (default 127.0.0.1: this machine only; any other "
+                           "address requires a token)")
+    dash.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any)")
+    dash.add_argument("--token", default=None,
+                      help="token the browser must give (?token=...); generated when bound "
+                           "to a non-loopback address without one")
     describe = add("describe", t.cmd_describe,
                    "show a trial's network: W and b per layer and its hyperparameters")
     describe.add_argument("study", metavar="STUDY", help="study name")
