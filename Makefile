@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q $(TORCH_PIN)
-	$(BIN)/python -m pip install -q -e '.[dev,nn]'
+	$(BIN)/python -m pip install -q -e '.[dev,nn,viz]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

@@ -51,3 +51,45 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: object) -> str | None:
         return f"sqlite:///{tmp_path}/study.db"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+def chromium_path() -> str | None:
+    """Return the system Chromium binary (Debian's chromium), skip without one, and fail in
+    CI without one (.ci/run installs it)."""
+    import shutil
+
+    for path in ("/usr/lib/chromium/chromium", shutil.which("chromium"),
+                 shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if path and os.path.exists(path):
+            return path
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true but no Chromium: .ci/run must install chromium")
+    pytest.skip("no Chromium (apt-get install chromium chromium-driver)")
+    return None
+
+
+#: Chromium's switches for tests: headless, no network of its own, throwaway profile.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Yield a headless system Chromium driven by Playwright (one per test session)."""
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but playwright is not installed (the dev extra has it)")
+        pytest.skip("playwright is not installed")
+    with sync_playwright() as driver:
+        instance = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def screenshot_dir(tmp_path: object) -> str:
+    """Return where tests keep screenshots: $HYPERKNOB_SCREENSHOT_DIR, else the test's tmp."""
+    return os.environ.get("HYPERKNOB_SCREENSHOT_DIR") or str(tmp_path)
