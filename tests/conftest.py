@@ -90,6 +90,7 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
-def screenshot_dir(tmp_path: object) -> str:
-    """Return where tests keep screenshots: $HYPERKNOB_SCREENSHOT_DIR, else the test's tmp."""
+@pytest.fixture
+def screenshots(tmp_path: object) -> str:
+    """Return where a test keeps its screenshots: $HYPERKNOB_SCREENSHOT_DIR, else its tmp."""
     return os.environ.get("HYPERKNOB_SCREENSHOT_DIR") or str(tmp_path)

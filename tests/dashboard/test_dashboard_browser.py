@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import screenshot_dir
 
 import hyperknob
 from hyperknob.dashboard import make_server
@@ -38,7 +37,7 @@ def live(tmp_path: Any) -> Iterator[tuple[str, str]]:
 
 
 def test_the_dashboard_renders_and_follows_a_finishing_trial(
-    browser: Any, live: tuple[str, str], tmp_path: Any
+    browser: Any, live: tuple[str, str], screenshots: str
 ) -> None:
     address, url = live
     page = browser.new_page(viewport={"width": 1200, "height": 800})
@@ -57,7 +56,7 @@ def test_the_dashboard_renders_and_follows_a_finishing_trial(
     assert page.locator("#history .scatterlayer .trace").count() >= 1
     assert page.locator("#trials tr").count() == 8
     assert "x<b>" in page.inner_text("#trials")
-    path = os.path.join(screenshot_dir(tmp_path), "dashboard.png")
+    path = os.path.join(screenshots, "dashboard.png")
     page.screenshot(path=path, full_page=True)
     # A trial finishes while the page is open: the server's event brings it in.
     study.optimize(lambda t: t.suggest_float("x<b>", 0.0, 1.0), n_trials=1)
