@@ -1,6 +1,7 @@
 """The trained models of ``benchmarks/pruning.py`` and the bookkeeping of epochs spent.
 
-Problems (validation accuracy, maximized; every epoch reported as step = epochs trained):
+Problems (validation loss -- cross-entropy -- minimized: it moves continuously where accuracy
+moves by one validation example; every epoch reported as step = epochs trained):
 
 - ``torch-<dataset>``: ``hyperknob.nn.NeuralNetworkObjective`` on a built-in dataset with the
   default space capped at ``MAX_EPOCHS`` (epochs searched in [10, 27], early stopping after 10
@@ -9,7 +10,7 @@ Problems (validation accuracy, maximized; every epoch reported as step = epochs 
   ``partial_fit`` on the same digits split, 5 knobs (width, alpha, initial learning rate,
   batch size, epochs in [10, 27]).
 
-A trial's value is its best validation accuracy. Cost: one epoch on ``r`` training rows costs
+A trial's value is its lowest validation loss. Cost: one epoch on ``r`` training rows costs
 ``r / n_full`` epochs (the progressive strategy's first stage trains on fewer rows).
 """
 
@@ -36,7 +37,7 @@ class Ledger:
 
     budget: float
     spent: float = 0.0
-    best: float = -math.inf
+    best: float = math.inf
     events: list[tuple[float, float, str]] = dataclasses.field(default_factory=list)
 
     @property
@@ -44,9 +45,9 @@ class Ledger:
         return self.spent >= self.budget
 
     def close_trial(self, state: str, value: float | None) -> None:
-        """Record a finished trial: a COMPLETE trial's value can raise the best so far."""
+        """Record a finished trial: a COMPLETE trial's value can lower the best so far."""
         if state == "COMPLETE" and value is not None and math.isfinite(value):
-            self.best = max(self.best, value)
+            self.best = min(self.best, value)
         self.events.append((self.spent, self.best, state))
 
 
@@ -98,7 +99,7 @@ def load(problem: str) -> nn.Dataset:
 def torch_job(data: nn.Dataset, space: nn.SearchSpace | None = None) -> Callable[[Any], float]:
     """Return the torch MLP objective on ``data`` (default space capped at MAX_EPOCHS)."""
     space = space or nn.default_space(data.n_features, data.n_train, max_epochs=MAX_EPOCHS)
-    return nn.NeuralNetworkObjective(data, space, seed=0, log=lambda _: None)
+    return nn.NeuralNetworkObjective(data, space, seed=0, log=lambda _: None, target="loss")
 
 
 def sklearn_job(data: nn.Dataset) -> Callable[[Any], float]:
@@ -106,6 +107,7 @@ def sklearn_job(data: nn.Dataset) -> Callable[[Any], float]:
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import log_loss
     from sklearn.neural_network import MLPClassifier
 
     classes = np.arange(int(data.n_classes or 2))
@@ -118,14 +120,14 @@ def sklearn_job(data: nn.Dataset) -> Callable[[Any], float]:
         epochs = trial.suggest_int("epochs", 10, MAX_EPOCHS, log=True)
         model = MLPClassifier(hidden_layer_sizes=(width,), alpha=alpha, batch_size=batch,
                               learning_rate_init=rate, random_state=0)
-        best = 0.0
+        best = math.inf
         for epoch in range(1, epochs + 1):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.partial_fit(data.x_train, data.y_train, classes=classes)
-            accuracy = float(model.score(data.x_val, data.y_val))
-            best = max(best, accuracy)
-            trial.report(accuracy, epoch)
+            loss = float(log_loss(data.y_val, model.predict_proba(data.x_val), labels=classes))
+            best = min(best, loss)
+            trial.report(loss, epoch)
             if trial.should_prune():
                 raise hyperknob.TrialPruned()
         return best

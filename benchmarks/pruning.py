@@ -1,10 +1,10 @@
 """Early stopping under one budget of epochs: hyperknob's pruners and strategies vs Optuna's.
 
 Every method spends the same budget of training epochs (``--budget`` x 27 epochs, counted in
-full-data epochs) on each problem of ``_pruning_jobs.py``, one trial at a time, and the best
-validation accuracy of a COMPLETE trial is recorded against the epochs spent so far (the
-anytime curve). Methods, each with its defaults (rungs from 3 epochs, reduction factor 3, for
-hyperknob's; Optuna's as shipped):
+full-data epochs) on each problem of ``_pruning_jobs.py``, one trial at a time, and the lowest
+validation loss of a COMPLETE trial is recorded against the epochs spent so far (the
+anytime curve; lower is better). Methods, each with its defaults (rungs from 3 epochs,
+reduction factor 3, for hyperknob's; Optuna's as shipped):
 
 - ``hk-none``: hyperknob TPE, no pruning (the reference: its final quality is the target);
 - ``hk-median``, ``hk-asha``, ``hk-hyperband``, ``hk-bohb``: ``hyperknob.strategies``;
@@ -53,7 +53,7 @@ OPTUNA = ("optuna-median", "optuna-hyperband")
 METHODS = (*HK, *OPTUNA)
 FIRST_RUNG = 3  # hyperknob tune's rule: a third of the shortest training (10 epochs)
 STAGE1_SHARE = 0.2
-CHECKPOINTS = tuple(i / 20 for i in range(1, 21))
+CHECKPOINTS = tuple(i / 30 for i in range(1, 31))  # 1/3, 2/3: points 9, 19
 
 
 def run_hk(method: str, problem: str, seed: int, ledger: Ledger) -> None:
@@ -68,7 +68,7 @@ def run_hk(method: str, problem: str, seed: int, ledger: Ledger) -> None:
     if method == "hk-progressive":
         easy = progressive.simplified(data, seed=seed)
         plan = strategies.strategy("asha", seed=seed, min_resource=FIRST_RUNG)
-        first = hyperknob.create_study(direction="maximize", sampler=plan.sampler,
+        first = hyperknob.create_study(direction="minimize", sampler=plan.sampler,
                                        pruner=plan.pruner)
         stage1 = Ledger(STAGE1_SHARE * ledger.budget)
         cost = easy.n_train / data.n_train
@@ -81,7 +81,7 @@ def run_hk(method: str, problem: str, seed: int, ledger: Ledger) -> None:
             space, _ = progressive.narrowed(job.space, top[0])
             job = make_job(problem, data, space)
         plan = strategies.strategy("asha", seed=seed + 1000, min_resource=FIRST_RUNG)
-        study = hyperknob.create_study(direction="maximize", sampler=plan.sampler,
+        study = hyperknob.create_study(direction="minimize", sampler=plan.sampler,
                                        pruner=plan.pruner)
         for params in progressive.seed_params(job.space, top) if top else []:
             study.enqueue_trial(params)
@@ -90,7 +90,7 @@ def run_hk(method: str, problem: str, seed: int, ledger: Ledger) -> None:
     name = {"hk-none": "tpe"}.get(method, method[3:])
     plan = strategies.strategy(name, seed=seed, min_resource=FIRST_RUNG,
                                max_resource=MAX_EPOCHS)
-    study = hyperknob.create_study(direction="maximize", sampler=plan.sampler,
+    study = hyperknob.create_study(direction="minimize", sampler=plan.sampler,
                                    pruner=plan.pruner)
     _loop_hk(study, make_job(problem, data), ledger, 1.0)
 
@@ -112,7 +112,7 @@ def run_optuna(method: str, problem: str, seed: int, ledger: Ledger) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     pruner = (optuna.pruners.MedianPruner() if method == "optuna-median"
               else optuna.pruners.HyperbandPruner())
-    study = optuna.create_study(direction="maximize", pruner=pruner,
+    study = optuna.create_study(direction="minimize", pruner=pruner,
                                 sampler=optuna.samplers.TPESampler(seed=seed))
     job = make_job(problem, load(problem))
 
@@ -148,15 +148,19 @@ def best_at(run_: dict[str, Any], spent: float) -> float:
 
 
 def curve(runs: list[dict[str, Any]], budget: float) -> list[float]:
-    """Return the mean over runs of the best value at each checkpoint (NaN counts as 0)."""
-    return [statistics.fmean(0.0 if math.isnan(v := best_at(r, c * budget)) else v
-                             for r in runs) for c in CHECKPOINTS]
+    """Return the mean over runs of the best value at each checkpoint (NaN before a run's
+    first COMPLETE trial)."""
+    out = []
+    for c in CHECKPOINTS:
+        values = [best_at(r, c * budget) for r in runs]
+        out.append(math.nan if any(math.isnan(v) for v in values) else statistics.fmean(values))
+    return out
 
 
 def epochs_to_reach(runs: list[dict[str, Any]], target: float, budget: float) -> float:
     """Return the budget share at which the mean curve first reaches ``target`` (inf: never)."""
     for share, value in zip(CHECKPOINTS, curve(runs, budget), strict=True):
-        if value >= target - 1e-12:
+        if not math.isnan(value) and value <= target + 1e-12:
             return share
     return math.inf
 
@@ -173,25 +177,25 @@ def report(data: dict[str, Any]) -> str:
         if "hk-none" not in by:
             continue
         target = curve(by["hk-none"], budget)[-1]
-        lines += [f"### {problem} (budget {budget:g} epochs; target = hk-none's final mean "
-                  f"{target:.4f})", "",
+        lines += [f"### {problem} (budget {budget:g} epochs; validation loss, lower is better; "
+                  f"target = hk-none's final mean {target:.4f})", "",
                   "| method | seeds | best @ 1/3 | best @ 2/3 | best @ budget | share of budget "
                   "to reach target | s/run |", "|---|---:|---:|---:|---:|---:|---:|"]
         finals = {}
         for method, rs in by.items():
             c = curve(rs, budget)
             reach = epochs_to_reach(rs, target, budget)
-            finals[method] = (c[-1], c[6], reach)
-            lines.append(f"| {method} | {len(rs)} | {c[6]:.4f} | {c[12]:.4f} | {c[-1]:.4f} | "
+            finals[method] = (c[-1], c[9], reach)
+            lines.append(f"| {method} | {len(rs)} | {c[9]:.4f} | {c[19]:.4f} | {c[-1]:.4f} | "
                          f"{'never' if math.isinf(reach) else f'{reach:.2f}'} | "
                          f"{statistics.fmean(r['wall_s'] for r in rs):.0f} |")
         lines.append("")
         hk = {m: v for m, v in finals.items() if m in HK and m != "hk-none"}
         op = {m: v for m, v in finals.items() if m in OPTUNA}
         if hk and op:
-            best_hk = min(hk, key=lambda m: (hk[m][2], -hk[m][0]))
-            best_op = max(op, key=lambda m: op[m][0])
-            beats = "MET" if hk[best_hk][0] > op[best_op][0] else "NOT met"
+            best_hk = min(hk, key=lambda m: (hk[m][2], hk[m][0]))
+            best_op = min(op, key=lambda m: op[m][0])
+            beats = "MET" if hk[best_hk][0] < op[best_op][0] else "NOT met"
             verdicts.append(
                 f"- {problem}: fastest hyperknob strategy {best_hk} reaches the target at "
                 f"{hk[best_hk][2]:.2f} of the budget (goal <= 0.33: "
@@ -202,7 +206,7 @@ def report(data: dict[str, Any]) -> str:
 
 
 def svg_plot(data: dict[str, Any], path: Path) -> None:
-    """Write the anytime curves (mean best validation accuracy vs share of the budget), one
+    """Write the anytime curves (mean lowest validation loss vs share of the budget), one
     panel per problem, as a dependency-free SVG."""
     runs = data["runs"]
     problems = [p for p in PROBLEMS if any(r["problem"] == p for r in runs)]
@@ -219,14 +223,14 @@ def svg_plot(data: dict[str, Any], path: Path) -> None:
         budget = rs[0]["budget"]
         curves = {m: curve([r for r in rs if r["method"] == m], budget) for m in METHODS
                   if any(r["method"] == m for r in rs)}
-        values = [v for c in curves.values() for v in c if v > 0]
+        values = [v for c in curves.values() for v in c if not math.isnan(v)]
         lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
-        lo = max(0.0, lo - 0.1 * (hi - lo + 1e-9))
+        lo, hi = lo - 0.05 * (hi - lo + 1e-9), hi + 0.05 * (hi - lo + 1e-9)
 
         def xy(share: float, value: float, ox: int = ox, lo: float = lo,
                hi: float = hi) -> str:
             x = ox + pad + share * (w - 2 * pad)
-            y = pad + (1 - (max(value, lo) - lo) / (hi - lo + 1e-12)) * (h - 2 * pad)
+            y = pad + (1 - (min(max(value, lo), hi) - lo) / (hi - lo + 1e-12)) * (h - 2 * pad)
             return f"{x:.1f},{y:.1f}"
 
         parts.append(f'<text x="{ox + w / 2}" y="20" text-anchor="middle" '
@@ -241,9 +245,10 @@ def svg_plot(data: dict[str, Any], path: Path) -> None:
             parts.append(f'<text x="{ox + pad - 4}" y="{xy(0, v).split(",")[1]}" '
                          f'text-anchor="end">{v:.3f}</text>')
         parts.append(f'<text x="{ox + w / 2}" y="{h - pad + 30}" text-anchor="middle">'
-                     'epochs spent</text>')
+                     'epochs spent (y: mean lowest validation loss)</text>')
         for method, c in curves.items():
-            points = " ".join(xy(s, v) for s, v in zip(CHECKPOINTS, c, strict=True) if v > 0)
+            points = " ".join(xy(s, v) for s, v in zip(CHECKPOINTS, c, strict=True)
+                              if not math.isnan(v))
             dash = ' stroke-dasharray="5,3"' if method.startswith("optuna") else ""
             parts.append(f'<polyline points="{points}" stroke="{colors[method]}" '
                          f'stroke-width="2" fill="none"{dash}/>')

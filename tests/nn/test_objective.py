@@ -90,3 +90,16 @@ def test_objective_from_a_csv_file(tmp_path: object) -> None:
     frame.to_csv(path, index=False)
     job = nn.objective(path, target="y")
     assert job.dataset.n_features == 4 and job.dataset.n_classes == 2
+
+
+def test_the_validation_loss_as_the_target(iris: nn.Dataset) -> None:
+    job = nn.NeuralNetworkObjective(iris, small_space(iris), target="loss", log=lambda _: None)
+    assert job.direction == "minimize" and job.metric == "cross-entropy"
+    study = hyperknob.create_study(direction=job.direction, seed=0)
+    study.optimize(job, n_trials=2)
+    for trial in study.get_trials(states=(TrialState.COMPLETE,)):
+        losses = trial.user_attrs["curves"]["val_loss"]
+        assert list(trial.intermediate_values.values()) == losses  # reported each epoch
+        assert trial.value == min(losses)
+    with pytest.raises(ValueError, match="target must be"):
+        nn.NeuralNetworkObjective(iris, target="accuracy")

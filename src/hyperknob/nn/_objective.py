@@ -42,7 +42,13 @@ class NeuralNetworkObjective:
         device: str = "cpu",
         log_every: int | None = None,
         log: Callable[[str], Any] = print,
+        target: str = "metric",
     ) -> None:
+        if target not in ("metric", "loss"):
+            raise ValueError(f"target must be 'metric' or 'loss', got target={target!r}")
+        #: "metric": report and return the validation metric; "loss": the validation loss
+        #: (cross-entropy or MSE: continuous where accuracy moves in steps of one example).
+        self.target = target
         self.dataset = dataset
         self.space = space or default_space(dataset.n_features, dataset.n_train)
         self.seed = seed
@@ -56,12 +62,16 @@ class NeuralNetworkObjective:
 
     @property
     def direction(self) -> str:
-        """Return "maximize" for accuracy (classification), "minimize" for RMSE."""
+        """Return "maximize" for accuracy (classification), "minimize" for RMSE or a loss."""
+        if self.target == "loss":
+            return "minimize"
         return "maximize" if self.dataset.task == "classification" else "minimize"
 
     @property
     def metric(self) -> str:
-        """Return the name of the validation metric."""
+        """Return the name of the validation metric the trials return."""
+        if self.target == "loss":
+            return "cross-entropy" if self.dataset.task == "classification" else "mse"
         return "accuracy" if self.dataset.task == "classification" else "rmse"
 
     def prepare(self, study: Study) -> None:
@@ -83,7 +93,8 @@ class NeuralNetworkObjective:
 
         def on_epoch(record: EpochRecord) -> bool:
             # Step = epochs trained so far: a pruner's resource (rungs at 1, 3, 9 epochs...).
-            trial.report(record.val_metric, record.epoch + 1)
+            value = record.val_loss if self.target == "loss" else record.val_metric
+            trial.report(value, record.epoch + 1)
             return trial.should_prune()
 
         result = train(config, self.dataset, seed=self.seed, device=self.device,
@@ -115,6 +126,9 @@ class NeuralNetworkObjective:
             raise TrialPruned(f"diverged: {result.stop_detail}")
         if result.stop_reason == "stopped":
             raise TrialPruned()  # the reason the pruner gave is kept by should_prune()
+        if self.target == "loss":
+            losses = [r.val_loss for r in result.history if math.isfinite(r.val_loss)]
+            return min(losses) if losses else math.inf
         return result.best.val_metric
 
 
