@@ -13,7 +13,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q $(TORCH_PIN)
-	$(BIN)/python -m pip install -q -e '.[nn]'
+	$(BIN)/python -m pip install -q -e '.[nn,viz]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python

@@ -245,3 +245,16 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     except OSError as error:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write a study's HTML report."""
+    try:
+        from hyperknob.viz import write_report
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise CLIError(f"the report needs plotly: pip install 'hyperknob[viz]' ({error})"
+                       ) from None
+    study = load(open_storage(args.storage), args.study)
+    path = write_report(study, args.output or f"{args.study}-report.html")
+    print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline in a browser)")
+    return 0

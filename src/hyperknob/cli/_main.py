@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="print the training cost every N iterations")
     tune.add_argument("--output", default="runs", metavar="DIR",
                       help="where runs/STUDY/ goes (default: runs)")
+    report = add("report", c.cmd_report,
+                 "write one self-contained HTML report of a study (plots, diagnosis, advice)")
+    report.add_argument("study", metavar="STUDY", help="study name")
+    report.add_argument("-o", "--output", default=None, metavar="FILE",
+                        help="where to write it (default: STUDY-report.html)")
     dash = add("dashboard", c.cmd_dashboard,
                "serve a live, read-only web view of the studies in the storage")
     dash.add_argument("--host", default="127.0.0.1",

@@ -232,6 +232,13 @@ def _report(args: argparse.Namespace, data: Dataset, study: Study,
     print(f"Test {metric} of the best configuration: {test_metric:.4f} ({note})")
     print(f"Saved {out}/best_model.pt (state_dict and hyperparameters), best_config.json, "
           "trials.csv")
+    try:
+        from hyperknob.viz import write_report
+    except ImportError:
+        print("(no report.html: pip install 'hyperknob[viz]' for the HTML report)")
+    else:
+        print(f"Report (plots, diagnosis, advice; opens offline): "
+              f"{write_report(study, out / 'report.html')}")
     storage = "" if args.storage_default else f" --storage {shlex.quote(shown(args.storage))}"
     print(f"Next: hyperknob trials {shlex.quote(name)}{storage}   |   "
           f"hyperknob describe {shlex.quote(name)}{storage}")

@@ -55,6 +55,7 @@ from hyperknob.viz._params import (
     parallel_data,
     slice_data,
 )
+from hyperknob.viz._report import build_report, layer_parameters, write_report
 
 __all__ = [
     "DIAGNOSIS_COLORS",
@@ -69,11 +70,13 @@ __all__ = [
     "SliceData",
     "SliceParam",
     "TimelineData",
+    "build_report",
     "contour_data",
     "curves_data",
     "edf_data",
     "history_data",
     "importance_data",
+    "layer_parameters",
     "parallel_data",
     "plot_contour",
     "plot_edf",
@@ -85,4 +88,5 @@ __all__ = [
     "plot_timeline",
     "slice_data",
     "timeline_data",
+    "write_report",
 ]

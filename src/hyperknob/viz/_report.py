@@ -1,0 +1,209 @@
+"""``hyperknob report``: one self-contained HTML file about a study, readable offline.
+
+plotly.js is embedded once (from the installed plotly package: no CDN); each figure is its
+JSON and one ``Plotly.newPlot`` call. Every string that comes from the study -- its name,
+parameter names, values, user attributes, reasons -- is HTML-escaped where it enters markup,
+and figure JSON is made safe for a ``<script>`` element (``<``, ``>`` and ``&`` as ``\\u``
+escapes), so a name such as ``</script><script>...`` stays text.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import importlib
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperknob.trial._frozen import FrozenTrial
+
+if TYPE_CHECKING:
+    from hyperknob.study import Study
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 14px; }
+td, th { border-bottom: 1px solid #e4e4e4; padding: 4px 10px; text-align: left;
+         vertical-align: top; }
+.figure { margin: 8px 0 24px; }
+.muted { color: #666; } .advice li { margin: 4px 0; }
+h2 { border-bottom: 2px solid #eee; padding-bottom: 4px; margin-top: 32px; }
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _script_json(value: Any) -> str:
+    """Return JSON that can sit inside a <script> element whatever strings it holds."""
+    text = json.dumps(value, default=str)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "-" if not math.isfinite(value) else f"{value:.6g}"
+    return str(value)
+
+
+def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None) -> str:
+    head = "" if header is None else (
+        "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>")
+    body = "".join("<tr>" + "".join(f"<td>{_e(_fmt(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table>{head}{body}</table>"
+
+
+def layer_parameters(trial: FrozenTrial, dataset: Mapping[str, Any] | None
+                     ) -> list[tuple[str, str, int, int]]:
+    """Return ``(layer, W shape, W count, b count)`` of an nn trial's MLP, from its recorded
+    widths and the dataset's sizes (no torch needed); empty when they are not recorded."""
+    widths = trial.user_attrs.get("hidden_layers")
+    if not isinstance(widths, list) or not dataset:
+        return []
+    n_in = int(dataset.get("n_features") or 0)
+    n_out = int(dataset.get("n_classes") or 1)
+    rows = []
+    for index, width in enumerate([*widths, n_out]):
+        name = "output" if index == len(widths) else f"hidden {index + 1}"
+        rows.append((name, f"{width} x {n_in}", int(width) * n_in, int(width)))
+        n_in = int(width)
+    return rows
+
+
+def _diagnoses(trials: list[FrozenTrial]) -> dict[int, Any]:
+    try:
+        module = importlib.import_module("hyperknob.analysis._diagnosis")
+    except ImportError:
+        return {}
+    result: dict[int, Any] = module.diagnose_study(trials)
+    return result
+
+
+def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
+    """Return the report of a study as one HTML document."""
+    from hyperknob import viz
+    from hyperknob.analysis import param_importances, study_advice
+
+    trials = study.trials
+    complete = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
+    states = Counter(t.state.name for t in trials)
+    attrs = study.user_attrs
+    dataset = attrs.get("dataset") if isinstance(attrs.get("dataset"), dict) else None
+    metric = str(attrs.get("metric", "objective value"))
+    sections: list[str] = []
+    figures: list[tuple[str, str, Any]] = []  # (id, title, figure)
+
+    def figure(title: str, make: Callable[[], Any]) -> None:
+        try:
+            fig = make()
+        except (ValueError, ImportError) as error:
+            sections.append(f"<p class='muted'>{_e(title)}: not drawn ({_e(error)})</p>")
+            return
+        ident = f"fig{len(figures)}"
+        figures.append((ident, title, fig))
+        sections.append(f"<div class='figure' id='{ident}' data-title='{_e(title)}'></div>")
+
+    # -- summary --------------------------------------------------------------------------
+    when = (now or datetime.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    counts = ", ".join(f"{_e(k)} {v}" for k, v in sorted(states.items())) or "no trials"
+    sections.append(f"<h1>Study <span id='study-name'>{_e(study.study_name)}</span></h1>")
+    sections.append(f"<p class='muted'>{len(trials)} trials ({counts}); direction "
+                    f"{_e(study.direction.name.lower())}; {_e(metric)}; report made {when}.</p>")
+    if attrs:
+        sections.append("<h2>Study attributes</h2>" + _table(
+            [(k, json.dumps(v, default=str)) for k, v in sorted(attrs.items())]))
+    # -- best trial -----------------------------------------------------------------------
+    sections.append("<h2>Best trial</h2>")
+    if complete:
+        best = study.best_trial
+        sections.append(f"<p>Trial <b id='best-number'>#{best.number}</b>: {_e(metric)} "
+                        f"<b id='best-value'>{_e(_fmt(best.value))}</b></p>")
+        left = _table([(k, v) for k, v in sorted(best.params.items())],
+                      ("hyperparameter (set before training)", "value"))
+        layers = layer_parameters(best, dataset)
+        right = ""
+        if layers:
+            total = sum(w + b for _, _, w, b in layers)
+            right = _table([*layers, ("total", "", total, "")],
+                           ("layer", "W (out x in)", "W", "b")) + (
+                f"<p>Learned parameters (W and b, set by training): <b id='n-parameters'>"
+                f"{total:,}</b></p>")
+        elif "n_parameters" in best.user_attrs:
+            right = f"<p>Learned parameters: {_e(best.user_attrs['n_parameters'])}</p>"
+        sections.append(f"<div style='display:flex;gap:40px'><div>{left}</div>"
+                        f"<div>{right}</div></div>")
+    else:
+        sections.append("<p>No COMPLETE trial yet.</p>")
+    # -- diagnosis and advice -------------------------------------------------------------
+    diagnoses = _diagnoses(trials)
+    sections.append("<h2>Diagnosis of the training runs</h2>")
+    if diagnoses:
+        by_label = Counter(str(d.pathology.value) for d in diagnoses.values())
+        sections.append(_table(sorted(by_label.items(), key=lambda kv: -kv[1]),
+                               ("diagnosis", "trials")))
+        shown = sorted(diagnoses.items(), key=lambda kv: (kv[1].pathology.value == "healthy",
+                                                          kv[0]))[:30]
+        sections.append(_table([(f"#{n}", d.pathology.value, d.summary, d.advice)
+                                for n, d in shown],
+                               ("trial", "diagnosis", "evidence", "next step")))
+    else:
+        sections.append("<p class='muted'>No trial recorded training curves.</p>")
+    advice = study_advice(study) if len(complete) >= 2 else []
+    sections.append("<h2>Advice on the search</h2>")
+    sections.append("<ul class='advice'>" + "".join(
+        f"<li><b>{_e(a.kind)}</b>: {_e(a.message)}</li>" for a in advice) + "</ul>"
+        if advice else "<p class='muted'>Nothing to advise yet.</p>")
+    # -- plots ----------------------------------------------------------------------------
+    sections.append("<h2>Plots</h2>")
+    figure("Optimization history", lambda: viz.plot_optimization_history(study))
+    importance = None
+    if len(complete) >= 2:
+        try:
+            importance = param_importances(study)
+        except ValueError as error:
+            sections.append(f"<p class='muted'>Importance: not computed ({_e(error)})</p>")
+    if importance is not None:
+        figure("Hyperparameter importance (fANOVA)",
+               lambda: viz.plot_param_importances(importance))
+    figure("Parallel coordinates", lambda: viz.plot_parallel_coordinate(study))
+    figure("Slice", lambda: viz.plot_slice(study))
+    if importance is not None and len(importance.importances) >= 2:
+        x, y = list(importance.importances)[:2]
+        figure(f"Contour of {x} and {y}", lambda: viz.plot_contour(study, x, y))
+    labels = {n: str(d.pathology.value) for n, d in diagnoses.items()}
+    if any(t.intermediate_values for t in trials):
+        figure("Learning curves by state", lambda: viz.plot_learning_curves(study))
+        if labels:
+            figure("Learning curves by diagnosis", lambda: viz.plot_learning_curves(
+                study, color_by="diagnosis", labels=labels))
+    figure("Empirical distribution of the values", lambda: viz.plot_edf(study))
+    figure("Timeline", lambda: viz.plot_timeline(study))
+    return _document(study.study_name, sections, figures)
+
+
+def _document(name: str, sections: list[str], figures: list[tuple[str, str, Any]]) -> str:
+    plotly_js = str(importlib.import_module("plotly.offline").get_plotlyjs())
+    calls = []
+    for ident, _, fig in figures:
+        spec = json.loads(fig.to_json())
+        calls.append(f"Plotly.newPlot({_script_json(ident)}, {_script_json(spec['data'])}, "
+                     f"{_script_json(spec.get('layout', {}))}, {{responsive: true}});")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>hyperknob report: {_e(name)}</title><style>{_STYLE}</style>"
+        f"<script>{plotly_js}</script></head><body>\n" + "\n".join(sections) +
+        "\n<script>\n" + "\n".join(calls) + "\n</script>\n</body></html>\n")
+
+
+def write_report(study: Study, path: str | Path) -> Path:
+    """Write :func:`build_report` to ``path`` (parents created) and return it."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(build_report(study), encoding="utf-8")
+    return out
