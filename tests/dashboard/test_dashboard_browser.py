@@ -61,7 +61,7 @@ def test_the_dashboard_renders_and_follows_a_finishing_trial(
     # A trial finishes while the page is open: the server's event brings it in.
     study.optimize(lambda t: t.suggest_float("x<b>", 0.0, 1.0), n_trials=1)
     page.wait_for_function(
-        "document.getElementById('counts').textContent.includes('9 trials')", timeout=10_000)
-    assert page.locator("#trials tr").count() == 9
+        "document.getElementById('counts').textContent.includes('9 trials')"
+        " && document.querySelectorAll('#trials tr').length === 9", timeout=10_000)
     assert page.evaluate("window.pwned === undefined") and dialogs == []
     page.close()

@@ -193,7 +193,13 @@ def test_ctrl_c_leaves_no_running_trial_and_keeps_completed_ones(
     process = subprocess.Popen([sys.executable, str(script), url, str(n_jobs)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-    time.sleep(1.5)
+    deadline = time.monotonic() + 60  # a loaded machine may take a while to finish five
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        done = hyperknob.load_study(study_name="s", storage=url).get_trials(
+            states=(TrialState.COMPLETE,))
+        if len(done) >= 6:
+            break
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode != 0 and "KeyboardInterrupt" in err
