@@ -21,6 +21,7 @@ from hyperknob.exceptions import (
     TrialPruned,
 )
 from hyperknob.study import (
+    HeartbeatPolicy,
     Study,
     StudyView,
     create_study,
@@ -36,6 +37,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DuplicatedStudyError",
     "FrozenTrial",
+    "HeartbeatPolicy",
     "HyperknobError",
     "Prior",
     "SchemaVersionError",

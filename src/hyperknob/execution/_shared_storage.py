@@ -9,6 +9,7 @@ the storage's own lock keeps them consistent.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import secrets
 import tempfile
@@ -162,6 +163,12 @@ class StorageClient(BaseStorage):
     def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         wanted = None if states is None else tuple(s for s in TrialState if s in states)
         return int(self._call("count_trials", study_id, wanted))
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        self._call("record_heartbeat", trial_id)
+
+    def get_stale_trial_ids(self, study_id: int, older_than: datetime.datetime) -> list[int]:
+        return list(self._call("get_stale_trial_ids", study_id, older_than))
 
     def get_best_trial(self, study_id: int) -> FrozenTrial | None:
         result: FrozenTrial | None = self._call("get_best_trial", study_id)

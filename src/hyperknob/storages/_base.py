@@ -123,6 +123,15 @@ class BaseStorage(abc.ABC):
         and only those numbered ``from_number`` or higher (for readers that remember the
         finished trials below a watermark: finished trials never change)."""
 
+    def record_heartbeat(self, trial_id: int) -> None:
+        """Mark a RUNNING trial as alive now (its worker is still working on it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not record heartbeats")
+
+    def get_stale_trial_ids(self, study_id: int, older_than: datetime.datetime) -> list[int]:
+        """Return the RUNNING trials whose last heartbeat is older than ``older_than`` (trials
+        that never beat are never stale: they run without heartbeats)."""
+        raise NotImplementedError(f"{type(self).__name__} does not record heartbeats")
+
     def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         """Return how many trials the study has, optionally only those in ``states``."""
         return len(self.get_all_trials(study_id, states))

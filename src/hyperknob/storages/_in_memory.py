@@ -40,8 +40,8 @@ def check_json(kind: str, key: str, value: Any) -> Any:
 class _Record:
     """A trial as the storage keeps it: mutable while RUNNING, frozen on first read."""
 
-    __slots__ = ("complete", "distributions", "frozen", "intermediate", "number", "params",
-                 "start", "state", "system_attrs", "trial_id", "user_attrs", "value")
+    __slots__ = ("complete", "distributions", "frozen", "heartbeat", "intermediate", "number",
+                 "params", "start", "state", "system_attrs", "trial_id", "user_attrs", "value")
 
     def __init__(self, trial: FrozenTrial) -> None:
         self.number = trial.number
@@ -55,6 +55,7 @@ class _Record:
         self.intermediate = dict(trial.intermediate_values)
         self.start = trial.datetime_start
         self.complete = trial.datetime_complete
+        self.heartbeat: datetime.datetime | None = None
         self.frozen: FrozenTrial | None = None
 
     def freeze(self) -> FrozenTrial:
@@ -253,6 +254,16 @@ class InMemoryStorage(BaseStorage):
             if states is None:
                 return [r.freeze() for r in records]
             return [r.freeze() for r in records if r.state in states]
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        with self._lock:
+            self._running(trial_id).heartbeat = _now()
+
+    def get_stale_trial_ids(self, study_id: int, older_than: datetime.datetime) -> list[int]:
+        with self._lock:
+            return [r.trial_id for r in self._study(study_id).trials
+                    if r.state is TrialState.RUNNING and r.heartbeat is not None
+                    and r.heartbeat < older_than]
 
     def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         with self._lock:

@@ -445,6 +445,22 @@ class SQLStorage(BaseStorage):
 
         return self._transaction(work, write=True)
 
+    def record_heartbeat(self, trial_id: int) -> None:
+        def work(conn: Connection) -> None:
+            self._check_running(conn, trial_id)
+            conn.execute(s.trials.update().where(s.trials.c.trial_id == trial_id)
+                         .values(heartbeat=_now()))
+
+        self._transaction(work, write=True)
+
+    def get_stale_trial_ids(self, study_id: int, older_than: datetime.datetime) -> list[int]:
+        query = sa.select(s.trials.c.trial_id).where(
+            s.trials.c.study_id == study_id, s.trials.c.state == int(TrialState.RUNNING),
+            s.trials.c.heartbeat.is_not(None), s.trials.c.heartbeat < older_than,
+        ).order_by(s.trials.c.number)
+        rows = self._transaction(lambda conn: conn.execute(query).all())
+        return [int(row[0]) for row in rows]
+
     def get_trial(self, trial_id: int) -> FrozenTrial:
         def work(conn: Connection) -> list[FrozenTrial]:
             return self._load(conn, s.trials.c.trial_id == trial_id,

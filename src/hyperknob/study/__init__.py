@@ -1,6 +1,7 @@
 """Studies: create, load, optimize, inspect."""
 
 from hyperknob._direction import StudyDirection
+from hyperknob.study._heartbeat import HeartbeatPolicy
 from hyperknob.study._study import (
     Study,
     create_study,
@@ -12,6 +13,7 @@ from hyperknob.study._study import (
 from hyperknob.study._view import StudyView
 
 __all__ = [
+    "HeartbeatPolicy",
     "Study",
     "StudyDirection",
     "StudyView",

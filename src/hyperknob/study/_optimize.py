@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from hyperknob.exceptions import TrialPruned
+from hyperknob.study._heartbeat import Beater, reap_stale_trials
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -89,10 +90,18 @@ def run_trial(
     """
     guard = guard or InterruptGuard()
     trial = None
+    policy = study.heartbeat
     try:
         with guard.writing():  # a Ctrl-C held here is raised once ``trial`` exists
+            if policy is not None:
+                reap_stale_trials(study, policy)
             trial = study.ask()
-        value = func(trial)
+        beater = None if policy is None else Beater(study, trial._trial_id, policy.interval)
+        try:
+            value = func(trial)
+        finally:
+            if beater is not None:
+                beater.stop()
     except TrialPruned as pruned:
         assert trial is not None
         with guard.writing():

@@ -13,6 +13,7 @@ from hyperknob.exceptions import StudyNotFoundError, TrialPruned, UpdateFinished
 from hyperknob.pruners._base import BasePruner, NopPruner
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.storages import BaseStorage, StudySummary, get_storage
+from hyperknob.study._heartbeat import HeartbeatPolicy
 from hyperknob.study._view import StudyView
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
@@ -54,7 +55,12 @@ class Study:
         storage: str | BaseStorage | None,
         sampler: BaseSampler | None = None,
         pruner: BasePruner | None = None,
+        heartbeat: HeartbeatPolicy | None = None,
     ) -> None:
+        if heartbeat is not None and not isinstance(heartbeat, HeartbeatPolicy):
+            raise TypeError(f"heartbeat must be a HeartbeatPolicy or None, got {heartbeat!r}")
+        #: Workers of this study beat for their trials and reap dead workers' trials.
+        self.heartbeat = heartbeat
         self._storage = get_storage(storage)
         self._study_id = self._storage.get_study_id_from_name(study_name)
         self.study_name = study_name
@@ -262,8 +268,12 @@ def create_study(
     pruner: BasePruner | None = None,
     load_if_exists: bool = False,
     seed: int | None = None,
+    heartbeat: HeartbeatPolicy | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists``). ``seed`` seeds the default sampler.
+
+    ``heartbeat``: a :class:`HeartbeatPolicy`: workers record that their trials are alive, and
+    a RUNNING trial whose worker went silent for its grace period is failed (and retried).
 
     Example:
         >>> study = create_study(direction="maximize", seed=42)
@@ -290,7 +300,8 @@ def create_study(
                 f"study {name!r} exists with direction {existing.name.lower()!r}, "
                 f"not {parsed.name.lower()!r}"
             ) from None
-    return Study(study_name=name, storage=backend, sampler=sampler, pruner=pruner)
+    return Study(study_name=name, storage=backend, sampler=sampler, pruner=pruner,
+                 heartbeat=heartbeat)
 
 
 def load_study(
@@ -300,6 +311,7 @@ def load_study(
     sampler: BaseSampler | None = None,
     pruner: BasePruner | None = None,
     seed: int | None = None,
+    heartbeat: HeartbeatPolicy | None = None,
 ) -> Study:
     """Load a stored study. With ``study_name=None`` the storage must hold exactly one."""
     backend = get_storage(storage)
@@ -312,7 +324,7 @@ def load_study(
     backend.get_study_id_from_name(study_name)
     return Study(study_name=study_name, storage=backend,
                  sampler=sampler if sampler is not None else _default_sampler(seed),
-                 pruner=pruner)
+                 pruner=pruner, heartbeat=heartbeat)
 
 
 def delete_study(*, study_name: str, storage: str | BaseStorage) -> None:

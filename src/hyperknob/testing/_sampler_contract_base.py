@@ -7,6 +7,7 @@ The checks themselves live in the ``_sampler_contract_*`` mixins, which
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 from collections.abc import Callable, Container, Iterator, Mapping
 from typing import Any
@@ -32,7 +33,7 @@ from hyperknob.trial._trial import Trial
 WRITE_METHODS = frozenset({
     "create_new_study", "delete_study", "set_study_attr", "create_new_trial",
     "claim_waiting_trial", "set_trial_param", "set_trial_intermediate_value",
-    "set_trial_attr", "finish_trial",
+    "set_trial_attr", "finish_trial", "record_heartbeat",
 })
 
 #: A space with one dimension of every kind.
@@ -206,6 +207,14 @@ class RecordingStorage(BaseStorage):
     ) -> list[FrozenTrial]:
         self._record("get_all_trials")
         return self.inner.get_all_trials(study_id, states, from_number=from_number)
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        self._record("record_heartbeat")
+        self.inner.record_heartbeat(trial_id)
+
+    def get_stale_trial_ids(self, study_id: int, older_than: datetime.datetime) -> list[int]:
+        self._record("get_stale_trial_ids")
+        return self.inner.get_stale_trial_ids(study_id, older_than)
 
     def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:
         self._record("count_trials")

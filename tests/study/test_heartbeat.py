@@ -1,0 +1,168 @@
+"""Heartbeats: a trial whose worker died is failed as stale by a live worker and retried; a
+live or heartbeat-less trial is left alone. In memory, on SQLite and on PostgreSQL, and with a
+worker really SIGKILLed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import hyperknob
+from hyperknob import HeartbeatPolicy, TrialState
+from hyperknob.study._heartbeat import reap_stale_trials
+from hyperknob.trial import Trial
+
+
+def quick(trial: Trial) -> float:
+    return trial.suggest_float("x", 0.0, 1.0)
+
+
+def dead_trial(study: hyperknob.Study, x: float) -> int:
+    """Start a trial the way a worker would, beat once, and never come back."""
+    study.enqueue_trial({"x": x})
+    trial = study.ask()
+    trial.suggest_float("x", 0.0, 1.0)
+    study._storage.record_heartbeat(trial._trial_id)
+    return trial.number
+
+
+def test_a_silent_trial_is_failed_as_stale_and_retried(storage_url: str | None) -> None:
+    policy = HeartbeatPolicy(interval=0.05, grace_period=0.3, max_retries=1)
+    study = hyperknob.create_study(storage=storage_url, heartbeat=policy,
+                                   sampler=hyperknob.samplers.RandomSampler(seed=0))
+    study.optimize(quick, n_trials=2)
+    dead = dead_trial(study, 0.123)
+    time.sleep(0.5)
+    study.optimize(quick, n_trials=2)
+    trials = study.trials
+    assert trials[dead].state is TrialState.FAIL
+    assert trials[dead].system_attrs["fail_reason"].startswith("stale: no heartbeat for more")
+    retry = trials[dead + 1]
+    assert retry.state is TrialState.COMPLETE and retry.params == {"x": 0.123}
+    assert retry.system_attrs["retried_from"] == dead
+    assert retry.system_attrs["retry_count"] == 1
+    assert [t.state for t in trials].count(TrialState.COMPLETE) == 4  # 2 before, retry, 1 new
+    assert [t.number for t in trials] == list(range(len(trials)))
+
+
+def test_retries_stop_at_max_retries_and_heartbeatless_trials_are_left(
+    storage_url: str | None,
+) -> None:
+    policy = HeartbeatPolicy(interval=0.05, grace_period=0.2, max_retries=1)
+    study = hyperknob.create_study(storage=storage_url, heartbeat=policy)
+    silent = study.ask()  # runs without heartbeats (e.g. an ask/tell user): never stale
+    first = dead_trial(study, 0.5)
+    time.sleep(0.3)
+    assert [t.number for t in reap_stale_trials(study, policy)] == [first]
+    retry = study.ask()  # the WAITING retry, claimed ...
+    assert retry.suggest_float("x", 0.0, 1.0) == 0.5
+    study._storage.record_heartbeat(retry._trial_id)  # ... and its worker dies too
+    time.sleep(0.3)
+    assert [t.number for t in reap_stale_trials(study, policy)] == [retry.number]
+    assert reap_stale_trials(study, policy) == []  # reaped once only
+    states = [t.state for t in study.trials]
+    assert TrialState.WAITING not in states  # retried once: no second retry
+    assert study.trials[silent.number].state is TrialState.RUNNING
+
+
+def test_a_live_trial_keeps_beating_and_is_not_reaped(storage_url: str | None) -> None:
+    policy = HeartbeatPolicy(interval=0.05, grace_period=0.3)
+    study = hyperknob.create_study(storage=storage_url, heartbeat=policy)
+
+    def slow(trial: Trial) -> float:
+        time.sleep(1.2)  # four grace periods
+        return trial.suggest_float("x", 0.0, 1.0)
+
+    worker = threading.Thread(target=study.optimize, args=(slow,), kwargs={"n_trials": 1})
+    worker.start()
+    reaped = []
+    while worker.is_alive():
+        reaped += reap_stale_trials(study, policy)
+        time.sleep(0.05)
+    worker.join()
+    assert reaped == [] and study.trials[0].state is TrialState.COMPLETE
+
+
+def test_policy_arguments() -> None:
+    assert HeartbeatPolicy(10.0).grace == 20.0 and HeartbeatPolicy(0.5).grace == 1.5
+    for bad in ({"interval": 0}, {"interval": -1.0}, {"interval": 1.0, "grace_period": 0.5},
+                {"interval": 1.0, "max_retries": -1}):
+        with pytest.raises(ValueError):
+            HeartbeatPolicy(**bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="HeartbeatPolicy"):
+        hyperknob.create_study(heartbeat=10)  # type: ignore[arg-type]
+
+
+WORKER = textwrap.dedent(
+    """
+    import sys, time
+    import hyperknob
+
+    policy = hyperknob.HeartbeatPolicy(interval=0.1, grace_period=1.0, max_retries=2)
+    study = hyperknob.create_study(study_name="s", storage=sys.argv[1], heartbeat=policy,
+                                   load_if_exists=True)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0.0, 1.0)
+        if x == 0.777:
+            print("stuck", flush=True)
+            time.sleep(60)  # killed here
+        return x
+
+    for x in (0.1, 0.2, 0.777):
+        study.enqueue_trial({"x": x})
+    study.optimize(objective, n_trials=3)
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",
+                                                          marks=pytest.mark.postgres)])
+def test_a_sigkilled_worker_s_trial_is_reaped_and_retried(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (f"sqlite:///{tmp_path}/s.db" if backend == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    process = subprocess.Popen([sys.executable, str(script), url], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "stuck"
+    time.sleep(0.3)  # a few heartbeats
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    policy = HeartbeatPolicy(interval=0.1, grace_period=1.0, max_retries=2)
+    study = hyperknob.load_study(study_name="s", storage=url, heartbeat=policy)
+    before = study.trials
+    assert [t.state for t in before] == [TrialState.COMPLETE, TrialState.COMPLETE,
+                                         TrialState.RUNNING]
+    time.sleep(1.3)
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=2)
+    after = study.trials
+    assert after[2].state is TrialState.FAIL and "stale" in after[2].system_attrs["fail_reason"]
+    assert after[3].params == {"x": 0.777} and after[3].state is TrialState.COMPLETE
+    assert after[3].system_attrs["retried_from"] == 2
+    assert {t.number: t.value for t in after[:2]} == {t.number: t.value for t in before[:2]}
+    assert [t.number for t in after] == list(range(5))
+    assert [t.state for t in after].count(TrialState.COMPLETE) == 4
+
+
+def test_worker_processes_beat_too(storage_url: str | None) -> None:
+    policy = HeartbeatPolicy(interval=0.05, grace_period=0.5)
+    study = hyperknob.create_study(storage=storage_url, heartbeat=policy)
+
+    def objective(trial: Trial) -> float:
+        time.sleep(0.2)
+        return trial.suggest_float("x", 0.0, 1.0)
+
+    study.optimize(objective, n_trials=6, n_jobs=2)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6
