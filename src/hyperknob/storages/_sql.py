@@ -173,7 +173,12 @@ class SQLStorage(BaseStorage):
         if "readonly" in lowered or "read-only" in lowered:
             return StorageError(f"{_describe(self.url)} is read-only: {message}")
         if "disk is full" in lowered or "no space" in lowered:
-            return StorageError(f"{_describe(self.url)}: the disk is full: {message}")
+            return StorageError(f"{_describe(self.url)}: the disk is full ({message}); what "
+                                "was stored before is intact")
+        if "disk i/o error" in lowered:
+            return StorageError(f"{_describe(self.url)}: the write failed ({message}): the "
+                                "disk may be full, the file too large for its limits, or the "
+                                "device gone; what was stored before is intact")
         if "not a database" in lowered or "malformed" in lowered:
             return StorageError(f"{_describe(self.url)} is not a valid database: {message}")
         if isinstance(error, exc.IntegrityError):
