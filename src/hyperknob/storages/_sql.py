@@ -37,7 +37,9 @@ T = TypeVar("T")
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _RETRYABLE = ("database is locked", "database is busy", "deadlock detected",
               "could not serialize", "server closed the connection", "connection refused",
-              "terminating connection", "connection is closed", "consuming input failed")
+              "terminating connection", "connection is closed", "consuming input failed",
+              "the database system is starting up", "the database system is shutting down",
+              "could not connect to server", "connection failed")
 
 
 def _now() -> datetime.datetime:
