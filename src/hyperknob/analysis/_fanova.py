@@ -59,17 +59,24 @@ def tree_boxes(tree: object, columns: tuple[Column, ...]) -> TreeBoxes:
                      value=np.array(values))
 
 
-def main_effects(boxes: TreeBoxes, columns: tuple[Column, ...]) -> tuple[np.ndarray, float]:
-    """Return ``Var(f_i)`` ``[d]`` of each main effect and ``Var(f)`` of one tree."""
-    d = len(columns)
-    measure = np.stack([columns[j].measure(boxes.lo[:, j], boxes.hi[:, j]) for j in range(d)],
-                       axis=1)  # [L, d]
+def _moments(boxes: TreeBoxes, columns: tuple[Column, ...]) -> tuple[np.ndarray, float, float]:
+    """Return each leaf's measure per dimension ``[L, d]``, and the tree's mean and variance."""
+    measure = np.stack([c.measure(boxes.lo[:, j], boxes.hi[:, j])
+                        for j, c in enumerate(columns)], axis=1)
     volume = np.prod(measure, axis=1)
     mean = float(np.sum(boxes.value * volume))
     total = float(np.sum(boxes.value**2 * volume)) - mean**2
+    return measure, mean, total
+
+
+def main_effects(boxes: TreeBoxes, columns: tuple[Column, ...]) -> tuple[np.ndarray, float]:
+    """Return ``Var(f_i)`` ``[d]`` of each main effect and ``Var(f)`` of one tree."""
+    d = len(columns)
+    measure, mean, total = _moments(boxes, columns)
     # Products over every dimension but i, without dividing by a zero measure.
-    prefix = np.cumprod(np.hstack([np.ones((len(volume), 1)), measure[:, :-1]]), axis=1)
-    suffix = np.cumprod(np.hstack([np.ones((len(volume), 1)), measure[:, :0:-1]]),
+    ones = np.ones((measure.shape[0], 1))
+    prefix = np.cumprod(np.hstack([ones, measure[:, :-1]]), axis=1)
+    suffix = np.cumprod(np.hstack([ones, measure[:, :0:-1]]),
                         axis=1)[:, ::-1]
     others = prefix * suffix  # [L, d]
     variances = np.zeros(d)
@@ -119,12 +126,7 @@ def pair_interaction(boxes: TreeBoxes, columns: tuple[Column, ...], i: int,
                      j: int) -> tuple[float, float]:
     """Return the pure interaction variance of parameters ``i`` and ``j`` in one tree --
     ``Var(f_ij) - Var(f_i) - Var(f_j)`` with ``f_ij = E[f | x_i, x_j]`` -- and ``Var(f)``."""
-    d = len(columns)
-    measure = np.stack([columns[k].measure(boxes.lo[:, k], boxes.hi[:, k]) for k in range(d)],
-                       axis=1)
-    volume = np.prod(measure, axis=1)
-    mean = float(np.sum(boxes.value * volume))
-    total = float(np.sum(boxes.value**2 * volume)) - mean**2
+    measure, mean, total = _moments(boxes, columns)
     rest = measure.copy()
     rest[:, [i, j]] = 1.0
     weight = boxes.value * np.prod(rest, axis=1)

@@ -76,19 +76,10 @@ def layer_parameters(trial: FrozenTrial, dataset: Mapping[str, Any] | None
     return rows
 
 
-def _diagnoses(trials: list[FrozenTrial]) -> dict[int, Any]:
-    try:
-        module = importlib.import_module("hyperknob.analysis._diagnosis")
-    except ImportError:
-        return {}
-    result: dict[int, Any] = module.diagnose_study(trials)
-    return result
-
-
 def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
     """Return the report of a study as one HTML document."""
     from hyperknob import viz
-    from hyperknob.analysis import param_importances, study_advice
+    from hyperknob.analysis import diagnose_study, param_importances, study_advice
 
     trials = study.trials
     complete = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
@@ -141,7 +132,7 @@ def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
     else:
         sections.append("<p>No COMPLETE trial yet.</p>")
     # -- diagnosis and advice -------------------------------------------------------------
-    diagnoses = _diagnoses(trials)
+    diagnoses = diagnose_study(trials)
     sections.append("<h2>Diagnosis of the training runs</h2>")
     if diagnoses:
         by_label = Counter(str(d.pathology.value) for d in diagnoses.values())
