@@ -154,3 +154,10 @@ def test_sqlite_storage_works_too(tmp_path: object) -> None:
         lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=3)
     for address in start(get_storage(url)):
         assert json.loads(get(address, "/api/summary?study=s")[2])["n_trials"] == 3
+
+
+def test_the_command_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
+    from hyperknob.cli import main
+
+    assert main(["dashboard", "--port", "70000"]) == 2  # a usage error, before any bind
+    assert "expected an integer from 0 to 65535, got '70000'" in capsys.readouterr().err

@@ -22,22 +22,24 @@ DEMO_FUNCTIONS = ("branin", "sphere", "rosenbrock", "hartmann3", "levy", "stybli
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    """Return an argparse type for integers >= ``minimum``."""
+def _int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """Return an argparse type for integers >= ``minimum`` (and <= ``maximum`` if given)."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        if value < minimum or (maximum is not None and value > maximum):
+            wanted = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            raise argparse.ArgumentTypeError(f"expected an integer {wanted}, got {text!r}")
         return value
 
     return parse
 
 
 _positive_int = _int_at_least(1)
+_port = _int_at_least(0, 65535)
 _seed = _int_at_least(0)
 
 
@@ -139,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--host", default="127.0.0.1",
                       help="address to bind (default 127.0.0.1: this machine only; any other "
                            "address requires a token)")
-    dash.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any)")
+    dash.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0: any)")
     dash.add_argument("--token", default=None,
                       help="token the browser must give (?token=...); generated when bound "
                            "to a non-loopback address without one")
