@@ -17,6 +17,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "hyperknob.nn needs PyTorch: pip install 'hyperknob[nn]' (or torch>=2.2)"
     ) from error
 
+from hyperknob.nn._batched_train import train_batched
 from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._data import BUILTIN_DATASETS, Dataset, Task, load_dataset
 from hyperknob.nn._model import MLP, LayerParameters, ModelDescription, build_mlp, describe
@@ -45,4 +46,5 @@ __all__ = [
     "objective",
     "resolve_device",
     "train",
+    "train_batched",
 ]

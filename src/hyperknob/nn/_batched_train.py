@@ -1,0 +1,356 @@
+"""Train K configurations at once: stacked, padded MLPs stepping in lockstep on one device.
+
+Each model keeps everything ``train`` gives it — its own initial weights, shuffle, minibatch
+size, dropout draws, optimizer, schedule, L1/L2, divergence check, early stopping, ``on_epoch``
+hook and best-epoch weights — and leaves the stack when it is done or stopped.
+
+Two modes for the random draws. Exact (the default on CPU): each model draws its dropout noise
+from its own generator, seeded exactly as ``train`` seeds torch's, so the curves equal K
+sequential ``train`` runs to float rounding (``tests/nn/test_batched_train.py``). Fast (the
+default on CUDA): one batched draw for all models per layer and step — the same distribution,
+not the same numbers. Shuffles are always the sequential ones.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - torch's own convention
+
+from hyperknob.nn import _batched_model as stacked
+from hyperknob.nn._batched_optim import FAMILIES, BatchedOptimizer, learning_rates
+from hyperknob.nn._config import MLPConfig
+from hyperknob.nn._model import build_mlp
+from hyperknob.nn._train import (
+    DIVERGENCE_FACTOR,
+    EpochRecord,
+    TrainResult,
+    _to_tensors,
+    resolve_device,
+    seed_everything,
+)
+
+if TYPE_CHECKING:
+    from hyperknob.nn._data import Dataset
+
+BatchedHook = Callable[[int, EpochRecord], bool]
+EVAL_ELEMENTS = 2**25  # activations per chunk of models when evaluating all rows at once
+
+
+class _Model:
+    """One model's bookkeeping (what ``train`` keeps in local variables)."""
+
+    def __init__(self, index: int, config: MLPConfig, seed: int) -> None:
+        self.index, self.config, self.seed = index, config, seed
+        self.rates = learning_rates(config)
+        self.noise: torch.Generator | None = None  # exact mode: this model's dropout draws
+        self.history: list[EpochRecord] = []
+        self.best_epoch, self.best_key = -1, (math.inf, math.inf)
+        self.since_better, self.best_val_loss = 0, math.inf
+        self.stop: tuple[str, str] | None = None
+        self.initial_loss = math.nan
+
+    def steps_per_epoch(self, n: int) -> int:
+        return -(-n // self.config.batch_size)
+
+
+def _sort_key(model: _Model, n: int) -> tuple[int, int, int]:
+    return (FAMILIES.index(model.config.optimizer), -model.steps_per_epoch(n), model.index)
+
+
+class _Stack:
+    """The models of one depth and activation, their padded parameters and optimizer."""
+
+    def __init__(self, models: list[_Model], n_inputs: int, n_outputs: int,
+                 device: torch.device, exact: bool) -> None:
+        self.models = models
+        configs = [m.config for m in models]
+        self.layout = stacked.layout_for(configs, n_inputs, n_outputs)
+        self.activation = configs[0].activation
+        built = []
+        for model in models:  # the sequential path: seed, build, then dropout's RNG state
+            seed_everything(model.seed)
+            built.append(build_mlp(model.config, n_inputs, n_outputs))
+            if exact and model.config.dropout > 0:
+                model.noise = torch.Generator()
+                model.noise.set_state(torch.get_rng_state())
+        params, self.unit_masks = stacked.stack(built, self.layout)
+        self.params = params.to(device).requires_grad_(True)
+        self.unit_masks = [mask.to(device) for mask in self.unit_masks]
+        self.best = self.params.detach().clone()
+        self.optimizer = BatchedOptimizer(configs, self.params)
+        self.exact = exact
+        self._refresh()
+
+    def _refresh(self) -> None:
+        device = self.params.device
+        configs = [m.config for m in self.models]
+        self.keep = torch.tensor([1.0 - c.dropout for c in configs], device=device)
+        self.l1 = torch.tensor([c.l1 for c in configs], device=device)
+        self.batch = torch.tensor([c.batch_size for c in configs], device=device)
+
+    def select(self, keep: list[int]) -> None:
+        """Keep only the models at positions ``keep`` (the others left the stack)."""
+        index = torch.tensor(keep, dtype=torch.long, device=self.params.device)
+        self.models = [self.models[i] for i in keep]
+        self.params = self.params.detach()[index].requires_grad_(True)
+        self.best = self.best[index]
+        self.unit_masks = [mask[index] for mask in self.unit_masks]
+        self.optimizer.select(index)
+        self._refresh()
+
+    def masks(self, rows: int, counts: Sequence[int] | None,
+              part: slice = slice(None)) -> list[torch.Tensor]:
+        """Return each hidden layer's mask for ``rows`` rows in train mode (dropout drawn).
+
+        ``counts``: the rows each model really uses (exact mode draws just those, as
+        ``nn.Dropout`` does on a minibatch of that size); None: all ``rows``. ``part``: the
+        models to draw for.
+        """
+        units = [unit[part] for unit in self.unit_masks]
+        models = self.models[part]
+        if not any(m.config.dropout > 0 for m in models):
+            return units
+        out = []
+        for layer, unit in enumerate(units):
+            width = unit.shape[2]
+            if not self.exact:
+                keep = self.keep[part].view(-1, 1, 1)
+                noise = torch.bernoulli(keep.expand(-1, rows, width)) / keep
+                out.append(noise * unit)
+                continue
+            mask = unit.expand(-1, rows, -1).clone()
+            for k, model in enumerate(models):
+                count = rows if counts is None else counts[k]
+                if model.noise is None or count == 0:
+                    continue
+                real = model.config.hidden_layers[layer]
+                keep_k = 1.0 - model.config.dropout
+                draw = torch.empty(count, real).bernoulli_(keep_k, generator=model.noise)
+                mask[k, :count, :real] = draw.div_(keep_k).to(mask.device)
+            out.append(mask)
+        return out
+
+    def chunks(self, rows: int) -> list[slice]:
+        """Return slices of the models small enough to evaluate ``rows`` rows at once."""
+        size = max(1, EVAL_ELEMENTS // max(1, rows * max(self.layout.widths)))
+        k = len(self.models)
+        return [slice(start, min(start + size, k)) for start in range(0, k, size)]
+
+
+def _losses(out: torch.Tensor, y: torch.Tensor, classify: bool) -> torch.Tensor:
+    """Return each row's loss [K, B] (cross-entropy, or squared error)."""
+    if classify:
+        k, b, c = out.shape
+        return F.cross_entropy(out.reshape(k * b, c), y.reshape(k * b),
+                               reduction="none").view(k, b)
+    return (out - y).square().mean(dim=2)
+
+
+def _evaluate(stack: _Stack, x: torch.Tensor, y: torch.Tensor, classify: bool,
+              train_mode: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return each model's mean loss and accuracy [K] on all rows of ``x``."""
+    losses, correct = [], []
+    with torch.no_grad():
+        for part in stack.chunks(x.shape[0]):
+            masks = (stack.masks(x.shape[0], None, part) if train_mode
+                     else [m[part] for m in stack.unit_masks])
+            out = stacked.forward(stack.params[part], x, stack.layout, stack.activation,
+                                  masks)
+            target = y.expand(out.shape[0], *y.shape)
+            losses.append(_losses(out, target, classify).mean(dim=1))
+            if classify:
+                correct.append((out.argmax(dim=2) == target).float().mean(dim=1))
+    accuracy = torch.cat(correct) if correct else torch.zeros(0)
+    return torch.cat(losses), accuracy
+
+
+def _epoch(stack: _Stack, x: torch.Tensor, y: torch.Tensor, orders: torch.Tensor,
+           classify: bool) -> torch.Tensor:
+    """Run one epoch of lockstep minibatch steps; return each model's summed batch losses."""
+    n = x.shape[0]
+    device = x.device
+    models = stack.models
+    steps = [m.steps_per_epoch(n) for m in models]
+    families = stack.optimizer.families()
+    totals = torch.zeros(len(models), device=device)
+    for step in range(max(steps)):
+        counts = [max(0, min(m.config.batch_size, n - step * m.config.batch_size))
+                  for m in models]
+        rows = max(counts)
+        count_t = torch.tensor(counts, device=device)
+        offsets = torch.arange(rows, device=device)
+        positions = (step * stack.batch).unsqueeze(1) + offsets
+        valid = offsets.unsqueeze(0) < count_t.unsqueeze(1)
+        index = torch.gather(orders, 1, positions.clamp(max=n - 1))
+        out = stacked.forward(stack.params, x[index], stack.layout, stack.activation,
+                              stack.masks(rows, counts))
+        per_row = torch.where(valid, _losses(out, y[index], classify), 0.0)
+        loss = per_row.sum(dim=1) / count_t.clamp(min=1)
+        totals += loss.detach() * count_t
+        objective = loss.sum()
+        if bool((stack.l1 > 0).any()):
+            objective = objective + (stack.l1 * stacked.l1_norms(stack.params,
+                                                                 stack.layout)).sum()
+        stack.params.grad = None
+        torch.autograd.backward(objective)
+        assert stack.params.grad is not None
+        active = [sum(1 for k in range(start, stop) if steps[k] > step)
+                  for _, start, stop in families]
+        stack.optimizer.step(stack.params.data, stack.params.grad, active)
+    return totals
+
+
+def _divergence(model: _Model, train_loss: float, epoch: int) -> str | None:
+    limit = DIVERGENCE_FACTOR * max(model.initial_loss, 1e-8)
+    if math.isfinite(train_loss) and train_loss <= limit:
+        return None
+    return (f"training loss {train_loss:.4g} at epoch {epoch} "
+            + ("is not finite" if not math.isfinite(train_loss) else
+               f"is over {DIVERGENCE_FACTOR:g}x its starting value {model.initial_loss:.4g}")
+            + f"; learning rate {model.config.learning_rate:g}")
+
+
+def _after_epoch(model: _Model, epoch: int, train_loss: float, val_loss: float,
+                 val_metric: float, seconds: float, classify: bool,
+                 on_epoch: BatchedHook | None) -> bool:
+    """Record one epoch for one model as ``train`` does; return whether its weights are best."""
+    rate = model.rates[epoch]
+    detail = _divergence(model, train_loss, epoch)
+    if detail is not None:
+        model.stop = ("diverged", detail)
+        model.history.append(EpochRecord(epoch, train_loss, math.nan, math.nan, rate, seconds))
+        return False
+    record = EpochRecord(epoch, train_loss, val_loss, val_metric, rate, seconds)
+    model.history.append(record)
+    key = (-val_metric if classify else val_metric, val_loss)
+    better = math.isfinite(val_loss) and key < model.best_key
+    if better:
+        model.best_epoch, model.best_key = epoch, key
+    if val_loss < model.best_val_loss:
+        model.best_val_loss, model.since_better = val_loss, 0
+    else:
+        model.since_better += 1
+    patience = model.config.patience
+    if on_epoch is not None and on_epoch(model.index, record):
+        model.stop = ("stopped", f"stopped after epoch {epoch} by on_epoch")
+    elif patience is not None and model.since_better >= patience:
+        model.stop = ("early_stopping", f"validation loss did not improve for {patience} "
+                      f"epochs (best {model.best_val_loss:.4g})")
+    elif epoch + 1 == model.config.epochs:
+        model.stop = ("completed", f"trained all {model.config.epochs} epochs")
+    return better
+
+
+def _result(stack: _Stack, position: int, metric: str) -> TrainResult:
+    model = stack.models[position]
+    assert model.stop is not None
+    found = model.best_epoch >= 0
+    row = stack.best[position] if found else stack.params.detach()[position]
+    network = stacked.unstack(row, stack.layout, model.config)
+    return TrainResult(
+        model=network, config=model.config, history=tuple(model.history), metric=metric,
+        best_epoch=model.best_epoch if found else max(len(model.history) - 1, 0),
+        stop_reason=model.stop[0], stop_detail=model.stop[1],
+        n_parameters=sum(p.numel() for p in network.parameters()),
+        initial_loss=model.initial_loss,
+    )
+
+
+def _train_stack(stack: _Stack, tensors: dict[str, torch.Tensor], classify: bool,
+                 target_std: float, on_epoch: BatchedHook | None,
+                 results: list[TrainResult | None]) -> None:
+    x_train, y_train = tensors["x_train"], tensors["y_train"]
+    x_val, y_val = tensors["x_val"], tensors["y_val"]
+    metric = "accuracy" if classify else "rmse"
+    initial, _ = _evaluate(stack, x_train, y_train, classify, train_mode=True)
+    for model, loss in zip(stack.models, initial.tolist(), strict=True):
+        model.initial_loss = loss
+    n = x_train.shape[0]
+    shuffles = {seed: torch.Generator().manual_seed(seed)
+                for seed in sorted({m.seed for m in stack.models})}
+    epoch = 0
+    while stack.models:
+        started = time.perf_counter()
+        drawn = {seed: torch.randperm(n, generator=g) for seed, g in shuffles.items()}
+        orders = torch.stack([drawn[m.seed] for m in stack.models]).to(x_train.device)
+        stack.optimizer.set_learning_rates([m.rates[epoch] for m in stack.models])
+        totals = (_epoch(stack, x_train, y_train, orders, classify) / n).tolist()
+        val_loss_t, accuracy_t = _evaluate(stack, x_val, y_val, classify, train_mode=False)
+        val_losses, accuracies = val_loss_t.tolist(), accuracy_t.tolist()
+        share = (time.perf_counter() - started) / len(stack.models)
+        improved = []
+        for k, model in enumerate(stack.models):
+            val_metric = accuracies[k] if classify else math.sqrt(val_losses[k]) * target_std
+            if _after_epoch(model, epoch, totals[k], val_losses[k], val_metric, share,
+                            classify, on_epoch):
+                improved.append(k)
+        if improved:
+            rows = torch.tensor(improved, device=stack.best.device)
+            stack.best[rows] = stack.params.detach()[rows]
+        leaving = [k for k, m in enumerate(stack.models) if m.stop is not None]
+        for k in leaving:
+            results[stack.models[k].index] = _result(stack, k, metric)
+        if leaving:
+            stack.select([k for k, m in enumerate(stack.models) if m.stop is None])
+        epoch += 1
+
+
+def train_batched(
+    configs: Sequence[MLPConfig],
+    data: Dataset,
+    *,
+    seed: int | Sequence[int] = 0,
+    device: str = "cpu",
+    on_epoch: BatchedHook | None = None,
+    exact: bool | None = None,
+) -> list[TrainResult]:
+    """Train every configuration together; return one ``TrainResult`` per config, in order.
+
+    Configurations of one depth and activation share a stack (narrower ones padded, exactly);
+    each stack trains on its own. ``seed`` is one seed for all or one per configuration.
+    ``on_epoch(i, record)`` is called after each epoch of configuration ``i``; returning True
+    stops that model alone. ``exact`` (default: on CPU only) draws each model's dropout noise
+    as ``train`` would, so results equal sequential ``train(config, data, seed=...)`` runs to
+    float rounding; otherwise dropout noise is drawn for all models at once.
+
+    Example:
+        >>> from hyperknob.nn import load_dataset
+        >>> configs = [MLPConfig(hidden_layers=(16,), learning_rate=lr, epochs=5)
+        ...            for lr in (0.001, 0.01, 0.1)]
+        >>> results = train_batched(configs, load_dataset("iris"))  # doctest: +SKIP
+        >>> [r.best.val_metric for r in results]  # doctest: +SKIP
+    """
+    configs = list(configs)
+    if not configs:
+        raise ValueError("configs must hold at least one MLPConfig, got none")
+    for index, config in enumerate(configs):
+        if not isinstance(config, MLPConfig):
+            raise TypeError(f"configs[{index}] must be an MLPConfig, got {config!r}")
+    seeds = [seed] * len(configs) if isinstance(seed, int) else list(seed)
+    if len(seeds) != len(configs) or not all(
+            isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise ValueError(f"seed must be an int or one int per config ({len(configs)}), "
+                         f"got {seed!r}")
+    target = resolve_device(device)
+    exact = target.type == "cpu" if exact is None else exact
+    classify = data.task == "classification"
+    n_outputs = int(data.n_classes or 0) if classify else 1
+    tensors = _to_tensors(data, target)
+    if not classify:
+        tensors["y_train"] = tensors["y_train"].unsqueeze(1)
+        tensors["y_val"] = tensors["y_val"].unsqueeze(1)
+    n = tensors["x_train"].shape[0]
+    results: list[TrainResult | None] = [None] * len(configs)
+    for group in stacked.group_configs(configs):
+        models = sorted((_Model(i, configs[i], seeds[i]) for i in group),
+                        key=lambda m: _sort_key(m, n))
+        stack = _Stack(models, data.n_features, n_outputs, target, exact)
+        _train_stack(stack, tensors, classify, data.target_std, on_epoch, results)
+    done = [r for r in results if r is not None]
+    assert len(done) == len(configs), "every model leaves its stack with a result"
+    return done
