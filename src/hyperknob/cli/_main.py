@@ -43,6 +43,17 @@ _port = _int_at_least(0, 65535)
 _seed = _int_at_least(0)
 
 
+def _batch(text: str) -> int | str:
+    """Return ``"auto"`` or K >= 1 for ``tune --batch``."""
+    if text == "auto":
+        return text
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        message = f"expected 'auto' or an integer >= 1, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
 def _common_options() -> argparse.ArgumentParser:
     """Return a parent parser with the options valid before or after any subcommand.
 
@@ -127,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="cap on the epochs searched (default: scaled to the data)")
     tune.add_argument("--jobs", type=_positive_int, default=1, metavar="K",
                       help="worker processes (default: 1)")
+    tune.add_argument("--batch", type=_batch, default=1, metavar="auto|K",
+                      help="train K trials at once as one batched network stack (1: one at a "
+                           "time, the default; auto: measure and pick K for the device)")
     tune.add_argument("--log-every", type=_positive_int, default=None, metavar="N",
                       help="print the training cost every N iterations")
     tune.add_argument("--output", default="runs", metavar="DIR",

@@ -122,17 +122,47 @@ def cmd_tune(args: argparse.Namespace) -> int:
     done = _finished(study)
     remaining = None if args.trials is None else max(args.trials - done, 0)
     _print_plan(args, data, study, job, resumed, done, remaining, how)
+    batch = _batch_size(args, job, remaining)
     if remaining is None or remaining > 0:
         started = time.perf_counter()
         try:
-            study.optimize(job, n_trials=remaining, timeout=args.timeout, n_jobs=args.jobs,
-                           show_progress_bar=True)
+            if batch > 1:
+                from hyperknob.nn._batched_study import optimize_batched
+
+                optimize_batched(study, job, batch=batch, n_trials=remaining,
+                                 timeout=args.timeout)
+            else:
+                study.optimize(job, n_trials=remaining, timeout=args.timeout,
+                               n_jobs=args.jobs, show_progress_bar=True)
         except KeyboardInterrupt:
             print(f"\nInterrupted. Finished trials are saved in {shown(args.storage)}; run the "
                   "same command again to resume.", file=sys.stderr)
             raise
         print(f"Ran {_finished(study) - done} trials in {time.perf_counter() - started:.0f} s.")
     return _report(args, data, study, job, name)
+
+
+def _batch_size(args: argparse.Namespace, job: NeuralNetworkObjective,
+                remaining: int | None) -> int:
+    """Return K for ``--batch`` (measured for ``auto``), after checking the other options."""
+    if args.batch == 1:
+        return 1
+    for clash, given in (("--jobs > 1", args.jobs > 1),
+                         ("--strategy progressive", args.strategy == "progressive"),
+                         ("--log-every", args.log_every is not None)):
+        if given:
+            raise CLIError(f"--batch {args.batch} cannot be combined with {clash}: batched "
+                           "trials train together in this process; use --batch 1")
+    if args.batch != "auto":
+        k = int(args.batch) if remaining is None else min(int(args.batch), max(remaining, 1))
+        print(f"Batch: {k} trials at a time (--batch {args.batch}).")
+        return k
+    from hyperknob.nn._batched_auto import choose_batch
+
+    choice = choose_batch(job.space, job.dataset, device=args.device, seed=job.seed,
+                          max_k=remaining if remaining else None)
+    print(f"Batch: K = {choice.k} ({choice.reason}).")
+    return choice.k
 
 
 def _stage_one(args: argparse.Namespace, job: NeuralNetworkObjective, storage: Any, name: str,

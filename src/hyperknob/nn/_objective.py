@@ -90,15 +90,22 @@ class NeuralNetworkObjective:
     def train_trial(self, trial: Trial) -> TrainResult:
         """Suggest a configuration, train it with pruning, and record the outcome."""
         config = self.space.suggest(trial)
-
-        def on_epoch(record: EpochRecord) -> bool:
-            # Step = epochs trained so far: a pruner's resource (rungs at 1, 3, 9 epochs...).
-            value = record.val_loss if self.target == "loss" else record.val_metric
-            trial.report(value, record.epoch + 1)
-            return trial.should_prune()
-
         result = train(config, self.dataset, seed=self.seed, device=self.device,
-                       on_epoch=on_epoch, log_every=self.log_every, log=self.log)
+                       on_epoch=lambda record: self.report(trial, record),
+                       log_every=self.log_every, log=self.log)
+        self.record(trial, result)
+        return result
+
+    def report(self, trial: Trial, record: EpochRecord) -> bool:
+        """Report an epoch's validation value to the trial; return whether to prune it."""
+        # Step = epochs trained so far: a pruner's resource (rungs at 1, 3, 9 epochs...).
+        value = record.val_loss if self.target == "loss" else record.val_metric
+        trial.report(value, record.epoch + 1)
+        return trial.should_prune()
+
+    def record(self, trial: Trial, result: TrainResult) -> None:
+        """Store a trained configuration's outcome in the trial's ``user_attrs``."""
+        config = result.config
         curves = {name: _finite_or_none(values) for name, values in result.curves().items()}
         trial.set_user_attr("config", config.to_dict())
         trial.set_user_attr("n_parameters", result.n_parameters)
@@ -110,7 +117,17 @@ class NeuralNetworkObjective:
         trial.set_user_attr("stop_reason", result.stop_reason)
         trial.set_user_attr("stop_detail", result.stop_detail)
         trial.set_user_attr("train_rows", self.dataset.n_train)
-        return result
+
+    def outcome(self, result: TrainResult) -> float:
+        """Return the trial's value, or raise ``TrialPruned`` for a pruned or diverged run."""
+        if result.stop_reason == "diverged":
+            raise TrialPruned(f"diverged: {result.stop_detail}")
+        if result.stop_reason == "stopped":
+            raise TrialPruned()  # the reason the pruner gave is kept by should_prune()
+        if self.target == "loss":
+            losses = [r.val_loss for r in result.history if math.isfinite(r.val_loss)]
+            return min(losses) if losses else math.inf
+        return result.best.val_metric
 
     def __call__(self, trial: Trial) -> float:
         """Train the trial's configuration; return its best validation metric.
@@ -121,15 +138,7 @@ class NeuralNetworkObjective:
         COMPLETE trial (a FAIL would hide it from them). Either way the curves up to the stop
         stay in ``user_attrs["curves"]`` and the intermediate values.
         """
-        result = self.train_trial(trial)
-        if result.stop_reason == "diverged":
-            raise TrialPruned(f"diverged: {result.stop_detail}")
-        if result.stop_reason == "stopped":
-            raise TrialPruned()  # the reason the pruner gave is kept by should_prune()
-        if self.target == "loss":
-            losses = [r.val_loss for r in result.history if math.isfinite(r.val_loss)]
-            return min(losses) if losses else math.inf
-        return result.best.val_metric
+        return self.outcome(self.train_trial(trial))
 
 
 def objective(

@@ -1,0 +1,88 @@
+"""A study run K trials at a time: distinct suggestions, per-model pruning, normal trials."""
+
+from __future__ import annotations
+
+import pytest
+
+import hyperknob
+from hyperknob import TrialState, pruners
+from hyperknob.analysis import diagnose_trial
+from hyperknob.nn import NeuralNetworkObjective, load_dataset
+from hyperknob.nn._batched_auto import choose_batch, memory_limit, parse_batch
+from hyperknob.nn._batched_study import optimize_batched
+from hyperknob.samplers import TPESampler
+
+
+@pytest.fixture(scope="module")
+def job() -> NeuralNetworkObjective:
+    data = load_dataset("iris", seed=0)
+    job = NeuralNetworkObjective(data)
+    job.space = job.space.replace(epochs=9, n_layers=1)
+    return job
+
+
+def test_batched_trials_are_normal_trials_pruned_one_by_one(job: NeuralNetworkObjective) -> None:
+    study = hyperknob.create_study(
+        direction=job.direction, sampler=TPESampler(seed=0, n_startup_trials=4),
+        pruner=pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3))
+    job.prepare(study)  # the enqueued rule-of-thumb trials come first, in the batches
+    assert optimize_batched(study, job, batch=8, n_trials=16) == 16
+    trials = study.trials
+    assert len(trials) == 16 and all(t.state.is_finished() for t in trials)
+    assert trials[0].user_attrs.get("source") == "rule of thumb"
+    rates = [t.params["learning_rate"] for t in trials]
+    assert len(set(rates[:8])) == 8 and len(set(rates[8:])) == 8  # the K suggestions differ
+    states = {t.state for t in trials}
+    assert TrialState.PRUNED in states and TrialState.COMPLETE in states
+    for trial in trials:
+        attrs = trial.user_attrs
+        assert attrs["epochs_run"] == len(attrs["curves"]["val_metric"])
+        assert sorted(trial.intermediate_values) == list(range(1, attrs["epochs_run"] + 1))
+        assert attrs["config"]["learning_rate"] == trial.params["learning_rate"]
+        assert {"n_parameters", "best_epoch", "stop_detail", "train_rows"} <= set(attrs)
+        if trial.state is TrialState.PRUNED:
+            assert trial.system_attrs["prune_reason"]
+            assert attrs["stop_reason"] in ("stopped", "diverged")
+        else:
+            assert trial.value == max(attrs["curves"]["val_metric"])
+        diagnosis = diagnose_trial(trial)
+        assert diagnosis is not None and diagnosis.summary
+    # Pruned at a rung while others of the same batch went on training.
+    first = [t for t in trials if t.number < 8]
+    assert min(t.user_attrs["epochs_run"] for t in first) < 9 <= max(
+        t.user_attrs["epochs_run"] for t in first)
+
+
+def test_a_failing_batch_fails_its_trials_and_raises(job: NeuralNetworkObjective) -> None:
+    study = hyperknob.create_study(direction=job.direction)
+    broken = NeuralNetworkObjective(job.dataset, job.space, device="cpu")
+    broken.space = job.space.replace(units=0)  # MLPConfig refuses a width of 0
+    with pytest.raises((ValueError, TypeError)):
+        optimize_batched(study, broken, batch=3, n_trials=3)
+    assert [t.state for t in study.trials] == [TrialState.FAIL]
+    assert "raised" in study.trials[0].system_attrs["fail_reason"]
+
+
+def test_budget_and_batch_are_checked(job: NeuralNetworkObjective) -> None:
+    study = hyperknob.create_study(direction=job.direction)
+    with pytest.raises(ValueError, match="batch must be an int >= 1, got batch=0"):
+        optimize_batched(study, job, batch=0, n_trials=2)
+    with pytest.raises(ValueError, match="n_trials or timeout"):
+        optimize_batched(study, job, batch=2)
+    assert optimize_batched(study, job, batch=4, n_trials=5) == 5  # the last batch is cut
+    assert parse_batch("auto") == "auto" and parse_batch("7") == 7
+    for bad in ("0", "-2", "many"):
+        with pytest.raises(ValueError, match=repr(bad)):
+            parse_batch(bad)
+
+
+def test_auto_measures_and_explains(job: NeuralNetworkObjective) -> None:
+    choice = choose_batch(job.space, job.dataset, max_k=4, budget=0.5)
+    assert choice.k in (1, 2, 4) and 1 in choice.measured and "K=1" in choice.reason
+    assert choose_batch(job.space, job.dataset, max_k=1).k == 1
+    with pytest.raises(ValueError, match="max_k"):
+        choose_batch(job.space, job.dataset, max_k=0)
+    # 80 GB free and a digits-sized MLP: thousands of models fit.
+    digits = load_dataset("digits", seed=0)
+    from hyperknob.nn import MLPConfig
+    assert memory_limit([MLPConfig(hidden_layers=(128, 128))], digits, 80 * 2**30) > 1024
