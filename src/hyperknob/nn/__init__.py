@@ -17,6 +17,8 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "hyperknob.nn needs PyTorch: pip install 'hyperknob[nn]' (or torch>=2.2)"
     ) from error
 
+from hyperknob.nn._batched_auto import BatchChoice, choose_batch
+from hyperknob.nn._batched_study import optimize_batched
 from hyperknob.nn._batched_train import train_batched
 from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._data import BUILTIN_DATASETS, Dataset, Task, load_dataset
@@ -28,6 +30,7 @@ from hyperknob.nn._train import EpochRecord, TrainResult, evaluate, resolve_devi
 __all__ = [
     "BUILTIN_DATASETS",
     "MLP",
+    "BatchChoice",
     "Dataset",
     "EpochRecord",
     "LayerParameters",
@@ -38,12 +41,14 @@ __all__ = [
     "Task",
     "TrainResult",
     "build_mlp",
+    "choose_batch",
     "default_space",
     "describe",
     "evaluate",
     "load_dataset",
     "load_space",
     "objective",
+    "optimize_batched",
     "resolve_device",
     "train",
     "train_batched",

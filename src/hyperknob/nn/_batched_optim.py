@@ -119,18 +119,23 @@ class BatchedOptimizer:
                       "rmsprop": self._rmsprop}[family]
             update(rows, params[rows], grad[rows], decoupled=family == "adamw")
 
+    def _any(self, rows: slice, name: str) -> bool:
+        """Return whether any model of ``rows`` has a nonzero ``name`` (from the configs, so
+        that no step waits on the device to answer)."""
+        return any(bool(getattr(c, name)) for c in self.configs[rows])
+
     def _coupled_decay(self, rows: slice, p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        decay = self.decay[rows]
-        return g + decay * p if bool((decay != 0).any()) else g
+        return g + self.decay[rows] * p if self._any(rows, "l2") else g
 
     def _sgd(self, rows: slice, p: torch.Tensor, g: torch.Tensor, *, decoupled: bool) -> None:
         g = self._coupled_decay(rows, p, g)
         momentum = self.momentum[rows]
-        if bool((momentum != 0).any()):
+        if self._any(rows, "momentum"):
             buf = self.state1[rows]
             buf.mul_(momentum).add_(g)  # torch: buf = grad on the first step; 0 * 0 + g is g
             nesterov = self.nesterov[rows]
-            g = torch.where(nesterov, g + momentum * buf, buf) if bool(nesterov.any()) else buf
+            g = torch.where(nesterov, g + momentum * buf, buf) if self._any(
+                rows, "nesterov") else buf
         p.sub_(self.lr_64[rows].float() * g)
 
     def _adam(self, rows: slice, p: torch.Tensor, g: torch.Tensor, *, decoupled: bool) -> None:
@@ -157,7 +162,7 @@ class BatchedOptimizer:
         avg = square.sqrt().add_(EPSILON)
         lr = self.lr_64[rows].float()
         momentum = self.momentum[rows]
-        if bool((momentum != 0).any()):
+        if self._any(rows, "momentum"):
             buf = self.state2[rows]
             buf.mul_(momentum).add_(g / avg)
             p.sub_(lr * buf)

@@ -178,11 +178,12 @@ def _epoch(stack: _Stack, x: torch.Tensor, y: torch.Tensor, orders: torch.Tensor
     steps = [m.steps_per_epoch(n) for m in models]
     families = stack.optimizer.families()
     totals = torch.zeros(len(models), device=device)
+    l1 = any(m.config.l1 > 0 for m in models)  # Python flags: no device sync per step
     for step in range(max(steps)):
         counts = [max(0, min(m.config.batch_size, n - step * m.config.batch_size))
                   for m in models]
         rows = max(counts)
-        count_t = torch.tensor(counts, device=device)
+        count_t = (n - step * stack.batch).clamp(min=0, max=None).minimum(stack.batch)
         offsets = torch.arange(rows, device=device)
         positions = (step * stack.batch).unsqueeze(1) + offsets
         valid = offsets.unsqueeze(0) < count_t.unsqueeze(1)
@@ -193,7 +194,7 @@ def _epoch(stack: _Stack, x: torch.Tensor, y: torch.Tensor, orders: torch.Tensor
         loss = per_row.sum(dim=1) / count_t.clamp(min=1)
         totals += loss.detach() * count_t
         objective = loss.sum()
-        if bool((stack.l1 > 0).any()):
+        if l1:
             objective = objective + (stack.l1 * stacked.l1_norms(stack.params,
                                                                  stack.layout)).sum()
         stack.params.grad = None
