@@ -255,10 +255,12 @@ def _report(args: argparse.Namespace, data: Dataset, study: Study,
     print(description)
     print()
     print(f"Learned parameters: {description.n_parameters:,}")
+    why = ("the trial trained in a batch, whose sums run in another order"
+           if getattr(args, "batch", 1) != 1 else "this device is not bit-for-bit deterministic")
     note = ("refit with the same seed, reproducing the trial's validation "
             f"{metric}" if same else
-            f"refit with the same seed (validation {metric} {refit.best.val_metric:.4f}; this "
-            "device is not bit-for-bit deterministic)")
+            f"refit with the same seed (validation {metric} {refit.best.val_metric:.4f}; "
+            f"{why})")
     print(f"Test {metric} of the best configuration: {test_metric:.4f} ({note})")
     print(f"Saved {out}/best_model.pt (state_dict and hyperparameters), best_config.json, "
           "trials.csv")
