@@ -33,6 +33,8 @@ def learning_rates(config: MLPConfig) -> list[float]:
         ...                          gamma=0.5, epochs=5))
         [0.1, 0.1, 0.05, 0.05, 0.025]
     """
+    if config.schedule == "constant":
+        return [config.learning_rate] * config.epochs
     dummy = torch.nn.Linear(1, 1)
     optimizer = make_optimizer(dummy, config)
     schedule = make_schedule(optimizer, config)
@@ -72,6 +74,8 @@ class BatchedOptimizer:
             return torch.tensor(list(values), dtype=dtype, device=device).unsqueeze(1)
 
         self.configs = list(configs)
+        self._families: list[tuple[str, int, int]] | None = None
+        self._flags: dict[tuple[int, int, str], bool] = {}
         self.momentum = column([c.momentum for c in configs])
         self.nesterov = column([float(c.nesterov) for c in configs]) > 0
         self.beta1 = column([c.beta1 for c in configs])
@@ -87,6 +91,11 @@ class BatchedOptimizer:
 
     def families(self) -> list[tuple[str, int, int]]:
         """Return (family, start, stop) of each family present, in row order."""
+        if self._families is None:
+            self._families = self._find_families()
+        return self._families
+
+    def _find_families(self) -> list[tuple[str, int, int]]:
         out: list[tuple[str, int, int]] = []
         for index, config in enumerate(self.configs):
             if out and out[-1][0] == config.optimizer:
@@ -104,6 +113,7 @@ class BatchedOptimizer:
         """Keep only the rows ``index`` (models leaving the stack), in their order."""
         rows = index.tolist()
         self.configs = [self.configs[i] for i in rows]
+        self._families, self._flags = None, {}
         for name in ("momentum", "nesterov", "beta1", "beta2", "beta1_64", "beta2_64",
                      "decay", "decay_64", "steps", "lr_64", "state1", "state2"):
             setattr(self, name, getattr(self, name)[index])
@@ -122,7 +132,10 @@ class BatchedOptimizer:
     def _any(self, rows: slice, name: str) -> bool:
         """Return whether any model of ``rows`` has a nonzero ``name`` (from the configs, so
         that no step waits on the device to answer)."""
-        return any(bool(getattr(c, name)) for c in self.configs[rows])
+        key = (rows.start, rows.stop, name)
+        if key not in self._flags:
+            self._flags[key] = any(bool(getattr(c, name)) for c in self.configs[rows])
+        return self._flags[key]
 
     def _coupled_decay(self, rows: slice, p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         return g + self.decay[rows] * p if self._any(rows, "l2") else g

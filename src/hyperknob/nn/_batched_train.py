@@ -31,7 +31,6 @@ from hyperknob.nn._train import (
     TrainResult,
     _to_tensors,
     resolve_device,
-    seed_everything,
 )
 
 if TYPE_CHECKING:
@@ -73,7 +72,9 @@ class _Stack:
         self.activation = configs[0].activation
         built = []
         for model in models:  # the sequential path: seed, build, then dropout's RNG state
-            seed_everything(model.seed)
+            # train() calls seed_everything; the CPU generator is the one build_mlp draws
+            # from, and seeding only it skips torch's lazy CUDA seeding (~1 ms per model).
+            torch.default_generator.manual_seed(model.seed)
             built.append(build_mlp(model.config, n_inputs, n_outputs))
             if exact and model.config.dropout > 0:
                 model.noise = torch.Generator()
