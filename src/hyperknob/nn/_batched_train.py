@@ -79,6 +79,8 @@ class _Stack:
             if exact and model.config.dropout > 0:
                 model.noise = torch.Generator()
                 model.noise.set_state(torch.get_rng_state())
+        if device.type == "cuda":  # fast mode's batched draws: reproducible run to run
+            torch.cuda.manual_seed(models[0].seed)
         params, self.unit_masks = stacked.stack(built, self.layout)
         self.params = params.to(device).requires_grad_(True)
         self.unit_masks = [mask.to(device) for mask in self.unit_masks]
