@@ -10,6 +10,10 @@ import pytest
 
 POSTGRES_ENV = "HYPERKNOB_TEST_POSTGRES_URL"
 
+# Ray reads these when imported: local clusters on 127.0.0.1, no token between their processes.
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
 
 def postgres_admin_url() -> str | None:
     """Return the URL of the test server, skip without one, and fail in CI without one."""

@@ -34,12 +34,23 @@ from hyperknob.trial import FrozenTrial, Trial, TrialState
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # RayExecutor imports ray (seconds, and an optional dependency): only when asked for.
+    if name == "RayExecutor":
+        from hyperknob.execution._ray import RayExecutor
+
+        return RayExecutor
+    raise AttributeError(f"module 'hyperknob' has no attribute {name!r}")
+
+
 __all__ = [
     "DuplicatedStudyError",
     "FrozenTrial",
     "HeartbeatPolicy",
     "HyperknobError",
     "Prior",
+    "RayExecutor",
     "SchemaVersionError",
     "StorageError",
     "Study",

@@ -1,9 +1,11 @@
-"""Serve an in-memory storage to worker processes over a local socket.
+"""Serve a storage to workers that cannot open it themselves.
 
-The parent keeps the one true :class:`InMemoryStorage`; each worker holds a
-:class:`StorageClient` that forwards every call (arguments and results are pickled
-FrozenTrials, distributions and plain values). One thread per worker serves its calls, and
-the storage's own lock keeps them consistent.
+The parent keeps the one true storage (an :class:`InMemoryStorage`, or a SQLite file that
+only the driver's machine may touch); each worker holds a :class:`StorageClient` that
+forwards every call (arguments and results are pickled FrozenTrials, distributions and plain
+values). Worker processes on this machine connect over a Unix socket; Ray workers on other
+machines over TCP to the driver's address, after an HMAC challenge with a random key. One
+thread per worker serves its calls; the storage's own locking keeps them consistent.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import os
 import secrets
 import tempfile
 import threading
+import time
 from collections.abc import Container, Mapping
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
@@ -25,16 +29,34 @@ from hyperknob.storages._in_memory import check_json
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
+Address = str | tuple[str, int]
+
+
+def _family(address: Address) -> str:
+    return "AF_UNIX" if isinstance(address, str) else "AF_INET"
+
 
 class StorageServer:
-    """Answer storage calls from worker processes until :meth:`close`."""
+    """Answer storage calls from workers until :meth:`close`.
 
-    def __init__(self, storage: BaseStorage) -> None:
+    Listens on a Unix socket in a private temporary folder, or, given ``host``, on a free TCP
+    port of that address (``address`` is then ``(host, port)``).
+    """
+
+    def __init__(self, storage: BaseStorage, *, host: str | None = None) -> None:
         self._storage = storage
-        self._dir = tempfile.mkdtemp(prefix="hyperknob-")
-        self.address = os.path.join(self._dir, "storage.sock")
+        self._dir: str | None = None
+        self.address: Address
+        if host is None:
+            self._dir = tempfile.mkdtemp(prefix="hyperknob-")
+            self.address = os.path.join(self._dir, "storage.sock")
+        else:
+            self.address = (host, 0)
         self.authkey = secrets.token_bytes(16)
-        self._listener = Listener(self.address, family="AF_UNIX", authkey=self.authkey)
+        self._listener = Listener(self.address, family=_family(self.address),
+                                  authkey=self.authkey)
+        if host is not None:
+            self.address = (host, int(self._listener.address[1]))
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -42,8 +64,13 @@ class StorageServer:
         while not self._closed:
             try:
                 conn = self._listener.accept()
+            except AuthenticationError:
+                continue  # a client without the key: refused, the others go on
             except (OSError, EOFError):
-                return
+                if self._closed:
+                    return
+                time.sleep(0.05)  # e.g. out of file descriptors: try again, without spinning
+                continue
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: Connection) -> None:
@@ -57,20 +84,24 @@ class StorageServer:
                     reply: tuple[bool, Any] = (True, getattr(self._storage, name)(*args, **kwargs))
                 except Exception as error:
                     reply = (False, error)
-                conn.send(reply)
+                try:
+                    conn.send(reply)
+                except OSError:  # the worker went away (killed, or its machine was lost)
+                    return
 
     def close(self) -> None:
         """Stop accepting workers and remove the socket."""
         self._closed = True
         self._listener.close()
-        with contextlib.suppress(OSError):
-            os.rmdir(self._dir)
+        if self._dir is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(self._dir)
 
 
 class StorageClient(BaseStorage):
     """A storage whose every call runs in the process that owns the real one."""
 
-    def __init__(self, address: str, authkey: bytes) -> None:
+    def __init__(self, address: Address, authkey: bytes) -> None:
         self._address = address
         self._authkey = authkey
         self._conn: Connection | None = None
@@ -79,7 +110,8 @@ class StorageClient(BaseStorage):
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             if self._conn is None:
-                self._conn = Client(self._address, family="AF_UNIX", authkey=self._authkey)
+                self._conn = Client(self._address, family=_family(self._address),
+                                    authkey=self._authkey)
             self._conn.send((name, args, kwargs))
             ok, result = self._conn.recv()
         if not ok:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from hyperknob.distributions import BaseDistribution
@@ -10,6 +11,8 @@ from hyperknob.trial._frozen import FrozenTrial
 
 if TYPE_CHECKING:
     from hyperknob.study._view import StudyView
+
+_EMPTY_CACHE = "<per-study cache, emptied by pickling>"
 
 
 class BaseSampler(abc.ABC):
@@ -46,3 +49,15 @@ class BaseSampler(abc.ABC):
     def is_exhausted(self, study: StudyView) -> bool:
         """Return True when the sampler has nothing new to suggest (the study then stops)."""
         return False
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Per-study caches are weak dicts keyed by a StudyView: rebuilt from the storage at
+        # will, and not picklable. A copy (sent to a Ray worker) starts with empty ones.
+        return {key: _EMPTY_CACHE if isinstance(value, weakref.WeakKeyDictionary) else value
+                for key, value in self.__dict__.items()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({
+            key: weakref.WeakKeyDictionary()
+            if isinstance(value, str) and value == _EMPTY_CACHE else value
+            for key, value in state.items()})

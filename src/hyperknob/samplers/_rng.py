@@ -38,7 +38,12 @@ class UnitHash:
     """
 
     def __init__(self, seed: int, stream: int = 0) -> None:
+        self._seed, self._stream = seed, stream
         self._key = hashlib.blake2b(f"{seed}:{stream}:".encode(), digest_size=8)
+
+    def __reduce__(self) -> tuple[type[UnitHash], tuple[int, int]]:
+        # A hash object does not pickle; its seed does (samplers travel to Ray workers).
+        return (UnitHash, (self._seed, self._stream))
 
     def __call__(self, number: int, name: str) -> float:
         """Return the uniform number of parameter ``name`` in trial ``number``."""

@@ -106,13 +106,21 @@ def reap_stale_trials(study: Study, policy: HeartbeatPolicy) -> list[FrozenTrial
             continue  # another worker reaped it first, or it finished meanwhile
         trial = storage.get_trial(trial_id)
         failed.append(trial)
-        done = int(trial.system_attrs.get("retry_count", 0))
-        if done < policy.max_retries:
-            origin = trial.system_attrs.get("retried_from", trial.number)
-            template = FrozenTrial(
-                number=-1, trial_id=-1, state=TrialState.WAITING,
-                user_attrs=dict(trial.user_attrs),
-                system_attrs={"fixed_params": dict(trial.params), "retried_from": origin,
-                              "retry_of": trial.number, "retry_count": done + 1})
-            storage.create_new_trial(study._study_id, template)
+        retry_trial(study, trial, policy.max_retries)
     return failed
+
+
+def retry_trial(study: Study, trial: FrozenTrial, max_retries: int) -> bool:
+    """Queue a failed trial's parameters again, linked to it, unless its line of retries
+    already holds ``max_retries``; return whether it was queued."""
+    done = int(trial.system_attrs.get("retry_count", 0))
+    if done >= max_retries:
+        return False
+    origin = trial.system_attrs.get("retried_from", trial.number)
+    template = FrozenTrial(
+        number=-1, trial_id=-1, state=TrialState.WAITING,
+        user_attrs=dict(trial.user_attrs),
+        system_attrs={"fixed_params": dict(trial.params), "retried_from": origin,
+                      "retry_of": trial.number, "retry_count": done + 1})
+    study._storage.create_new_trial(study._study_id, template)
+    return True

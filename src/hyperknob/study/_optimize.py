@@ -17,7 +17,9 @@ from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
+    from hyperknob.execution._base import Executor
     from hyperknob.study._study import CallbackFunc, ObjectiveFunc, Study
+    from hyperknob.trial._trial import Trial
 
 logger = logging.getLogger("hyperknob")
 
@@ -90,12 +92,40 @@ def run_trial(
     """
     guard = guard or InterruptGuard()
     trial = None
+    try:
+        with guard.writing():  # a Ctrl-C held here is raised once the trial exists
+            trial = ask_trial(study)
+    except BaseException as error:
+        if trial is None:
+            raise
+        with guard.writing():
+            study._fail(trial, error)
+        raise
+    return evaluate_trial(study, trial, func, catch, guard)
+
+
+def ask_trial(study: Study) -> Trial:
+    """Reap dead workers' trials (under a heartbeat policy), then start a trial."""
+    if study.heartbeat is not None:
+        reap_stale_trials(study, study.heartbeat)
+    return study.ask()
+
+
+def evaluate_trial(
+    study: Study,
+    trial: Trial,
+    func: ObjectiveFunc,
+    catch: tuple[type[Exception], ...],
+    guard: InterruptGuard | None = None,
+) -> FrozenTrial:
+    """Run the objective on a started trial and finish it: COMPLETE, PRUNED or FAIL.
+
+    Re-raises the objective's exception, after the trial is finished, unless it is in
+    ``catch``. A worker that got its trial from elsewhere (a Ray driver) calls this directly.
+    """
+    guard = guard or InterruptGuard()
     policy = study.heartbeat
     try:
-        with guard.writing():  # a Ctrl-C held here is raised once ``trial`` exists
-            if policy is not None:
-                reap_stale_trials(study, policy)
-            trial = study.ask()
         beater = None if policy is None else Beater(study, trial._trial_id, policy.interval)
         try:
             value = func(trial)
@@ -103,12 +133,9 @@ def run_trial(
             if beater is not None:
                 beater.stop()
     except TrialPruned as pruned:
-        assert trial is not None
         with guard.writing():
             frozen = study._prune(trial, pruned)
     except BaseException as error:
-        if trial is None:
-            raise
         with guard.writing():
             frozen = study._fail(trial, error)
         if not isinstance(error, catch):
@@ -172,8 +199,9 @@ def optimize(
     callbacks: list[CallbackFunc],
     catch: Iterable[type[Exception]] | type[Exception],
     show_progress_bar: bool,
+    executor: Executor | None = None,
 ) -> None:
-    """Validate the arguments and run the loop in this process or in worker processes."""
+    """Validate the arguments and run the loop here, in worker processes or an executor."""
     if not callable(func):
         raise TypeError(f"the objective must be callable, got {func!r}")
     if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int)
@@ -184,12 +212,22 @@ def optimize(
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be an int >= 1, or -1 for one per CPU, got {n_jobs!r}")
     caught = check_catch(catch)
+    if executor is not None:
+        if not callable(getattr(executor, "run", None)):
+            raise TypeError(f"executor must have a run() method (e.g. hyperknob.RayExecutor), "
+                            f"got {executor!r}")
+        if n_jobs != 1:
+            raise ValueError(f"n_jobs and executor do not mix: the executor decides how many "
+                             f"trials run at once, got n_jobs={n_jobs!r}")
     jobs = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
     deadline = None if timeout is None else time.monotonic() + float(timeout)
     study._stopped = False
     progress = Progress(study, show_progress_bar, n_trials, timeout)
     try:
-        if jobs == 1:
+        if executor is not None:
+            executor.run(study, func, n_trials=n_trials, deadline=deadline,
+                         callbacks=callbacks, catch=caught, on_trial=progress.update)
+        elif jobs == 1:
             with InterruptGuard() as guard:
                 _loop(study, func, n_trials, deadline, callbacks, caught, progress.update,
                       guard)

@@ -22,6 +22,8 @@ from hyperknob.trial._trial import Trial, check_objective_value, prune_attrs
 if TYPE_CHECKING:
     import pandas as pd
 
+    from hyperknob.execution._base import Executor
+
 ObjectiveFunc = Callable[[Trial], float]
 CallbackFunc = Callable[["Study", FrozenTrial], None]
 
@@ -236,10 +238,13 @@ class Study:
         callbacks: Iterable[CallbackFunc] | None = None,
         catch: Iterable[type[Exception]] | type[Exception] = (),
         show_progress_bar: bool = False,
+        executor: Executor | None = None,
     ) -> None:
         """Run trials until ``n_trials`` ran, ``timeout`` seconds passed, or :meth:`stop`.
 
         ``n_jobs=k`` runs k worker processes (``-1``: one per CPU) against the same storage.
+        ``executor`` runs the trials elsewhere, e.g. on the nodes of a Ray cluster
+        (:class:`hyperknob.RayExecutor`); callbacks still run here, once per finished trial.
         An exception raised by ``func`` fails the trial (traceback kept) and is re-raised unless
         its type is in ``catch``.
         """
@@ -247,7 +252,7 @@ class Study:
 
         optimize(self, func, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
                  callbacks=list(callbacks or []), catch=catch,
-                 show_progress_bar=show_progress_bar)
+                 show_progress_bar=show_progress_bar, executor=executor)
 
     def stop(self) -> None:
         """Ask :meth:`optimize` to start no new trial (running ones finish)."""
