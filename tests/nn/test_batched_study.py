@@ -86,3 +86,37 @@ def test_auto_measures_and_explains(job: NeuralNetworkObjective) -> None:
     digits = load_dataset("digits", seed=0)
     from hyperknob.nn import MLPConfig
     assert memory_limit([MLPConfig(hidden_layers=(128, 128))], digits, 80 * 2**30) > 1024
+
+
+def test_a_callback_stopping_the_study_ends_the_batched_run(job: NeuralNetworkObjective) -> None:
+    study = hyperknob.create_study(direction=job.direction, sampler=TPESampler(seed=0))
+    ran = optimize_batched(study, job, batch=4, n_trials=20,
+                           callbacks=[lambda s, t: s.stop() if t.number == 5 else None])
+    assert ran == 8 and len(study.trials) == 8  # the batch holding trial 5 finishes, no more
+
+
+def test_one_heartbeat_thread_keeps_every_trial_of_a_batch_alive(
+        job: NeuralNetworkObjective, tmp_path: object) -> None:
+    import datetime
+    import time
+
+    policy = hyperknob.HeartbeatPolicy(interval=0.05, grace_period=0.5)
+    study = hyperknob.create_study(direction=job.direction, heartbeat=policy,
+                                   storage=f"sqlite:///{tmp_path}/beat.db")
+    stale_seen: list[list[int]] = []
+    beating: list[int] = []
+    slow = NeuralNetworkObjective(job.dataset, job.space)
+
+    def report(trial: hyperknob.Trial, record: object) -> bool:
+        time.sleep(0.03)  # 9 epochs x 4 models: ~1 s, twice the grace period
+        cutoff = datetime.datetime.now() - datetime.timedelta(seconds=0.3)
+        stale_seen.append(study._storage.get_stale_trial_ids(study._study_id, cutoff))
+        future = datetime.datetime.now() + datetime.timedelta(hours=1)  # any heartbeat at all
+        beating.append(len(study._storage.get_stale_trial_ids(study._study_id, future)))
+        return NeuralNetworkObjective.report(slow, trial, record)  # type: ignore[arg-type]
+
+    slow.report = report  # type: ignore[method-assign]
+    assert optimize_batched(study, slow, batch=4, n_trials=4) == 4
+    assert len(stale_seen) >= 30 and not any(stale_seen)  # none silent for 0.3 s ...
+    assert beating[0] == 4  # ... and all four beat from the start
+    assert [t.state for t in study.trials].count(TrialState.FAIL) == 0

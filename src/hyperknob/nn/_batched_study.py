@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from hyperknob.exceptions import TrialPruned
 from hyperknob.nn._batched_train import train_batched
 from hyperknob.nn._train import EpochRecord
+from hyperknob.study._heartbeat import Beater
+from hyperknob.study._optimize import ask_trial
 
 if TYPE_CHECKING:
     from hyperknob.nn._objective import NeuralNetworkObjective
@@ -35,17 +37,24 @@ def run_batch(study: Study, job: NeuralNetworkObjective, size: int) -> list[Froz
     """
     trials: list[Trial] = []
     finished: list[FrozenTrial] = []
+    beater = None
     try:
         configs = []
         for _ in range(size):
-            trials.append(study.ask())
+            trials.append(ask_trial(study))  # reaps dead workers' trials under a heartbeat
             configs.append(job.space.suggest(trials[-1]))
 
         def on_epoch(index: int, record: EpochRecord) -> bool:
             return job.report(trials[index], record)
 
-        results = train_batched(configs, job.dataset, seed=job.seed, device=job.device,
-                                on_epoch=on_epoch)
+        if study.heartbeat is not None:  # one thread beats for the whole batch
+            beater = Beater(study, [t._trial_id for t in trials], study.heartbeat.interval)
+        try:
+            results = train_batched(configs, job.dataset, seed=job.seed, device=job.device,
+                                    on_epoch=on_epoch)
+        finally:
+            if beater is not None:
+                beater.stop()
         for trial, result in zip(trials, results, strict=True):
             job.record(trial, result)
             try:
@@ -74,7 +83,8 @@ def optimize_batched(
 ) -> int:
     """Run trials ``batch`` at a time until ``n_trials`` or ``timeout``; return how many ran.
 
-    The last batch is cut to the trials left. ``timeout`` is checked between batches.
+    The last batch is cut to the trials left. ``timeout``, :meth:`Study.stop` (e.g. from a
+    callback) and a sampler with nothing left to suggest are checked between batches.
 
     Example:
         >>> import hyperknob
@@ -95,8 +105,11 @@ def optimize_batched(
         raise ValueError("give n_trials or timeout: a batched run needs a budget")
     deadline = None if timeout is None else time.monotonic() + float(timeout)
     done = 0
+    study._stopped = False
     while n_trials is None or done < n_trials:
         if deadline is not None and time.monotonic() >= deadline:
+            break
+        if study._stopped or study.sampler.is_exhausted(study._view):
             break
         size = batch if n_trials is None else min(batch, n_trials - done)
         for frozen in run_batch(study, job, size):

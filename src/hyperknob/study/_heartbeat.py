@@ -20,6 +20,7 @@ import dataclasses
 import datetime
 import math
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from hyperknob.trial._frozen import FrozenTrial
@@ -67,24 +68,30 @@ class HeartbeatPolicy:
 
 
 class Beater:
-    """Record a trial's heartbeat now and every ``interval`` seconds until :meth:`stop`."""
+    """Record the heartbeat of one trial, or of every trial of a batch trained together, now
+    and every ``interval`` seconds until :meth:`stop`."""
 
-    def __init__(self, study: Study, trial_id: int, interval: float) -> None:
+    def __init__(self, study: Study, trial_id: int | Sequence[int], interval: float) -> None:
         self._storage = study._storage
-        self._trial_id = trial_id
+        self._trial_ids = [trial_id] if isinstance(trial_id, int) else list(trial_id)
         self._interval = interval
         self._stop = threading.Event()
-        self._storage.record_heartbeat(trial_id)
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{trial_id}",
+        for running in self._trial_ids:  # the first beat raises: the trial must be RUNNING
+            self._storage.record_heartbeat(running)
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{self._trial_ids[0]}",
                                         daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+    def _beat(self) -> None:
+        for trial_id in list(self._trial_ids):
             try:
-                self._storage.record_heartbeat(self._trial_id)
-            except Exception:  # finished meanwhile, or the storage is down:
-                return  # either way the trial's own code will report what happened
+                self._storage.record_heartbeat(trial_id)
+            except Exception:  # finished meanwhile, or the storage is down: either way
+                self._trial_ids.remove(trial_id)  # the trial's own code reports what happened
+
+    def _run(self) -> None:
+        while self._trial_ids and not self._stop.wait(self._interval):
+            self._beat()
 
     def stop(self) -> None:
         """Stop beating (the trial finished)."""
