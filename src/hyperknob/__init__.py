@@ -9,6 +9,8 @@ Example:
     >>> study.optimize(objective, n_trials=10)
 """
 
+from typing import TYPE_CHECKING
+
 from hyperknob import distributions, pruners, samplers, storages, strategies
 from hyperknob._direction import StudyDirection
 from hyperknob.distributions import Prior
@@ -31,6 +33,9 @@ from hyperknob.study import (
     load_study,
 )
 from hyperknob.trial import FrozenTrial, Trial, TrialState
+
+if TYPE_CHECKING:
+    from hyperknob.execution._ray import RayExecutor
 
 __version__ = "0.1.0"
 

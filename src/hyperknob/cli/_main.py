@@ -54,6 +54,23 @@ def _batch(text: str) -> int | str:
         raise argparse.ArgumentTypeError(message) from None
 
 
+def _resources(text: str) -> dict[str, float]:
+    """Return ``{"cpu": 1.0, "gpu": 0.25}`` for ``tune --trial-resources cpu=1,gpu=0.25``."""
+    parsed = {}
+    for part in text.split(","):
+        key, sep, amount = part.partition("=")
+        try:
+            value = float(amount)
+        except ValueError:
+            value = -1.0
+        if not sep or not key.strip() or not value >= 0:
+            raise argparse.ArgumentTypeError(
+                f"expected NAME=AMOUNT pairs with amounts >= 0, like cpu=1,gpu=0.25, got "
+                f"{text!r}")
+        parsed[key.strip()] = value
+    return parsed
+
+
 def _common_options() -> argparse.ArgumentParser:
     """Return a parent parser with the options valid before or after any subcommand.
 
@@ -141,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--batch", type=_batch, default=1, metavar="auto|K",
                       help="train K trials at once as one batched network stack (1: one at a "
                            "time, the default; auto: measure and pick K for the device)")
+    tune.add_argument("--ray", default=None, metavar="ADDRESS",
+                      help="run the trials on a Ray cluster: auto (the cluster this machine "
+                           "joined with `ray start`), local (a new one here), or ray://HOST:PORT")
+    tune.add_argument("--trial-resources", type=_resources, default=None,
+                      metavar="cpu=1,gpu=0.25",
+                      help="what one trial holds on the Ray cluster (default: cpu=1; with "
+                           "--device cuda: cpu=1,gpu=1)")
     tune.add_argument("--log-every", type=_positive_int, default=None, metavar="N",
                       help="print the training cost every N iterations")
     tune.add_argument("--output", default="runs", metavar="DIR",

@@ -95,12 +95,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
     import hyperknob
     from hyperknob import nn
 
+    executor = _executor(args)  # option clashes fail before anything is loaded or stored
     seed = 0 if args.seed is None else args.seed
     data = nn.load_dataset(args.dataset, target=args.target, seed=seed)
     space = nn.default_space(data.n_features, data.n_train, max_epochs=args.max_epochs)
     if args.config is not None:
         space = nn.load_space(args.config, space)
-    nn.resolve_device(args.device)  # fail now, not in the first trial
+    if executor is None:  # with --ray the device is the workers'; they check it
+        nn.resolve_device(args.device)  # fail now, not in the first trial
     name = args.study or _study_name(args.dataset)
 
     def log(line: str) -> None:
@@ -126,7 +128,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if remaining is None or remaining > 0:
         started = time.perf_counter()
         try:
-            if batch > 1:
+            if executor is not None:
+                study.optimize(job, n_trials=remaining, timeout=args.timeout,
+                               show_progress_bar=True, executor=executor)
+            elif batch > 1:
                 from hyperknob.nn._batched_study import optimize_batched
 
                 optimize_batched(study, job, batch=batch, n_trials=remaining,
@@ -140,6 +145,32 @@ def cmd_tune(args: argparse.Namespace) -> int:
             raise
         print(f"Ran {_finished(study) - done} trials in {time.perf_counter() - started:.0f} s.")
     return _report(args, data, study, job, name)
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    """Return a RayExecutor for ``--ray``, or None; check the options it excludes."""
+    if args.ray is None:
+        if args.trial_resources is not None:
+            raise CLIError("--trial-resources needs --ray ADDRESS")
+        return None
+    for clash, given in (("--jobs > 1", args.jobs > 1), ("--batch", args.batch != 1),
+                         ("--strategy progressive", args.strategy == "progressive")):
+        if given:
+            raise CLIError(f"--ray cannot be combined with {clash}: the cluster's resources "
+                           "decide how many trials run at once")
+    try:
+        from hyperknob.execution._ray import RayExecutor
+    except ImportError as error:
+        raise CLIError(str(error)) from error
+    resources = args.trial_resources or (
+        {"cpu": 1, "gpu": 1} if args.device.startswith("cuda") else {"cpu": 1})
+    try:
+        executor = RayExecutor(address=None if args.ray == "local" else args.ray,
+                               resources_per_trial=resources)
+    except (TypeError, ValueError) as error:
+        raise CLIError(str(error)) from error
+    print(f"Ray: trials run on the cluster at {args.ray!r}, each holding {resources}.")
+    return executor
 
 
 def _batch_size(args: argparse.Namespace, job: NeuralNetworkObjective,
@@ -234,8 +265,15 @@ def _report(args: argparse.Namespace, data: Dataset, study: Study,
         raise CLIError(f"study {name!r} has no completed trial yet") from None
     config = nn.MLPConfig.from_dict(best.user_attrs["config"])
     # Training is deterministic under the seed on CPU: the refit is the trial's own network.
-    refit = nn.train(config, data, seed=job.seed, device=args.device, log=lambda _: None)
-    test_metric = nn.evaluate(refit.model, data, "test", device=args.device)
+    device = args.device
+    if getattr(args, "ray", None) is not None:  # the workers had the device; this may not
+        try:
+            nn.resolve_device(device)
+        except ValueError:
+            print(f"(refitting the best trial on this machine's CPU: {device!r} is not here)")
+            device = "cpu"
+    refit = nn.train(config, data, seed=job.seed, device=device, log=lambda _: None)
+    test_metric = nn.evaluate(refit.model, data, "test", device=device)
     same = abs(refit.best.val_metric - (best.value or 0.0)) <= 1e-6 * max(1.0, abs(best.value
                                                                                or 1.0))
     out = Path(args.output) / name
@@ -256,7 +294,8 @@ def _report(args: argparse.Namespace, data: Dataset, study: Study,
     print()
     print(f"Learned parameters: {description.n_parameters:,}")
     why = ("the trial trained in a batch, whose sums run in another order"
-           if getattr(args, "batch", 1) != 1 else "this device is not bit-for-bit deterministic")
+           if getattr(args, "batch", 1) != 1 else "this device is not bit-for-bit deterministic"
+           if device == args.device else f"the trial trained on {args.device}")
     note = ("refit with the same seed, reproducing the trial's validation "
             f"{metric}" if same else
             f"refit with the same seed (validation {metric} {refit.best.val_metric:.4f}; "
