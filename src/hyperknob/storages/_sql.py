@@ -172,8 +172,12 @@ class SQLStorage(BaseStorage):
     def _translate(self, error: exc.DBAPIError) -> Exception:
         message = str(error.orig)
         lowered = message.lower()
-        if "readonly" in lowered or "read-only" in lowered:
-            return StorageError(f"{_describe(self.url)} is read-only: {message}")
+        if "readonly" in lowered or "read-only" in lowered or (
+                "unable to open" in lowered and self._read_only()):
+            return StorageError(
+                f"{_describe(self.url)} is read-only ({message}): hyperknob writes the "
+                "database and its -wal and -shm files beside it, so the file and its folder "
+                "must be writable; copy the file somewhere writable to read or resume it")
         if "disk is full" in lowered or "no space" in lowered:
             return StorageError(f"{_describe(self.url)}: the disk is full ({message}); what "
                                 "was stored before is intact")
@@ -186,6 +190,15 @@ class SQLStorage(BaseStorage):
         if isinstance(error, exc.IntegrityError):
             return error
         return StorageError(f"{_describe(self.url)}: {message}")
+
+    def _read_only(self) -> bool:
+        """Return whether this SQLite file, or its folder, cannot be written."""
+        if not self.url.startswith("sqlite:///"):
+            return False
+        path = os.path.abspath(self.url[len("sqlite:///"):])
+        folder = os.path.dirname(path)
+        return not os.access(folder, os.W_OK) or (os.path.exists(path)
+                                                   and not os.access(path, os.W_OK))
 
     # -- studies ---------------------------------------------------------------------------
     def create_new_study(self, study_name: str, direction: StudyDirection) -> int:
