@@ -53,3 +53,12 @@ def test_bad_batch_is_a_usage_error_naming_the_value(
 def test_batch_with_jobs_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(_tune(tmp_path, "--trials", "2", "--batch", "2", "--jobs", "2")) == 1
     assert "--batch 2 cannot be combined with --jobs > 1" in capsys.readouterr().err
+    assert not (tmp_path / "hk.db").exists()  # refused before anything was stored
+
+
+def test_batch_with_progressive_is_refused_before_stage_one_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_tune(tmp_path, "--trials", "4", "--batch", "2", "--strategy",
+                      "progressive")) == 1
+    assert "cannot be combined with --strategy progressive" in capsys.readouterr().err
+    assert not (tmp_path / "hk.db").exists()

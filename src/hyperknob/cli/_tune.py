@@ -95,7 +95,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     import hyperknob
     from hyperknob import nn
 
-    executor = _executor(args)  # option clashes fail before anything is loaded or stored
+    _check_batch_options(args)  # option clashes fail before anything is loaded or stored
+    executor = _executor(args)
     seed = 0 if args.seed is None else args.seed
     data = nn.load_dataset(args.dataset, target=args.target, seed=seed)
     space = nn.default_space(data.n_features, data.n_train, max_epochs=args.max_epochs)
@@ -173,17 +174,22 @@ def _executor(args: argparse.Namespace) -> Any:
     return executor
 
 
-def _batch_size(args: argparse.Namespace, job: NeuralNetworkObjective,
-                remaining: int | None) -> int:
-    """Return K for ``--batch`` (measured for ``auto``), after checking the other options."""
+def _check_batch_options(args: argparse.Namespace) -> None:
     if args.batch == 1:
-        return 1
+        return
     for clash, given in (("--jobs > 1", args.jobs > 1),
                          ("--strategy progressive", args.strategy == "progressive"),
                          ("--log-every", args.log_every is not None)):
         if given:
             raise CLIError(f"--batch {args.batch} cannot be combined with {clash}: batched "
                            "trials train together in this process; use --batch 1")
+
+
+def _batch_size(args: argparse.Namespace, job: NeuralNetworkObjective,
+                remaining: int | None) -> int:
+    """Return K for ``--batch`` (measured for ``auto``)."""
+    if args.batch == 1 or remaining == 0:
+        return 1
     if args.batch != "auto":
         k = int(args.batch) if remaining is None else min(int(args.batch), max(remaining, 1))
         print(f"Batch: {k} trials at a time (--batch {args.batch}).")

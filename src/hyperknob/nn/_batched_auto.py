@@ -10,7 +10,6 @@ own second or two.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from typing import TYPE_CHECKING
 
@@ -102,7 +101,7 @@ def choose_batch(space: SearchSpace, data: Dataset, *, device: str = "cpu", seed
     cuda = target.type == "cuda"
     candidates = list(GPU_CANDIDATES if cuda else CPU_CANDIDATES)
     cap = max_k if max_k is not None else max(candidates)
-    sample = _probe_configs(space, 8, seed)
+    sample = _probe_configs(space, 64, seed)  # the widest and deepest of many, for memory
     note = ""
     if cuda:
         free, _ = torch.cuda.mem_get_info(target)
@@ -115,12 +114,15 @@ def choose_batch(space: SearchSpace, data: Dataset, *, device: str = "cpu", seed
         return BatchChoice(1, f"one trial at a time: at most 1 trial to run{note}", {})
     started = time.perf_counter()
     _rate(sample[:2], data, str(target), seed, 2)  # warm up kernels and allocator
-    alone = _probe_configs(space, 4, seed)
-    measured = {1: _rate(alone, data, str(target), seed, 1)}
+    # Every K trains a prefix of one pool, and one at a time its first four: the same kinds of
+    # configurations throughout, not a new draw per K whose costs could differ by more than
+    # the speed-up sought.
+    pool = _probe_configs(space, max(candidates), seed)
+    measured = {1: _rate(pool[:4], data, str(target), seed, 1)}
     for k in candidates:
         if time.perf_counter() - started > budget and len(measured) > 1:
             break
-        measured[k] = _rate(_probe_configs(space, k, seed + k), data, str(target), seed, k)
+        measured[k] = _rate(pool[:k], data, str(target), seed, k)
         if not cuda and measured[k] < 0.8 * max(measured.values()):
             break  # past the CPU's best: larger stacks only get slower
     best = max(measured, key=lambda k: measured[k])
@@ -133,21 +135,3 @@ def choose_batch(space: SearchSpace, data: Dataset, *, device: str = "cpu", seed
         best = max(k for k in measured if measured[k] >= 0.9 * measured[best])
     return BatchChoice(best, f"{measured[best] / measured[1]:.1f}x the model-epochs per "
                              f"second of one at a time ({rates}){note}", measured)
-
-
-def parse_batch(value: str | int) -> int | str:
-    """Return ``"auto"`` or K >= 1 from a ``--batch`` value, or raise naming the value.
-
-    Example:
-        >>> parse_batch("auto"), parse_batch("16")
-        ('auto', 16)
-    """
-    if value == "auto":
-        return "auto"
-    try:
-        k = int(value)
-    except (TypeError, ValueError):
-        k = 0
-    if k < 1 or (isinstance(value, float) and not math.isfinite(value)):
-        raise ValueError(f"batch must be 'auto' or an int >= 1, got {value!r}")
-    return k

@@ -41,20 +41,18 @@ def run_batch(study: Study, job: NeuralNetworkObjective, size: int) -> list[Froz
     try:
         configs = []
         for _ in range(size):
+            if trials and study.sampler.is_exhausted(study._view):
+                break  # e.g. a grid with fewer points left than the batch
             trials.append(ask_trial(study))  # reaps dead workers' trials under a heartbeat
             configs.append(job.space.suggest(trials[-1]))
 
         def on_epoch(index: int, record: EpochRecord) -> bool:
             return job.report(trials[index], record)
 
-        if study.heartbeat is not None:  # one thread beats for the whole batch
+        if study.heartbeat is not None:  # one thread beats for the batch until all are told
             beater = Beater(study, [t._trial_id for t in trials], study.heartbeat.interval)
-        try:
-            results = train_batched(configs, job.dataset, seed=job.seed, device=job.device,
-                                    on_epoch=on_epoch)
-        finally:
-            if beater is not None:
-                beater.stop()
+        results = train_batched(configs, job.dataset, seed=job.seed, device=job.device,
+                                on_epoch=on_epoch)
         for trial, result in zip(trials, results, strict=True):
             job.record(trial, result)
             try:
@@ -67,6 +65,9 @@ def run_batch(study: Study, job: NeuralNetworkObjective, size: int) -> list[Froz
         for trial in trials[len(finished):]:
             study._fail(trial, error)
         raise
+    finally:
+        if beater is not None:
+            beater.stop()
     for frozen in finished:
         logger.info("trial %d %s (batch of %d)", frozen.number, frozen.state.name, size)
     return finished
