@@ -11,10 +11,18 @@ Part ``cpu``: a CPU-bound objective (a pure-Python loop of ``--work`` iterations
 hyperknob's ``n_jobs=1`` and ``n_jobs=2`` (forked workers, in-memory study served to them):
 the speedup from one to two workers on this 2-core machine.
 
+Part ``ray``: the overhead per trivial trial of hyperknob on Ray (``RayExecutor``, one CPU per
+trial, the study in memory or in a SQLite file the driver serves) against Ray Tune running the
+same objective (``Tuner`` with its defaults, ``num_samples`` trials, the same CPU per trial), on
+one local Ray instance started once (``ray.init(num_cpus=2)``; its start-up is not timed). Each
+method runs ``--trials`` trials and is repeated ``--repeats`` times, alternating; per-trial
+overhead = wall time of the whole run (set-up included: actors, Tune's experiment) / trials.
+
 Examples::
 
     python benchmarks/scale.py --part storage --backends sqlite --out benchmarks/results/scale.json
     python benchmarks/scale.py --part cpu
+    python benchmarks/scale.py --part ray --trials 200 --repeats 2
 """
 
 from __future__ import annotations
@@ -118,9 +126,63 @@ def cpu_run(n_jobs: int, trials: int, work: int) -> float:
     return time.perf_counter() - start
 
 
+def ray_runs(trials: int, repeats: int) -> list[dict[str, Any]]:
+    """Time hyperknob's RayExecutor and Ray Tune on the same trivial objective, alternating."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+    from ray import tune
+
+    import hyperknob
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+
+    def hk_objective(trial: Any) -> float:
+        return float(trial.suggest_float("x", -5.0, 5.0) ** 2)
+
+    def tune_objective(config: dict[str, float]) -> dict[str, float]:
+        return {"loss": config["x"] ** 2}
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(repeats):
+            for method in ("hyperknob-memory", "hyperknob-sqlite", "ray-tune"):
+                start = time.perf_counter()
+                if method == "ray-tune":
+                    tuner = tune.Tuner(
+                        tune.with_resources(tune_objective, {"cpu": 1}),
+                        param_space={"x": tune.uniform(-5.0, 5.0)},
+                        tune_config=tune.TuneConfig(num_samples=trials, metric="loss",
+                                                    mode="min"),
+                        run_config=tune.RunConfig(storage_path=f"{tmp}/tune-{repeat}",
+                                                  verbose=0))
+                    results = tuner.fit()
+                    done = len([r for r in results if r.error is None])
+                else:
+                    storage = (None if method == "hyperknob-memory"
+                               else f"sqlite:///{tmp}/hk-{repeat}.db")
+                    study = hyperknob.create_study(
+                        storage=storage, sampler=hyperknob.samplers.RandomSampler())
+                    study.optimize(hk_objective, n_trials=trials,
+                                   executor=hyperknob.RayExecutor(
+                                       resources_per_trial={"cpu": 1}))
+                    done = len(study.get_trials(states=[hyperknob.TrialState.COMPLETE]))
+                seconds = time.perf_counter() - start
+                rows.append({"method": method, "repeat": repeat, "trials": done,
+                             "seconds": seconds, "s_per_trial": seconds / trials})
+                print(f"{method:17s} repeat {repeat}: {done} trials in {seconds:6.1f} s = "
+                      f"{1000 * seconds / trials:7.1f} ms per trial", flush=True)
+    ray.shutdown()
+    for method in ("hyperknob-memory", "hyperknob-sqlite"):
+        mine = sum(r["s_per_trial"] for r in rows if r["method"] == method)
+        theirs = sum(r["s_per_trial"] for r in rows if r["method"] == "ray-tune")
+        print(f"{method}: {mine / theirs:.3f} of Ray Tune's time per trial (goal <= 0.1)")
+    return rows
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("storage", "cpu"), default="storage")
+    parser.add_argument("--part", choices=("storage", "cpu", "ray"), default="storage")
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 2, 4, 8])
     parser.add_argument("--trials", type=int, default=400)
@@ -129,7 +191,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
-    if args.part == "cpu":
+    if args.part == "ray":
+        rows = ray_runs(args.trials, args.repeats)
+    elif args.part == "cpu":
         one = cpu_run(1, 8, args.work)
         two = cpu_run(2, 8, args.work)
         rows.append({"n_jobs_1_s": one, "n_jobs_2_s": two, "speedup": one / two,
