@@ -260,3 +260,10 @@ def test_an_objective_workers_cannot_load_is_a_clear_error(cluster: Any) -> None
     finally:
         del sys.modules["hk_not_on_workers"]
     assert study.trials == []
+
+
+def test_zero_trials_start_no_worker_and_store_nothing(cluster: Any) -> None:
+    study = hyperknob.create_study()
+    started = time.perf_counter()
+    study.optimize(quadratic, n_trials=0, executor=executor())
+    assert study.trials == [] and time.perf_counter() - started < 5

@@ -350,7 +350,8 @@ class _Loop:
         return self.n_trials is None or self.launched < self.n_trials
 
     def run(self, concurrent: int) -> None:
-        for _ in range(concurrent):
+        wanted = concurrent if self.n_trials is None else min(concurrent, self.n_trials)
+        for _ in range(wanted):  # no more actors than trials to run
             self.spawn()
         try:
             while True:
