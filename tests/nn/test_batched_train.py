@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,7 +13,6 @@ from hyperknob.nn import MLPConfig, evaluate, load_dataset, train, train_batched
 from hyperknob.nn import _batched_model as stacked
 from hyperknob.nn._batched_optim import BatchedOptimizer, learning_rates
 from hyperknob.nn._batched_train import _epoch, _Model, _sort_key, _Stack
-from hyperknob.nn._model import build_mlp
 from hyperknob.nn._train import EpochRecord, make_optimizer
 
 # benchmarks/batched_gpu.sh runs this file on CUDA too (no dropout there: CUDA's sequential
@@ -97,6 +97,7 @@ def test_batched_run_equals_sequential_runs(iris) -> None:  # type: ignore[no-un
             for name in ("train_loss", "val_loss", "val_metric", "learning_rate"):
                 _assert_close(getattr(mine, name), getattr(theirs, name), f"{index} {name}")
         assert result.n_parameters == alone.n_parameters
+        assert result.model.training == alone.model.training, index  # eval, unless diverged
         for (name, mine_p), theirs_p in zip(result.model.state_dict().items(),
                                             alone.model.state_dict().values(), strict=True):
             assert mine_p.shape == theirs_p.shape, name  # a real, unpadded MLP
@@ -121,6 +122,28 @@ def test_regression_and_shared_seed_equal_sequential(diabetes) -> None:  # type:
             result.best.val_metric, rel=1e-4)
 
 
+def test_one_seed_and_batch_size_share_rows_and_equal_sequential(iris) -> None:  # type: ignore[no-untyped-def]
+    configs = [MLPConfig(hidden_layers=(w,), epochs=5, optimizer=o, learning_rate=lr, l1=l1,
+                         dropout=d if DEVICE == "cpu" else 0.0, batch_size=24, patience=pat)
+               for w, o, lr, l1, d, pat in ((16, "adam", 0.01, 0.0, 0.2, None),
+                                            (7, "sgd", 0.1, 1e-3, 0.0, None),
+                                            (11, "rmsprop", 0.01, 0.0, 0.1, 1),
+                                            (5, "adamw", 0.02, 0.0, 0.0, None))]
+    models = sorted((_Model(i, c, 8) for i, c in enumerate(configs)),
+                    key=lambda m: _sort_key(m, iris.n_train))
+    assert _Stack(models, 4, 3, torch.device("cpu"), exact=True).shared  # the 2-D path
+    batched = train_batched(configs, iris, seed=8, device=DEVICE)
+    for index, (config, result) in enumerate(zip(configs, batched, strict=True)):
+        alone = train(config, iris, seed=8, device=DEVICE)
+        assert len(result.history) == len(alone.history), index
+        for mine, theirs in zip(result.history, alone.history, strict=True):
+            _assert_close(mine.train_loss, theirs.train_loss, f"{index} train loss")
+            _assert_close(mine.val_loss, theirs.val_loss, f"{index} val loss")
+        for mine_p, theirs_p in zip(result.model.parameters(), alone.model.parameters(),
+                                    strict=True):
+            assert torch.allclose(mine_p, theirs_p, rtol=1e-4, atol=1e-5), index
+
+
 def _stack(configs: list[MLPConfig], n_train: int) -> _Stack:
     models = sorted((_Model(i, c, i) for i, c in enumerate(configs)),
                     key=lambda m: _sort_key(m, n_train))
@@ -134,20 +157,25 @@ def test_padded_units_never_touch_outputs_or_real_gradients() -> None:
     real = stacked.parameter_mask(stack.layout, stack.unit_masks)
     x = torch.randn(2, 6, 4)
 
-    def run(params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        params = params.detach().requires_grad_(True)
-        out = stacked.forward(params, x, stack.layout, "sigmoid", stack.unit_masks)
-        torch.autograd.backward(out.square().sum())
-        assert params.grad is not None
+    def run(data: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        params = stacked.Parameters(data.clone(), stack.layout)
+        out = stacked.forward(params.layers, x, "sigmoid", stack.unit_masks)
+        params.backward(out.square().sum())
+        reference = data.clone().requires_grad_(True)  # the same gradient through one leaf
+        again = stacked.forward(stacked.views(reference, stack.layout), x, "sigmoid",
+                                stack.unit_masks)
+        torch.autograd.backward(again.square().sum())
+        assert reference.grad is not None
+        assert torch.allclose(params.grad, reference.grad, rtol=1e-6, atol=1e-7)
         return out.detach(), params.grad
 
-    clean_out, clean_grad = run(stack.params)
-    noisy_out, noisy_grad = run(stack.params + torch.randn_like(real) * (1 - real))
+    clean_out, clean_grad = run(stack.params.data)
+    noisy_out, noisy_grad = run(stack.params.data + torch.randn_like(real) * (1 - real))
     assert torch.equal(clean_out, noisy_out)
     assert torch.equal(clean_grad * real, noisy_grad * real)
     assert torch.equal(clean_grad * (1 - real), torch.zeros_like(real))  # padded: exactly 0
     for k, config in enumerate(configs):  # each row is its own network
-        alone = stacked.unstack(stack.params[k], stack.layout, config)
+        alone = stacked.unstack(stack.params.data[k], stack.layout, config)
         assert torch.allclose(alone(x[k]), clean_out[k], atol=1e-6)
 
 
@@ -164,8 +192,8 @@ def test_padded_parameters_stay_exactly_zero_while_training(iris) -> None:  # ty
     for _ in range(3):
         orders = torch.stack([torch.randperm(len(x)) for _ in stack.models])
         _epoch(stack, x, y, orders, classify=True)
-    assert torch.equal(stack.params.detach() * (1 - real), torch.zeros_like(real))
-    assert bool((stack.params.detach() * real != 0).any())
+    assert torch.equal(stack.params.data * (1 - real), torch.zeros_like(real))
+    assert bool((stack.params.data * real != 0).any())
 
 
 @pytest.mark.parametrize("config", [
@@ -226,14 +254,59 @@ def test_groups_split_depth_and_activation_only() -> None:
         stacked.layout_for(configs[:3], 4, 3)
 
 
-def test_fast_mode_draws_dropout_for_all_models_at_once(iris) -> None:  # type: ignore[no-untyped-def]
-    configs = [MLPConfig(hidden_layers=(16,), epochs=3, dropout=0.3),
-               MLPConfig(hidden_layers=(16,), epochs=3)]
-    fast = train_batched(configs, iris, exact=False)
-    exact = train_batched(configs, iris, exact=True)
-    assert all(math.isfinite(r.best.val_loss) for r in fast)
-    assert fast[1].curves() == exact[1].curves()  # no dropout: no draw, the same numbers
-    assert fast[0].curves()["train_loss"] != exact[0].curves()["train_loss"]
+def test_fast_mode_dropout_is_inverted_dropout_on_real_units_only() -> None:
+    configs = [MLPConfig(hidden_layers=(16,), dropout=0.3), MLPConfig(hidden_layers=(40,)),
+               MLPConfig(hidden_layers=(24,), dropout=0.6)]
+    models = [_Model(i, c, 7) for i, c in enumerate(configs)]
+    stack = _Stack(models, 4, 3, torch.device("cpu"), exact=False)
+    before = torch.random.get_rng_state()
+    (mask,) = stack.masks(4000)
+    assert torch.equal(torch.random.get_rng_state(), before)  # drawn from the stack's own
+    assert mask.shape == (3, 4000, 40)
+    assert torch.equal(mask[1], torch.ones(4000, 40))  # no dropout: no noise at all
+    for k, width, p in ((0, 16, 0.3), (2, 24, 0.6)):
+        real = mask[k, :, :width]
+        assert torch.equal(mask[k, :, width:], torch.zeros(4000, 40 - width))  # padded: 0
+        kept = real != 0
+        assert torch.equal(real[kept], torch.full_like(real[kept], 1 / (1 - p)))
+        assert float(kept.float().mean()) == pytest.approx(1 - p, abs=0.01)  # sd ~0.0013
+        per_unit = kept.float().mean(dim=0)  # each unit on its own too (sd ~0.008)
+        assert torch.allclose(per_unit, torch.full_like(per_unit, 1 - p), atol=0.04)
+    again = _Stack([_Model(i, c, 7) for i, c in enumerate(configs)], 4, 3,
+                   torch.device("cpu"), exact=False)
+    assert torch.equal(again.masks(4000)[0], mask)  # reproducible run to run
+
+
+def test_fast_mode_without_dropout_is_exact_mode(iris) -> None:  # type: ignore[no-untyped-def]
+    configs = [MLPConfig(hidden_layers=(16,), epochs=3),
+               MLPConfig(hidden_layers=(9,), epochs=3, optimizer="sgd", batch_size=8)]
+    fast = train_batched(configs, iris, seed=[1, 2], exact=False)
+    exact = train_batched(configs, iris, seed=[1, 2], exact=True)
+    for mine, theirs in zip(fast, exact, strict=True):
+        assert mine.curves() == theirs.curves()
+        for a, b in zip(mine.model.parameters(), theirs.model.parameters(), strict=True):
+            assert torch.equal(a, b)
+
+
+def test_results_leave_the_global_generator_as_train_does(iris) -> None:  # type: ignore[no-untyped-def]
+    config = MLPConfig(hidden_layers=(12,), epochs=2)  # no dropout: train draws only W
+    torch.manual_seed(99)
+    alone = train(config, iris, seed=4)
+    after_train = torch.random.get_rng_state()
+    torch.manual_seed(99)
+    (batched,) = train_batched([config], iris, seed=4)
+    assert torch.equal(torch.random.get_rng_state(), after_train)  # unstacking drew nothing
+    assert not batched.model.training and not alone.model.training
+
+
+def test_numpy_and_other_integral_seeds(iris) -> None:  # type: ignore[no-untyped-def]
+    configs = [MLPConfig(hidden_layers=(4,), epochs=1), MLPConfig(hidden_layers=(6,), epochs=1)]
+    reference = [r.curves() for r in train_batched(configs, iris, seed=3)]
+    for seed in (np.int64(3), [np.int32(3), 3], np.array([3, 3])):
+        assert [r.curves() for r in train_batched(configs, iris, seed=seed)] == reference
+    for bad in (3.0, "3", True, [3, 3.5], None):
+        with pytest.raises(ValueError, match="seed must be an int or one int per config"):
+            train_batched(configs, iris, seed=bad)  # type: ignore[arg-type]
 
 
 def test_bad_input_names_the_value(iris) -> None:  # type: ignore[no-untyped-def]
@@ -243,5 +316,3 @@ def test_bad_input_names_the_value(iris) -> None:  # type: ignore[no-untyped-def
         train_batched([MLPConfig(), {"epochs": 3}], iris)  # type: ignore[list-item]
     with pytest.raises(ValueError, match="one int per config"):
         train_batched([MLPConfig(), MLPConfig()], iris, seed=[1, 2, 3])
-    model = build_mlp(MLPConfig(hidden_layers=(3,)), 4, 3)
-    assert model.hidden[0].weight.shape == (3, 4)

@@ -2,9 +2,13 @@
 
 Shapes (K models, B rows, widths padded to the widest model of the stack):
 
-    params        [K, P]        every model's W and b, flat; layer l's W is a view
-                                [K, fan_in, fan_out] (W transposed: rows @ W), b [K, 1, fan_out]
+    params        [K, P]        every model's W and b, flat (what the optimizer steps); layer
+                                l's W is a view [K, fan_in, fan_out] (W transposed: rows @ W),
+                                b a view [K, 1, fan_out]
     unit_masks[l] [K, 1, W_l]   1 for a real unit of hidden layer l, 0 for a padded one
+
+Autograd differentiates the per-layer views as leaves of their own (``Parameters``): the
+gradient of a slice of one [K, P] leaf would be a zero-filled [K, P] tensor per slice.
 
 A padded unit is exact: its incoming weights and bias are zero, its activation is multiplied by
 0 (sigmoid(0) is not 0), and its outgoing weights are zero. So it never touches the outputs,
@@ -134,9 +138,15 @@ def stack(models: Sequence[MLP], layout: Layout) -> tuple[torch.Tensor, list[tor
 
 
 def unstack(row: torch.Tensor, layout: Layout, config: MLPConfig) -> MLP:
-    """Return the real (unpadded) ``MLP`` held in one row [P] of ``params``."""
+    """Return the real (unpadded) ``MLP`` held in one row [P] of ``params``, in train mode.
+
+    The ``MLP`` is built on the meta device and then given empty storage, so building it draws
+    nothing from torch's global generator.
+    """
     n_inputs, n_outputs = layout.widths[0], layout.widths[-1]
-    model = MLP(n_inputs, n_outputs, config).to(device=row.device, dtype=row.dtype)
+    with torch.device("meta"):
+        model = MLP(n_inputs, n_outputs, config)
+    model = model.to_empty(device=row.device).to(dtype=row.dtype)
     flat = row.detach().unsqueeze(0)
     with torch.no_grad():
         for layer, linear in enumerate((*model.hidden, model.output)):
@@ -146,28 +156,58 @@ def unstack(row: torch.Tensor, layout: Layout, config: MLPConfig) -> MLP:
     return model
 
 
-def forward(params: torch.Tensor, x: torch.Tensor, layout: Layout, activation: str,
+Layers = Sequence[tuple[torch.Tensor, torch.Tensor]]  # each layer's (W, b)
+
+
+def views(params: torch.Tensor, layout: Layout) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Return each layer's (W [K, fan_in, fan_out], b [K, 1, fan_out]) as views of ``params``."""
+    return [(layout.weight(params, layer), layout.bias(params, layer))
+            for layer in range(layout.n_layers)]
+
+
+class Parameters:
+    """A stack's parameters: ``data`` [K, P] and its gradient ``grad`` [K, P], both flat.
+
+    ``layers`` holds each layer's W and b as views of ``data`` that are autograd leaves, so a
+    backward pass computes each layer's gradient alone; ``backward`` then writes them into
+    ``grad`` in ``data``'s layout, where the optimizer reads them.
+    """
+
+    def __init__(self, data: torch.Tensor, layout: Layout) -> None:
+        self.data = data.detach()
+        self.grad = torch.zeros_like(self.data)
+        self.layers = [(weight.requires_grad_(True), bias.requires_grad_(True))
+                       for weight, bias in views(self.data, layout)]
+
+    def backward(self, objective: torch.Tensor) -> None:
+        """Set ``grad`` to the gradient of the scalar ``objective`` with respect to ``data``."""
+        leaves = [tensor for layer in self.layers for tensor in layer]
+        grads = torch.autograd.grad(objective, leaves)
+        k = self.data.shape[0]
+        torch.cat([g.reshape(k, -1) for g in grads], dim=1, out=self.grad)
+
+
+def forward(layers: Layers, x: torch.Tensor, activation: str,
             masks: Sequence[torch.Tensor]) -> torch.Tensor:
     """Return the K models' outputs [K, B, outputs] for rows ``x``.
 
-    ``x`` is [K, B, inputs] (each model its own rows) or [B, inputs] (the same rows for
-    all). ``masks[l]`` multiplies hidden layer l's activations: the unit mask [K, 1, W_l], or
-    unit mask times inverted-dropout noise [K, B, W_l].
+    ``layers`` holds each layer's (W, b) (``views`` or ``Parameters.layers``). ``x`` is
+    [K, B, inputs] (each model its own rows) or [B, inputs] (the same rows for all).
+    ``masks[l]`` multiplies hidden layer l's activations: the unit mask [K, 1, W_l], or unit
+    mask times inverted-dropout noise [K, B, W_l].
     """
     h = x
-    for layer in range(layout.n_layers):
-        weight, bias = layout.weight(params, layer), layout.bias(params, layer)
+    for layer, (weight, bias) in enumerate(layers):
         shared = h.dim() == 2  # the same rows for every model: broadcast, no copy per model
         h = torch.matmul(h, weight) + bias if shared else torch.baddbmm(bias, h, weight)
-        if layer < layout.n_layers - 1:
+        if layer < len(layers) - 1:
             h = activate(h, activation) * masks[layer]
     return h
 
 
-def l1_norms(params: torch.Tensor, layout: Layout) -> torch.Tensor:
+def l1_norms(layers: Layers) -> torch.Tensor:
     """Return each model's sum of |W| over its weight matrices (not biases) [K]."""
-    return torch.stack([params[:, layout.weight_slice(layer)].abs().sum(dim=1)
-                        for layer in range(layout.n_layers)]).sum(dim=0)
+    return torch.stack([weight.abs().sum(dim=(1, 2)) for weight, _ in layers]).sum(dim=0)
 
 
 def parameter_mask(layout: Layout, unit_masks: Sequence[torch.Tensor]) -> torch.Tensor:

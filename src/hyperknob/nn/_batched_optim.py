@@ -154,7 +154,8 @@ class BatchedOptimizer:
     def _adam(self, rows: slice, p: torch.Tensor, g: torch.Tensor, *, decoupled: bool) -> None:
         lr = self.lr_64[rows]
         if decoupled:  # AdamW (Loshchilov & Hutter, 2019): shrink W, not the gradient
-            p.mul_((1 - lr * self.decay_64[rows]).float())
+            if self._any(rows, "l2"):
+                p.mul_((1 - lr * self.decay_64[rows]).float())
         else:
             g = self._coupled_decay(rows, p, g)
         m, v = self.state1[rows], self.state2[rows]

@@ -5,18 +5,23 @@ size, dropout draws, optimizer, schedule, L1/L2, divergence check, early stoppin
 hook and best-epoch weights — and leaves the stack when it is done or stopped.
 
 Two modes for the random draws. Exact (the default on CPU): each model draws its dropout noise
-from its own generator, seeded exactly as ``train`` seeds torch's, so the curves equal K
-sequential ``train`` runs to float rounding (``tests/nn/test_batched_train.py``). Fast (the
-default on CUDA): one batched draw for all models per layer and step — the same distribution,
-not the same numbers. Shuffles are always the sequential ones.
+on the CPU from its own generator, seeded exactly as ``train`` seeds torch's CPU generator, so
+on CPU the curves equal K sequential ``train`` runs to float rounding
+(``tests/nn/test_batched_train.py``). On CUDA ``train`` draws its dropout from the CUDA
+generator instead, so there only models without dropout follow ``train``'s numbers. Fast (the
+default on CUDA): one batched draw for all models per layer and step, from the stack's own
+generator — the same distribution, not the same numbers. Shuffles are always the sequential
+ones. Neither mode touches torch's global CUDA generator.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
+import numbers
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, TypeGuard
 
 import torch
 import torch.nn.functional as F  # noqa: N812 - torch's own convention
@@ -62,7 +67,11 @@ def _sort_key(model: _Model, n: int) -> tuple[int, int, int]:
 
 
 class _Stack:
-    """The models of one depth and activation, their padded parameters and optimizer."""
+    """The models of one depth and activation, their padded parameters and optimizer.
+
+    Everything that depends only on which models are in the stack (flags, the steps of an
+    epoch) is computed when the stack changes, not in the step loop.
+    """
 
     def __init__(self, models: list[_Model], n_inputs: int, n_outputs: int,
                  device: torch.device, exact: bool) -> None:
@@ -79,62 +88,83 @@ class _Stack:
             if exact and model.config.dropout > 0:
                 model.noise = torch.Generator()
                 model.noise.set_state(torch.get_rng_state())
-        if device.type == "cuda":  # fast mode's batched draws: reproducible run to run
-            torch.cuda.manual_seed(models[0].seed)
-        params, self.unit_masks = stacked.stack(built, self.layout)
-        self.params = params.to(device).requires_grad_(True)
-        self.unit_masks = [mask.to(device) for mask in self.unit_masks]
-        self.best = self.params.detach().clone()
-        self.optimizer = BatchedOptimizer(configs, self.params)
+        # fast mode's batched draws: a generator of the stack's own, reproducible run to run
+        self.draws = torch.Generator(device=device).manual_seed(models[0].seed)
+        params, unit_masks = stacked.stack(built, self.layout)
+        self.params = stacked.Parameters(params.to(device), self.layout)
+        self.unit_masks = [mask.to(device) for mask in unit_masks]
+        self.best = self.params.data.clone()
+        self.optimizer = BatchedOptimizer(configs, self.params.data)
         self.exact = exact
         self._refresh()
 
     def _refresh(self) -> None:
-        device = self.params.device
+        device = self.params.data.device
         configs = [m.config for m in self.models]
         self.keep = torch.tensor([1.0 - c.dropout for c in configs], device=device)
         self.l1 = torch.tensor([c.l1 for c in configs], device=device)
         self.batch = torch.tensor([c.batch_size for c in configs], device=device)
+        self.any_l1 = any(c.l1 > 0 for c in configs)
+        self.any_dropout = any(c.dropout > 0 for c in configs)
+        self.droppers = [(k, m.config, m.noise) for k, m in enumerate(self.models)
+                         if m.noise is not None]
+        # one shuffle (one seed) and one batch size: every model steps on the same rows
+        self.shared = (len({m.seed for m in self.models}) == 1
+                       and len({c.batch_size for c in configs}) == 1)
+        self._plan: tuple[int, list[tuple[int, list[int]]]] | None = None
 
     def select(self, keep: list[int]) -> None:
         """Keep only the models at positions ``keep`` (the others left the stack)."""
-        index = torch.tensor(keep, dtype=torch.long, device=self.params.device)
+        index = torch.tensor(keep, dtype=torch.long, device=self.params.data.device)
         self.models = [self.models[i] for i in keep]
-        self.params = self.params.detach()[index].requires_grad_(True)
+        self.params = stacked.Parameters(self.params.data[index], self.layout)
         self.best = self.best[index]
         self.unit_masks = [mask[index] for mask in self.unit_masks]
         self.optimizer.select(index)
         self._refresh()
 
-    def masks(self, rows: int, counts: Sequence[int] | None,
-              part: slice = slice(None)) -> list[torch.Tensor]:
+    def plan(self, n: int) -> list[tuple[int, list[int]]]:
+        """Return, for each lockstep step of an epoch over ``n`` rows, the most rows a model
+        uses and how many models of each optimizer family step (a prefix of the family: its
+        models are sorted by steps per epoch, most first)."""
+        if self._plan is None or self._plan[0] != n:
+            sizes = sorted({m.config.batch_size for m in self.models})
+            steps = [sorted(self.models[k].steps_per_epoch(n) for k in range(start, stop))
+                     for _, start, stop in self.optimizer.families()]
+            plan = [(max(max(0, min(size, n - step * size)) for size in sizes),
+                     [len(family) - bisect.bisect_right(family, step) for family in steps])
+                    for step in range(-(-n // sizes[0]))]
+            self._plan = (n, plan)
+        return self._plan[1]
+
+    def masks(self, rows: int, part: slice = slice(None), *, step: int | None = None,
+              n: int = 0) -> list[torch.Tensor]:
         """Return each hidden layer's mask for ``rows`` rows in train mode (dropout drawn).
 
-        ``counts``: the rows each model really uses (exact mode draws just those, as
-        ``nn.Dropout`` does on a minibatch of that size); None: all ``rows``. ``part``: the
-        models to draw for.
+        ``part``: the models to draw for. ``step``: the lockstep step of an epoch over ``n``
+        rows, so that exact mode draws just the rows each model really uses, as ``nn.Dropout``
+        does on a minibatch of that size; None: all ``rows``.
         """
         units = [unit[part] for unit in self.unit_masks]
-        models = self.models[part]
-        if not any(m.config.dropout > 0 for m in models):
+        if not self.any_dropout:
             return units
+        if not self.exact:
+            keep = self.keep[part].view(-1, 1, 1)
+            return [torch.bernoulli(keep.expand(-1, rows, unit.shape[2]),
+                                    generator=self.draws) / keep * unit for unit in units]
+        first, stop, _ = part.indices(len(self.models))
         out = []
         for layer, unit in enumerate(units):
-            width = unit.shape[2]
-            if not self.exact:
-                keep = self.keep[part].view(-1, 1, 1)
-                noise = torch.bernoulli(keep.expand(-1, rows, width)) / keep
-                out.append(noise * unit)
-                continue
             mask = unit.expand(-1, rows, -1).clone()
-            for k, model in enumerate(models):
-                count = rows if counts is None else counts[k]
-                if model.noise is None or count == 0:
+            for k, config, noise in self.droppers:
+                size = config.batch_size
+                count = rows if step is None else max(0, min(size, n - step * size))
+                if not first <= k < stop or count == 0:
                     continue
-                real = model.config.hidden_layers[layer]
-                keep_k = 1.0 - model.config.dropout
-                draw = torch.empty(count, real).bernoulli_(keep_k, generator=model.noise)
-                mask[k, :count, :real] = draw.div_(keep_k).to(mask.device)
+                real = config.hidden_layers[layer]
+                keep_k = 1.0 - config.dropout
+                draw = torch.empty(count, real).bernoulli_(keep_k, generator=noise)
+                mask[k - first, :count, :real] = draw.div_(keep_k).to(mask.device)
             out.append(mask)
         return out
 
@@ -160,10 +190,10 @@ def _evaluate(stack: _Stack, x: torch.Tensor, y: torch.Tensor, classify: bool,
     losses, correct = [], []
     with torch.no_grad():
         for part in stack.chunks(x.shape[0]):
-            masks = (stack.masks(x.shape[0], None, part) if train_mode
+            masks = (stack.masks(x.shape[0], part) if train_mode
                      else [m[part] for m in stack.unit_masks])
-            out = stacked.forward(stack.params[part], x, stack.layout, stack.activation,
-                                  masks)
+            layers = stacked.views(stack.params.data[part], stack.layout)
+            out = stacked.forward(layers, x, stack.activation, masks)
             target = y.expand(out.shape[0], *y.shape)
             losses.append(_losses(out, target, classify).mean(dim=1))
             if classify:
@@ -174,38 +204,37 @@ def _evaluate(stack: _Stack, x: torch.Tensor, y: torch.Tensor, classify: bool,
 
 def _epoch(stack: _Stack, x: torch.Tensor, y: torch.Tensor, orders: torch.Tensor,
            classify: bool) -> torch.Tensor:
-    """Run one epoch of lockstep minibatch steps; return each model's summed batch losses."""
+    """Run one epoch of lockstep minibatch steps; return each model's summed batch losses.
+
+    ``orders`` [K, n] is each model's shuffle; when ``stack.shared``, its rows are all equal.
+    """
     n = x.shape[0]
-    device = x.device
-    models = stack.models
-    steps = [m.steps_per_epoch(n) for m in models]
-    families = stack.optimizer.families()
-    totals = torch.zeros(len(models), device=device)
-    l1 = any(m.config.l1 > 0 for m in models)  # Python flags: no device sync per step
-    for step in range(max(steps)):
-        counts = [max(0, min(m.config.batch_size, n - step * m.config.batch_size))
-                  for m in models]
-        rows = max(counts)
-        count_t = (n - step * stack.batch).clamp(min=0, max=None).minimum(stack.batch)
-        offsets = torch.arange(rows, device=device)
-        positions = (step * stack.batch).unsqueeze(1) + offsets
-        valid = offsets.unsqueeze(0) < count_t.unsqueeze(1)
-        index = torch.gather(orders, 1, positions.clamp(max=n - 1))
-        out = stacked.forward(stack.params, x[index], stack.layout, stack.activation,
-                              stack.masks(rows, counts))
-        per_row = torch.where(valid, _losses(out, y[index], classify), 0.0)
-        loss = per_row.sum(dim=1) / count_t.clamp(min=1)
-        totals += loss.detach() * count_t
+    params = stack.params
+    totals = torch.zeros(len(stack.models), device=x.device)
+    for step, (rows, active) in enumerate(stack.plan(n)):
+        masks = stack.masks(rows, step=step, n=n)
+        if stack.shared:  # the same rows for every model: [rows, F], broadcast in forward
+            start = step * stack.models[0].config.batch_size
+            index = orders[0, start:start + rows]
+            out = stacked.forward(params.layers, x[index], stack.activation, masks)
+            target = y[index].expand(out.shape[0], *y[index].shape)
+            loss = _losses(out, target, classify).sum(dim=1) / rows
+            totals += loss.detach() * rows
+        else:
+            count = (n - step * stack.batch).clamp(min=0, max=None).minimum(stack.batch)
+            offsets = torch.arange(rows, device=x.device)
+            positions = (step * stack.batch).unsqueeze(1) + offsets
+            valid = offsets.unsqueeze(0) < count.unsqueeze(1)
+            index = torch.gather(orders, 1, positions.clamp(max=n - 1))
+            out = stacked.forward(params.layers, x[index], stack.activation, masks)
+            per_row = torch.where(valid, _losses(out, y[index], classify), 0.0)
+            loss = per_row.sum(dim=1) / count.clamp(min=1)
+            totals += loss.detach() * count
         objective = loss.sum()
-        if l1:
-            objective = objective + (stack.l1 * stacked.l1_norms(stack.params,
-                                                                 stack.layout)).sum()
-        stack.params.grad = None
-        torch.autograd.backward(objective)
-        assert stack.params.grad is not None
-        active = [sum(1 for k in range(start, stop) if steps[k] > step)
-                  for _, start, stop in families]
-        stack.optimizer.step(stack.params.data, stack.params.grad, active)
+        if stack.any_l1:
+            objective = objective + (stack.l1 * stacked.l1_norms(params.layers)).sum()
+        params.backward(objective)
+        stack.optimizer.step(params.data, params.grad, active)
     return totals
 
 
@@ -254,8 +283,10 @@ def _result(stack: _Stack, position: int, metric: str) -> TrainResult:
     model = stack.models[position]
     assert model.stop is not None
     found = model.best_epoch >= 0
-    row = stack.best[position] if found else stack.params.detach()[position]
+    row = stack.best[position] if found else stack.params.data[position]
     network = stacked.unstack(row, stack.layout, model.config)
+    if model.stop[0] != "diverged":  # as train() leaves it: eval after validating an epoch
+        network.eval()
     return TrainResult(
         model=network, config=model.config, history=tuple(model.history), metric=metric,
         best_epoch=model.best_epoch if found else max(len(model.history) - 1, 0),
@@ -295,13 +326,28 @@ def _train_stack(stack: _Stack, tensors: dict[str, torch.Tensor], classify: bool
                 improved.append(k)
         if improved:
             rows = torch.tensor(improved, device=stack.best.device)
-            stack.best[rows] = stack.params.detach()[rows]
+            stack.best[rows] = stack.params.data[rows]
         leaving = [k for k, m in enumerate(stack.models) if m.stop is not None]
         for k in leaving:
             results[stack.models[k].index] = _result(stack, k, metric)
         if leaving:
             stack.select([k for k, m in enumerate(stack.models) if m.stop is None])
         epoch += 1
+
+
+def _is_integral(value: object) -> TypeGuard[numbers.Integral]:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _seeds(seed: object, k: int) -> list[int]:
+    """Return one int seed per config from one integral seed (numpy's too) or K of them."""
+    if _is_integral(seed):
+        return [int(seed)] * k
+    if isinstance(seed, Iterable) and not isinstance(seed, str | bytes):
+        seeds = list(seed)
+        if len(seeds) == k and all(_is_integral(s) for s in seeds):
+            return [int(s) for s in seeds]
+    raise ValueError(f"seed must be an int or one int per config ({k}), got {seed!r}")
 
 
 def train_batched(
@@ -319,8 +365,11 @@ def train_batched(
     each stack trains on its own. ``seed`` is one seed for all or one per configuration.
     ``on_epoch(i, record)`` is called after each epoch of configuration ``i``; returning True
     stops that model alone. ``exact`` (default: on CPU only) draws each model's dropout noise
-    as ``train`` would, so results equal sequential ``train(config, data, seed=...)`` runs to
-    float rounding; otherwise dropout noise is drawn for all models at once.
+    on the CPU as ``train`` does there, so on CPU results equal sequential
+    ``train(config, data, seed=...)`` runs to float rounding (on CUDA ``train`` draws dropout
+    from the CUDA generator: there only models without dropout match it); otherwise dropout
+    noise is drawn for all models at once from a generator of their own. The models come back
+    in the mode ``train`` leaves them in: eval, or train mode if they diverged.
 
     Example:
         >>> from hyperknob.nn import load_dataset
@@ -335,11 +384,7 @@ def train_batched(
     for index, config in enumerate(configs):
         if not isinstance(config, MLPConfig):
             raise TypeError(f"configs[{index}] must be an MLPConfig, got {config!r}")
-    seeds = [seed] * len(configs) if isinstance(seed, int) else list(seed)
-    if len(seeds) != len(configs) or not all(
-            isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise ValueError(f"seed must be an int or one int per config ({len(configs)}), "
-                         f"got {seed!r}")
+    seeds = _seeds(seed, len(configs))
     target = resolve_device(device)
     exact = target.type == "cpu" if exact is None else exact
     classify = data.task == "classification"
