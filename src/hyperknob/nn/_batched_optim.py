@@ -160,13 +160,13 @@ class BatchedOptimizer:
             g = self._coupled_decay(rows, p, g)
         m, v = self.state1[rows], self.state2[rows]
         m.lerp_(g, 1 - self.beta1[rows])
-        v.mul_(self.beta2[rows]).add_((1 - self.beta2[rows]) * g * g)
+        v.mul_(self.beta2[rows]).addcmul_((1 - self.beta2[rows]) * g, g)
         self.steps[rows] += 1
         step = self.steps[rows]
         correction1 = 1 - self.beta1_64[rows] ** step  # Kingma & Ba (2015), Algorithm 1
         correction2_sqrt = (1 - self.beta2_64[rows] ** step) ** 0.5
-        denom = (v.sqrt() / correction2_sqrt.float()).add_(EPSILON)
-        p.add_((-(lr / correction1)).float() * m / denom)
+        denom = v.sqrt().div_(correction2_sqrt.float()).add_(EPSILON)  # in place: no copies
+        p.add_(((-(lr / correction1)).float() * m).div_(denom))
 
     def _rmsprop(self, rows: slice, p: torch.Tensor, g: torch.Tensor, *,
                  decoupled: bool) -> None:
