@@ -237,7 +237,7 @@ def test_bad_settings_name_the_value_and_what_was_expected(cluster: Any, tmp_pat
         hyperknob.RayExecutor(resources_per_trial={"cpu": -1})
     with pytest.raises(ValueError, match="max_concurrent must be an int >= 1"):
         hyperknob.RayExecutor(max_concurrent=0)
-    with pytest.raises(ValueError, match="a trial needs cpu=8 but the Ray cluster has cpu=2"):
+    with pytest.raises(ValueError, match=r"a trial needs cpu=8 but the Ray cluster has cpu=[23] "):
         executor(resources_per_trial={"cpu": 8}).concurrency()
     study = hyperknob.create_study(storage=f"sqlite:///{tmp_path}/s.db")
     with pytest.raises(ValueError, match="storage_access='direct' needs a PostgreSQL"):
