@@ -415,6 +415,13 @@ class _Loop:
             self.spawn()
             self.waiting_since = time.monotonic()
             return
+        except ray.exceptions.RayError as error:  # hyperknob's side of the actor failed
+            self.study._storage.finish_trial(trial._trial_id, TrialState.FAIL, None, {
+                "fail_reason": f"its Ray worker failed: {_first_line(error)}"})
+            if self.error is None:
+                self.error, self.stopping = error, True
+            ray.kill(actor)
+            return
         self.idle.append(actor)
         self.waiting_since = time.monotonic()
         self.report(outcome.frozen)
