@@ -99,7 +99,12 @@ def test_describe_shows_a_trials_network(
     assert main(["describe", "iris-mlp", "--trial", "9", *storage]) == 1
 
 
-TUNE_FOREVER = [sys.executable, "-m", "hyperknob.cli", "tune", "digits", "--trials", "400",
+# `python -m hyperknob.cli`, after taking Python's Ctrl-C handler back: a shell without job
+# control starts background commands with SIGINT ignored, and the child would inherit that.
+INTERRUPTIBLE_CLI = ("import runpy, signal; "
+                     "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                     "runpy.run_module('hyperknob.cli', run_name='__main__')")
+TUNE_FOREVER = [sys.executable, "-c", INTERRUPTIBLE_CLI, "tune", "digits", "--trials", "400",
                 "--max-epochs", "10"]
 
 
@@ -121,7 +126,12 @@ def test_ctrl_c_then_the_same_command_resumes_with_nothing_lost(tmp_path: Path) 
         if len(done) >= 3:
             break
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:  # the interrupt did not stop it: fail, leaving no process
+            process.kill()
+            process.wait()
     assert process.returncode == 130
     assert "run the same command again to resume" in err
     before = hyperknob.load_study(study_name="digits-mlp", storage=url).trials

@@ -165,9 +165,14 @@ def test_n_jobs_on_postgresql(postgres_url: str) -> None:
 
 INTERRUPTED = textwrap.dedent(
     """
+    import signal
     import sys
     import time
     import hyperknob
+
+    # A shell without job control starts background commands with SIGINT ignored, and this
+    # process would inherit that: take Python's Ctrl-C handler back, as an interactive run has.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def objective(trial):
         x = trial.suggest_float("x", 0, 1)
@@ -201,7 +206,12 @@ def test_ctrl_c_leaves_no_running_trial_and_keeps_completed_ones(
         if len(done) >= 6:
             break
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:  # the interrupt did not stop it: fail, leaving no process
+            process.kill()
+            process.wait()
     assert process.returncode != 0 and "KeyboardInterrupt" in err
     trials = hyperknob.load_study(study_name="s", storage=url).trials
     states = [t.state for t in trials]
