@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from hyperknob.nn import MLPConfig, evaluate, load_dataset, train, train_batched
+from hyperknob.nn import MLPConfig, evaluate, train, train_batched
 from hyperknob.nn import _batched_model as stacked
 from hyperknob.nn._batched_optim import BatchedOptimizer, learning_rates
 from hyperknob.nn._batched_train import _epoch, _Model, _sort_key, _Stack
@@ -22,16 +22,6 @@ DEVICE = os.environ.get("HYPERKNOB_TEST_DEVICE", "cpu")
 # turns a rounding-sized change of a near-zero gradient into a step of ~lr; over a dozen epochs
 # the curves drift apart by ~1e-5 relative (measured: <= 1.3e-5 on this mix).
 RELATIVE = 2e-5 if DEVICE == "cpu" else 1e-3
-
-
-@pytest.fixture(scope="module")
-def iris():  # type: ignore[no-untyped-def]
-    return load_dataset("iris", seed=0)
-
-
-@pytest.fixture(scope="module")
-def diabetes():  # type: ignore[no-untyped-def]
-    return load_dataset("diabetes", seed=0)
 
 
 MIX = [  # widths differ (padding), batch sizes differ, every optimizer and regularizer

@@ -9,11 +9,6 @@ from hyperknob import TrialState, nn
 from hyperknob.distributions import FloatDistribution
 
 
-@pytest.fixture(scope="module")
-def iris() -> nn.Dataset:
-    return nn.load_dataset("iris", seed=0)
-
-
 def small_space(data: nn.Dataset) -> nn.SearchSpace:
     return nn.default_space(data.n_features, data.n_train, max_epochs=20).replace(
         n_layers=1, patience=None)

@@ -9,19 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from hyperknob.nn import MLPConfig, evaluate, load_dataset, train
+from hyperknob.nn import MLPConfig, evaluate, train
 from hyperknob.nn._model import build_mlp
 from hyperknob.nn._train import make_optimizer, make_schedule, resolve_device
-
-
-@pytest.fixture(scope="module")
-def iris():  # type: ignore[no-untyped-def]
-    return load_dataset("iris", seed=0)
-
-
-@pytest.fixture(scope="module")
-def diabetes():  # type: ignore[no-untyped-def]
-    return load_dataset("diabetes", seed=0)
 
 
 def test_learns_iris_and_reports_curves(iris) -> None:  # type: ignore[no-untyped-def]

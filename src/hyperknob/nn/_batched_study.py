@@ -18,7 +18,7 @@ from hyperknob.exceptions import TrialPruned
 from hyperknob.nn._batched_train import train_batched
 from hyperknob.nn._train import EpochRecord
 from hyperknob.study._heartbeat import Beater
-from hyperknob.study._optimize import ask_trial
+from hyperknob.study._optimize import ask_trial, check_budget
 
 if TYPE_CHECKING:
     from hyperknob.nn._objective import NeuralNetworkObjective
@@ -43,7 +43,8 @@ def run_batch(study: Study, job: NeuralNetworkObjective, size: int) -> list[Froz
         for _ in range(size):
             if trials and study.sampler.is_exhausted(study._view):
                 break  # e.g. a grid with fewer points left than the batch
-            trials.append(ask_trial(study))  # reaps dead workers' trials under a heartbeat
+            # The first ask reaps dead workers' trials (under a heartbeat); once per batch.
+            trials.append(study.ask() if trials else ask_trial(study))
             configs.append(job.space.suggest(trials[-1]))
 
         def on_epoch(index: int, record: EpochRecord) -> bool:
@@ -97,11 +98,7 @@ def optimize_batched(
     """
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch must be an int >= 1, got batch={batch!r}")
-    if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int)
-                                 or n_trials < 0):
-        raise ValueError(f"n_trials must be an int >= 0 or None, got n_trials={n_trials!r}")
-    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-        raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+    check_budget(n_trials, timeout)
     if n_trials is None and timeout is None:
         raise ValueError("give n_trials or timeout: a batched run needs a budget")
     deadline = None if timeout is None else time.monotonic() + float(timeout)

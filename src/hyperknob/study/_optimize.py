@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger("hyperknob")
 
 
+def check_budget(n_trials: int | None, timeout: float | None) -> None:
+    """Raise a clear error unless ``n_trials`` is an int >= 0 or None and ``timeout`` a number
+    of seconds > 0 or None."""
+    if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int)
+                                 or n_trials < 0):
+        raise ValueError(f"n_trials must be an int >= 0 or None, got n_trials={n_trials!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+        raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+
+
 def check_catch(
     catch: Iterable[type[Exception]] | type[Exception],
 ) -> tuple[type[Exception], ...]:
@@ -204,11 +214,7 @@ def optimize(
     """Validate the arguments and run the loop here, in worker processes or an executor."""
     if not callable(func):
         raise TypeError(f"the objective must be callable, got {func!r}")
-    if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int)
-                                 or n_trials < 0):
-        raise ValueError(f"n_trials must be an int >= 0 or None, got n_trials={n_trials!r}")
-    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-        raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+    check_budget(n_trials, timeout)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be an int >= 1, or -1 for one per CPU, got {n_jobs!r}")
     caught = check_catch(catch)
