@@ -4,6 +4,7 @@ and finite differences."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,8 +35,8 @@ from hyperknob.samplers.gp._gp import (
     pairwise_squared_differences,
     posterior,
     posterior_gradient,
-    warp_targets,
 )
+from hyperknob.samplers.gp._warp import fit_exponent, warp_targets, yeo_johnson
 
 sklearn_gp = pytest.importorskip("sklearn.gaussian_process")
 kernels = pytest.importorskip("sklearn.gaussian_process.kernels")
@@ -123,12 +124,18 @@ def test_log_prior_gradient() -> None:
 def test_log_marginal_likelihood_with_precomputed_differences_is_the_same() -> None:
     x, y = _data(n=20, dim=4, seed=9)
     theta = np.log(np.array([0.4, 0.9, 2.0, 0.15, 0.8, 1e-3]))
-    squared = pairwise_squared_differences(x)
-    assert squared.shape == (400, 4)
+    pairs = pairwise_squared_differences(x)
+    assert pairs.squared.shape == (190, 4)  # the 20 * 19 / 2 distinct pairs
+    i, j = pairs.rows[7], pairs.columns[7]
+    assert i > j
+    np.testing.assert_allclose(pairs.squared[7], (x[i] - x[j]) ** 2)
     value, grad = log_marginal_likelihood(theta, x, y)
-    cached_value, cached_grad = log_marginal_likelihood(theta, x, y, squared)
+    cached_value, cached_grad = log_marginal_likelihood(theta, x, y, pairs)
     assert cached_value == value
     np.testing.assert_array_equal(cached_grad, grad)
+    value_only, empty = log_marginal_likelihood(theta, x, y, pairs, gradient=False)
+    assert value_only == value
+    assert empty.size == 0
 
 
 def test_inverse_from_cholesky_matches_numpy() -> None:
@@ -181,6 +188,45 @@ def test_fit_improves_the_posterior_density() -> None:
     assert np.all(np.isfinite(theta))
     fixed = fit_hyperparameters(x, y, np.random.default_rng(0), deterministic=True)
     assert math.exp(fixed[-1]) == pytest.approx(1e-6)
+
+
+def test_warm_started_fit_reaches_the_cold_optimum_in_fewer_evaluations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(21)
+    x = rng.random((121, 4))
+    f = np.sum((x - 0.3) ** 2 * np.arange(1, 5), axis=1) + np.sin(8 * x[:, 0])
+    y = (f - f.mean()) / f.std()
+    from hyperknob.samplers.gp import _gp
+
+    calls = []
+    real = _gp.log_marginal_likelihood
+
+    def counted(*args: Any, **kwargs: Any) -> tuple[float, np.ndarray]:
+        calls.append(kwargs.get("gradient", True))
+        return real(*args, **kwargs)
+
+    def density(t: np.ndarray) -> float:
+        return real(t, x, y)[0] + log_prior(t, 4)[0]
+
+    monkeypatch.setattr(_gp, "log_marginal_likelihood", counted)
+    previous = fit_hyperparameters(x[:120], y[:120], np.random.default_rng(1))
+    calls.clear()
+    cold = fit_hyperparameters(x, y, np.random.default_rng(2))
+    cold_calls = len(calls)
+    calls.clear()
+    warm_rng = np.random.default_rng(2)
+    warm = fit_hyperparameters(x, y, warm_rng, initial=previous)
+    assert len(calls) < cold_calls / 2, (len(calls), cold_calls)  # measured: 7 vs 26
+    assert density(warm) == pytest.approx(density(cold), abs=0.05)
+    # The prior draws are made all the same: the caller's random stream does not shift.
+    cold_rng = np.random.default_rng(2)
+    fit_hyperparameters(x, y, cold_rng)
+    assert warm_rng.random() == cold_rng.random()
+    # A theta of the wrong length (another space) or non-finite is ignored: a cold fit.
+    for bad in (np.zeros(3), np.full(6, np.nan)):
+        again = fit_hyperparameters(x, y, np.random.default_rng(2), initial=bad)
+        np.testing.assert_array_equal(again, cold)
 
 
 def test_cholesky_with_jitter_handles_duplicates() -> None:
@@ -308,3 +354,27 @@ def test_warp_targets_is_scipys_yeo_johnson_standardized_and_keeps_the_order() -
     assert stats.skew(warped) < 0.5 * stats.skew(y)  # the tail is pulled in
     np.testing.assert_array_equal(warp_targets(np.full(5, 2.0)), np.zeros(5))
     np.testing.assert_allclose(warp_targets(np.array([1.0, 3.0])), [-1.0, 1.0])
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_fit_exponent_matches_scipys_maximum_likelihood(case: int) -> None:
+    rng = np.random.default_rng(100 + case)
+    n = int(rng.integers(5, 300))
+    y = [rng.normal(size=n), rng.exponential(3.0, n), -rng.exponential(3.0, n),
+         rng.lognormal(0.0, 2.0, n), rng.standard_t(2.0, n), np.abs(rng.normal(size=n)),
+         rng.normal(size=n) * 1e-3, np.r_[rng.normal(size=n), 1e3]][case]
+    standard = (y - y.mean()) / y.std()
+    reference = stats.yeojohnson_normmax(standard)
+    assert fit_exponent(standard) == pytest.approx(reference, abs=1e-6)
+    np.testing.assert_allclose(yeo_johnson(standard, reference),
+                               stats.yeojohnson(standard, reference), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("lam", [0.0, 2.0, 0.5, -1.3, 3.7])
+def test_yeo_johnson_matches_scipy_at_the_special_exponents(lam: float) -> None:
+    y = np.array([-3.0, -0.5, 0.0, 0.2, 4.0])
+    np.testing.assert_allclose(yeo_johnson(y, lam), stats.yeojohnson(y, lam), rtol=1e-13)
+
+
+def test_fit_exponent_of_zeros_is_one() -> None:
+    assert fit_exponent(np.zeros(4)) == 1.0

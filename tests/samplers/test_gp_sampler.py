@@ -19,6 +19,7 @@ from hyperknob.distributions import (
 from hyperknob.samplers import BaseSampler, RandomSampler
 from hyperknob.samplers.gp import GPSampler
 from hyperknob.samplers.gp._sampler import Encoding, from_unit, to_unit
+from hyperknob.storages import InMemoryStorage
 from hyperknob.study._study import create_study
 from hyperknob.testing import SamplerContract
 from hyperknob.trial._trial import Trial
@@ -141,6 +142,8 @@ def test_rejects_bad_arguments() -> None:
         GPSampler(deterministic_objective=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="constant_liar must be a bool, got constant_liar=None"):
         GPSampler(constant_liar=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="warm_start must be a bool, got warm_start='yes'"):
+        GPSampler(warm_start="yes")  # type: ignore[arg-type]
 
 
 def test_startup_trials_are_random_search() -> None:
@@ -243,6 +246,48 @@ def test_deterministic_across_sampler_instances_with_history() -> None:
     second = create_study(sampler=GPSampler(seed=5, n_startup_trials=4))
     second.optimize(_branin, n_trials=9)
     assert [t.params for t in first.trials] == [t.params for t in second.trials]
+
+
+def test_without_warm_start_a_fresh_sampler_on_the_stored_history_suggests_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hyperknob.samplers.gp import _sampler
+
+    monkeypatch.setattr(_sampler, "WARM_START_AFTER", 10)  # the default 100: a slow test
+
+    def run(fresh: bool, warm_start: bool) -> dict[str, Any]:
+        storage = InMemoryStorage()
+        study = create_study(storage=storage, study_name="s", sampler=GPSampler(
+            seed=7, n_startup_trials=4, warm_start=warm_start))
+        study.optimize(_quadratic, n_trials=20)
+        if fresh:  # a restarted process: a new sampler object over the same storage
+            study = create_study(storage=storage, study_name="s", load_if_exists=True,
+                                 sampler=GPSampler(seed=7, n_startup_trials=4,
+                                                   warm_start=warm_start))
+        trial = study.ask()
+        _quadratic(trial)
+        return trial.params
+
+    assert run(fresh=True, warm_start=False) == run(fresh=False, warm_start=False)
+    warm, cold = run(fresh=False, warm_start=True), run(fresh=True, warm_start=True)
+    # With the warm start the fit differs within its tolerance: a different but nearby point.
+    assert warm != cold
+    assert math.dist(list(warm.values()), list(cold.values())) < 0.05, (warm, cold)
+    monkeypatch.setattr(_sampler, "WARM_START_AFTER", 100)  # under it: always a cold fit
+    assert run(fresh=False, warm_start=True) == run(fresh=True, warm_start=True)
+
+
+def test_warm_start_keeps_one_fit_per_study_and_pickles_empty() -> None:
+    import pickle
+
+    sampler = GPSampler(seed=2, n_startup_trials=3)
+    first, second = create_study(sampler=sampler), create_study(sampler=sampler)
+    first.optimize(_quadratic, n_trials=5)
+    second.optimize(_branin, n_trials=5)
+    assert len(sampler._fits) == 2
+    fitted = {tuple(name for name, _ in key) for key, _ in sampler._fits.values()}
+    assert fitted == {("x0", "x1", "x2"), ("x", "y")}
+    assert len(pickle.loads(pickle.dumps(sampler))._fits) == 0
 
 
 @pytest.mark.slow

@@ -218,12 +218,14 @@ def points_near(
 
 def _local_numeric(
     model: GPModel, best: float, starts: np.ndarray, columns: np.ndarray,
-    prior: BoxPrior | None = None, max_iterations: int = 100,
+    prior: BoxPrior | None = None, max_iterations: int = 30,
 ) -> np.ndarray:
     """Run L-BFGS-B on ``columns`` from each start (k, D), the other columns held fixed.
 
     The k problems are independent, so one L-BFGS-B run on the sum of their log-EIs optimizes
-    all of them at once (block-diagonal Hessian): one scipy call instead of k.
+    all of them at once (block-diagonal Hessian): one scipy call instead of k. 30 iterations:
+    on 200-trial studies in 5-D and 10-D, running on to 100 changed the log EI of the point
+    chosen by at most 0.02 (the starts are the best of 2,300 screened points) at 1.3x the cost.
     """
     k = len(starts)
 

@@ -1,9 +1,11 @@
 """GPSampler: Bayesian optimization with a GP and log-EI; a thin adapter over ``_gp`` and
 ``_acquisition``.
 
-Every suggestion is derived from the stored trials alone: the GP is refit from scratch each
-trial (cheap for a few hundred trials) with randomness from ``(seed, trial.number)``, so one
-worker, many processes and a restarted study all make the same suggestion from the same history.
+The GP is refit to the stored trials every trial, with randomness from ``(seed,
+trial.number)``. The one state kept between trials is the last fitted hyperparameters, a warm
+start from 100 completed trials on (``warm_start=False`` drops it): without it one worker, many
+processes and a restarted study all make the same suggestion from the same history; with it
+they agree up to the fit's tolerance.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +42,10 @@ if TYPE_CHECKING:
 # exporting GPSampler from ``hyperknob.samplers`` keeps ``import hyperknob`` free of scipy.
 
 NumericDistribution = FloatDistribution | IntDistribution
+#: Completed trials from which a fit starts from the previous one (``warm_start``). Below, a
+#: cold fit costs a few ms, and the likelihood of few points can have several optima that a
+#: warm start would never leave (on Branin at 12 trials the two fits led to different points).
+WARM_START_AFTER = 100
 
 
 # -- the map between parameters and the unit box ------------------------------------------------
@@ -240,6 +247,14 @@ class GPSampler(BaseSampler):
         constant_liar: Treat running trials as fake observations. Off, a suggestion depends
             only on the completed trials, so it is the same whatever the order in which
             pending trials take their parameters; parallel workers may then suggest alike.
+        warm_start: From 100 completed trials on, start each hyperparameter fit from this
+            sampler's previous fit on the study (or the prior mode, whichever fits better)
+            instead of from the prior mode and 4 prior draws: 3-6x fewer likelihood
+            evaluations at 200 trials (Optuna's GPSampler also reuses its last fit). The fit
+            then depends on what this sampler object fitted before, so a new process (a
+            restarted study, another worker) can suggest slightly differently from the same
+            history; off, every suggestion is a function of the stored trials, the seed and
+            the trial number.
         prior_beta: πBO's ``beta`` (Hvarfner et al. 2022): where parameters carry a
             :class:`~hyperknob.distributions.Prior`, the acquisition is
             ``log EI + (prior_beta / n) log pi`` after ``n`` completed trials; larger values
@@ -260,6 +275,7 @@ class GPSampler(BaseSampler):
         n_candidates: int = 2048,
         constant_liar: bool = True,
         prior_beta: float = 10.0,
+        warm_start: bool = True,
     ) -> None:
         for name, value, minimum in (("n_startup_trials", n_startup_trials, 0),
                                      ("n_restarts", n_restarts, 0),
@@ -269,7 +285,7 @@ class GPSampler(BaseSampler):
             if value < minimum:
                 raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
         for name, flag in (("deterministic_objective", deterministic_objective),
-                           ("constant_liar", constant_liar)):
+                           ("constant_liar", constant_liar), ("warm_start", warm_start)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be a bool, got {name}={flag!r}")
         if isinstance(prior_beta, bool) or not isinstance(prior_beta, (int, float)) or not (
@@ -283,7 +299,11 @@ class GPSampler(BaseSampler):
         self.n_candidates = n_candidates
         self.constant_liar = constant_liar
         self.prior_beta = float(prior_beta)
+        self.warm_start = warm_start
         self._random = RandomSampler(seed=self.seed)
+        # The last fitted hyperparameters per study, with the space they were fitted on.
+        self._fits: weakref.WeakKeyDictionary[StudyView, tuple[tuple[Any, ...], np.ndarray]] = (
+            weakref.WeakKeyDictionary())
 
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial
@@ -316,7 +336,8 @@ class GPSampler(BaseSampler):
         complete: list[FrozenTrial], pending: list[FrozenTrial],
     ) -> dict[str, Any]:
         from hyperknob.samplers.gp._acquisition import maximize_log_ei
-        from hyperknob.samplers.gp._gp import condition, fit_hyperparameters, warp_targets
+        from hyperknob.samplers.gp._gp import condition, fit_hyperparameters
+        from hyperknob.samplers.gp._warp import warp_targets
 
         encoding = Encoding(search_space)
         x = encoding.encode_many([t.params for t in complete])
@@ -332,7 +353,14 @@ class GPSampler(BaseSampler):
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, trial.number]))
         # Hyperparameters from real observations only; lies (the standardized mean, 0) only
         # condition the posterior, so they push the acquisition away without bending the fit.
-        theta = fit_hyperparameters(x, y, rng, deterministic=self.deterministic_objective)
+        key = tuple(search_space.items())
+        previous = self._fits.get(study) if (
+            self.warm_start and len(complete) >= WARM_START_AFTER) else None
+        theta = fit_hyperparameters(
+            x, y, rng, deterministic=self.deterministic_objective,
+            initial=previous[1] if previous is not None and previous[0] == key else None)
+        if self.warm_start:
+            self._fits[study] = (key, theta)
         if pending:
             x = np.vstack([x, encoding.encode_many([t.params for t in pending])])
         try:
