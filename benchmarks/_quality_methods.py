@@ -1,7 +1,8 @@
 """The compared methods of ``benchmarks/quality.py``, each with its library's defaults.
 
-``hk-random``, ``hk-qmc``, ``hk-tpe``, ``hk-gp``: hyperknob's ``RandomSampler``,
-``QMCSampler``, ``TPESampler``, ``GPSampler`` (``seed=seed``, nothing else set);
+``hk-random``, ``hk-qmc``, ``hk-tpe``, ``hk-gp``, ``hk-auto``: hyperknob's ``RandomSampler``,
+``QMCSampler``, ``TPESampler``, ``GPSampler`` and ``AutoSampler`` (the default of
+``create_study``) (``seed=seed``, nothing else set);
 ``optuna-tpe``, ``optuna-gp``: Optuna's ``TPESampler(seed=seed)`` and ``GPSampler(seed=seed)``;
 ``hyperopt-tpe``, ``hyperopt-random``: ``hyperopt.fmin`` with ``tpe.suggest`` / ``rand.suggest``,
 a fresh ``Trials`` and ``rstate=np.random.default_rng(seed)``.
@@ -23,7 +24,7 @@ import numpy as np
 
 from _quality_problems import Config, Dimension, PlainTrial, Problem, dict_trial, suggest
 
-HK_METHODS = ("hk-random", "hk-qmc", "hk-tpe", "hk-gp")
+HK_METHODS = ("hk-random", "hk-qmc", "hk-tpe", "hk-gp", "hk-auto")
 OPTUNA_METHODS = ("optuna-tpe", "optuna-gp")
 HYPEROPT_METHODS = ("hyperopt-tpe", "hyperopt-random")
 METHODS = (*HK_METHODS, *OPTUNA_METHODS, *HYPEROPT_METHODS)
@@ -36,7 +37,7 @@ def make_sampler(method: str, seed: int) -> Any:
         from hyperknob import samplers
 
         cls = {"hk-random": "RandomSampler", "hk-qmc": "QMCSampler", "hk-tpe": "TPESampler",
-               "hk-gp": "GPSampler"}[method]
+               "hk-gp": "GPSampler", "hk-auto": "AutoSampler"}[method]
         return getattr(samplers, cls)(seed=seed)
     import optuna
 

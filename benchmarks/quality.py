@@ -51,7 +51,13 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from _quality_methods import METHODS, RANDOM_METHODS, run_method, time_run  # noqa: E402
+from _quality_methods import (  # noqa: E402
+    HK_METHODS,
+    METHODS,
+    RANDOM_METHODS,
+    run_method,
+    time_run,
+)
 from _quality_problems import all_problem_names, make_problem, suite_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,7 +221,7 @@ def verdicts(data: dict[str, Any], budgets: list[int]) -> list[str]:
             s = {m: suite_scores(norms, problems, m) for m in METHODS}
             rivals = {lib: max(((s[m][0], m) for m in METHODS if m.startswith(lib) and s[m]),
                                default=None) for lib in ("optuna", "hyperopt")}
-            for m in ("hk-random", "hk-qmc", "hk-tpe", "hk-gp"):
+            for m in HK_METHODS:
                 if not s[m] or not all(rivals.values()):
                     continue
                 gaps = [f"{s[m][0] - rivals[lib][0]:+.1f} vs {rivals[lib][1]}" for lib in rivals]

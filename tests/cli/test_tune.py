@@ -149,10 +149,12 @@ def test_ctrl_c_then_the_same_command_resumes_with_nothing_lost(tmp_path: Path) 
     assert [t.number for t in after] == list(range(len(after)))
 
 
-@pytest.mark.parametrize("sampler", ["qmc", "tpe", "gp"])
-def test_tune_with_each_sampler(tmp_path: Path, sampler: str) -> None:
+@pytest.mark.parametrize("sampler", ["qmc", "tpe", "gp", "auto"])
+def test_tune_with_each_sampler(tmp_path: Path, sampler: str,
+                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(_tune(tmp_path, "iris", "--trials", "3", "--sampler", sampler, "--seed", "1",
                       "--study", f"s-{sampler}")) == 0
+    assert f"{sampler} sampler, no pruning" in capsys.readouterr().out
     study = hyperknob.load_study(study_name=f"s-{sampler}", storage=f"sqlite:///{tmp_path}/hk.db")
     assert len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))) == 3
 

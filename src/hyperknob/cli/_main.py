@@ -141,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
     tune.add_argument("--study", metavar="NAME", help="study name (default: DATASET-mlp)")
     tune.add_argument("--sampler", choices=t.SAMPLERS, default=None,
-                      help="search algorithm (default: random; tpe with --strategy progressive)")
+                      help="search algorithm (default: random; tpe with --strategy "
+                           "progressive; auto: GP for the first 200 trials, then TPE, as "
+                           "create_study() does)")
     tune.add_argument("--strategy", choices=t.STRATEGIES, default="none",
                       help="early stopping: none (default), median, asha, hyperband, bohb "
                            "(TPE at Hyperband's budgets), or progressive (a simplified problem "

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from hyperknob.samplers import BaseSampler
     from hyperknob.study import Study
 
-SAMPLERS = ("random", "qmc", "tpe", "gp")
+SAMPLERS = ("random", "qmc", "tpe", "gp", "auto")
 STRATEGIES = ("none", "median", "asha", "hyperband", "bohb", "progressive")
 REDUCTION_FACTOR = 3  # rungs at r, 3r, 9r, ... epochs
 
@@ -38,7 +38,8 @@ def _sampler(name: str, seed: int | None) -> BaseSampler:
     from hyperknob import samplers
 
     classes: dict[str, Any] = {"random": samplers.RandomSampler, "qmc": samplers.QMCSampler,
-                               "tpe": samplers.TPESampler, "gp": samplers.GPSampler}
+                               "tpe": samplers.TPESampler, "gp": samplers.GPSampler,
+                               "auto": samplers.AutoSampler}
     sampler: BaseSampler = classes[name](seed=seed)
     return sampler
 

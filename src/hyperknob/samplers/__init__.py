@@ -1,11 +1,13 @@
 """Samplers: algorithms that suggest hyperparameter values from a study's history.
 
 The model-based samplers (TPE, GP) load scipy's special functions and optimizers; they are
-imported on first use so that ``import hyperknob`` and the CLI start fast.
+imported on first use so that ``import hyperknob`` and the CLI start fast (``AutoSampler``
+imports them when one is built).
 """
 
 from typing import TYPE_CHECKING, Any
 
+from hyperknob.samplers._auto import AutoSampler
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.samplers._grid import GridSampler
 from hyperknob.samplers._qmc import QMCSampler
@@ -16,8 +18,8 @@ if TYPE_CHECKING:
     from hyperknob.samplers.gp import GPSampler
     from hyperknob.samplers.tpe import BOHBSampler, TPESampler
 
-__all__ = ["BOHBSampler", "BaseSampler", "GPSampler", "GridSampler", "IntersectionSearchSpace",
-           "QMCSampler", "RandomSampler", "TPESampler"]
+__all__ = ["AutoSampler", "BOHBSampler", "BaseSampler", "GPSampler", "GridSampler",
+           "IntersectionSearchSpace", "QMCSampler", "RandomSampler", "TPESampler"]
 
 
 def __getattr__(name: str) -> Any:

@@ -21,7 +21,8 @@ class BaseSampler(abc.ABC):
     A sampler never writes: it gets a read-only :class:`~hyperknob.study.StudyView` and the
     current trial, and returns values in the *external* representation. Anything it needs to
     remember must be derivable from the stored trials, so that it behaves the same with one
-    worker, many processes, or after a restart.
+    worker, many processes, or after a restart. (The one documented exception changes
+    results only within a numerical tolerance: ``GPSampler``'s warm-started fits.)
 
     ``sample_relative`` (optional) draws several parameters jointly at the start of a trial
     over the space ``infer_relative_search_space`` returns; ``sample_independent`` draws one

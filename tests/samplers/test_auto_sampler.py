@@ -1,0 +1,126 @@
+"""AutoSampler, the default of create_study(): GP for the first trials, TPE after and for
+mostly conditional spaces."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import pytest
+
+from hyperknob.samplers import AutoSampler, BaseSampler, TPESampler
+from hyperknob.samplers.gp import GPSampler
+from hyperknob.storages import InMemoryStorage
+from hyperknob.study._study import create_study
+from hyperknob.testing import SamplerContract
+from hyperknob.trial._trial import Trial
+
+
+def _cheap(seed: int | None, gp_trials: int = 200) -> AutoSampler:
+    """An AutoSampler whose models start after 2-3 trials, the GP screening fewer points (the
+    contract fits many small GPs), both without the constant liar (the contract's
+    interleaving checks forbid a suggestion that depends on other pending trials)."""
+    sampler = AutoSampler(seed=seed, gp_trials=gp_trials)
+    sampler._samplers["gp"] = GPSampler(seed=sampler.seed, n_startup_trials=3,
+                                        n_candidates=256, n_restarts=2, constant_liar=False)
+    sampler._samplers["tpe"] = TPESampler(seed=sampler.seed, n_startup_trials=2,
+                                          constant_liar=False)
+    return sampler
+
+
+class TestAutoSamplerGPContract(SamplerContract):
+    """The GP side: every trial of the contract is numbered below ``gp_trials``."""
+
+    max_examples = 10
+
+    def make_sampler(self, seed: int | None) -> BaseSampler:
+        return _cheap(seed)
+
+
+class TestAutoSamplerTPEContract(SamplerContract):
+    """The TPE side (``gp_trials=0``)."""
+
+    max_examples = 10
+
+    def make_sampler(self, seed: int | None) -> BaseSampler:
+        return _cheap(seed, gp_trials=0)
+
+
+def _quadratic(trial: Trial) -> float:
+    x = [trial.suggest_float(f"x{i}", -5.0, 5.0) for i in range(3)]
+    n = trial.suggest_int("n", 1, 9)
+    return sum((xi - 1.0 + 0.5 * i) ** 2 for i, xi in enumerate(x)) + abs(n - 4)
+
+
+def _branches(trial: Trial) -> float:
+    """Define-by-run: each branch has its own three parameters (one of 10 shared)."""
+    branch = trial.suggest_categorical("branch", ["a", "b", "c"])
+    values = [trial.suggest_float(f"{branch}{i}", -3.0, 3.0) for i in range(3)]
+    return sum(v * v for v in values) + {"a": 0.0, "b": 1.0, "c": 2.0}[branch]
+
+
+def _params(sampler: BaseSampler, n: int, storage: InMemoryStorage | None = None
+            ) -> list[dict[str, object]]:
+    study = create_study(sampler=sampler, storage=storage, study_name="s")
+    study.optimize(_quadratic, n_trials=n)
+    return [t.params for t in study.trials]
+
+
+def test_the_first_trials_are_the_gp_samplers_and_the_later_ones_tpes() -> None:
+    auto = _params(AutoSampler(seed=3, gp_trials=14), 16)
+    assert auto[:14] == _params(GPSampler(seed=3), 14)
+    # Trials 14 and 15: what TPE (same seed) suggests from the history the GP built.
+    storage = InMemoryStorage()
+    _params(AutoSampler(seed=3, gp_trials=14), 14, storage)
+    tpe = create_study(storage=storage, study_name="s", load_if_exists=True,
+                       sampler=TPESampler(seed=3))
+    tpe.optimize(_quadratic, n_trials=2)
+    assert auto[14:] == [t.params for t in tpe.trials[14:]]
+    assert auto[14:] != _params(GPSampler(seed=3), 16)[14:]
+
+
+def test_a_mostly_conditional_space_goes_to_tpe_and_each_choice_is_kept() -> None:
+    sampler = AutoSampler(seed=0)
+    study = create_study(sampler=sampler)
+    study.optimize(_branches, n_trials=12)
+    choices = [sampler._choices[t.trial_id] for t in study.trials]
+    # GP until two branches have completed (before, every parameter seen was shared), then
+    # TPE: 1 shared parameter ("branch") of 7 used.
+    branches = [t.params["branch"] for t in study.trials]
+    k = next(i for i in range(1, 12) if len(set(branches[:i])) == 2)
+    assert 1 <= k < 8
+    assert choices[:k] == ["gp"] * k
+    assert choices[k:] == ["tpe"] * (12 - k)
+    plain = AutoSampler(seed=0)
+    create_study(sampler=plain).optimize(_quadratic, n_trials=12)
+    assert set(plain._choices.values()) == {"gp"}
+
+
+def test_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError, match=r"gp_trials must be an int, got gp_trials=2\.5"):
+        AutoSampler(gp_trials=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="gp_trials must be >= 0, got gp_trials=-1"):
+        AutoSampler(gp_trials=-1)
+    with pytest.raises(TypeError, match="seed"):
+        AutoSampler(seed="x")  # type: ignore[arg-type]
+
+
+def test_is_the_default_of_create_study_and_takes_its_seed() -> None:
+    study = create_study(seed=5)
+    assert isinstance(study.sampler, AutoSampler)
+    assert study.sampler.seed == 5
+    study.optimize(_quadratic, n_trials=12)
+    assert [t.params for t in study.trials] == _params(AutoSampler(seed=5), 12)
+
+
+def test_a_pickled_copy_suggests_the_same() -> None:
+    sampler = AutoSampler(seed=9, gp_trials=13)
+    copy = pickle.loads(pickle.dumps(sampler))
+    assert _params(copy, 15) == _params(sampler, 15)
+
+
+def test_the_gp_part_beats_random_search_on_a_quadratic() -> None:
+    study = create_study(sampler=AutoSampler(seed=1))
+    study.optimize(_quadratic, n_trials=30)
+    assert study.best_value is not None and study.best_value < 1.0
+    assert math.isfinite(study.best_value)
