@@ -27,10 +27,10 @@ from hyperknob.samplers.gp._gp import (
     cholesky_with_jitter,
     condition,
     fit_hyperparameters,
-    inverse_from_cholesky,
     lengthscale_prior,
     log_marginal_likelihood,
     log_prior,
+    lower_inverse,
     matern52,
     pairwise_squared_differences,
     posterior,
@@ -138,10 +138,10 @@ def test_log_marginal_likelihood_with_precomputed_differences_is_the_same() -> N
     assert empty.size == 0
 
 
-def test_inverse_from_cholesky_matches_numpy() -> None:
+def test_lower_inverse_is_the_lower_triangle_of_numpys_inverse() -> None:
     x, _ = _data(n=30, dim=3, seed=10)
     k = matern52(x, x, np.array([0.3, 0.5, 0.8])) + 1e-3 * np.eye(30)
-    np.testing.assert_allclose(inverse_from_cholesky(np.linalg.cholesky(k)), np.linalg.inv(k),
+    np.testing.assert_allclose(lower_inverse(np.linalg.cholesky(k)), np.tril(np.linalg.inv(k)),
                                rtol=1e-8, atol=1e-8)
 
 

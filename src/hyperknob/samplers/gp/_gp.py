@@ -118,12 +118,10 @@ class Pairs:
     the lengthscale gradient a second one (no cancellation, unlike |a|^2 + |b|^2 - 2 a.b).
 
     Attributes:
-        n: The number of rows.
         rows, columns: (P,) indices of the pairs (``numpy.tril_indices(n, -1)``).
         squared: (P, D) squared differences (x_id - x_jd)^2.
     """
 
-    n: int
     rows: np.ndarray
     columns: np.ndarray
     squared: np.ndarray
@@ -133,19 +131,10 @@ def pairwise_squared_differences(x: np.ndarray) -> Pairs:
     """Return the :class:`Pairs` of the rows of x (n, D)."""
     rows, columns = np.tril_indices(len(x), -1)
     diff = x[rows] - x[columns]
-    return Pairs(n=len(x), rows=rows, columns=columns, squared=diff * diff)
+    return Pairs(rows=rows, columns=columns, squared=diff * diff)
 
 
-def inverse_from_cholesky(lower: np.ndarray) -> np.ndarray:
-    """Return the (n, n) inverse of L L^T from its lower Cholesky factor (LAPACK ``potri``)."""
-    # potri keeps the input's upper triangle: clear it unless it is already zero.
-    inverse = _lower_inverse(np.tril(lower) if np.any(np.triu(lower, 1)) else lower)
-    full: np.ndarray = inverse + inverse.T
-    full[np.diag_indices(len(full))] *= 0.5
-    return full
-
-
-def _lower_inverse(lower: np.ndarray) -> np.ndarray:
+def lower_inverse(lower: np.ndarray) -> np.ndarray:
     """Return the lower triangle of (L L^T)^-1 and zeros above, from an L whose upper
     triangle is zero (as ``numpy.linalg.cholesky`` returns it): LAPACK ``potri``."""
     inverse, info = scipy.linalg.lapack.dpotri(lower, lower=1)
@@ -184,7 +173,7 @@ def log_marginal_likelihood(
     if not gradient:
         return value, np.empty(0)
 
-    inverse = _lower_inverse(lower)
+    inverse = lower_inverse(lower)
     w_pairs = alpha[pairs.rows] * alpha[pairs.columns] - inverse[pairs.rows, pairs.columns]
     w_trace = float(alpha @ alpha) - float(np.trace(inverse))  # the bracket of eq. 5.9, summed
     # dk/d(log l_d) = s_f^2 5/3 (1 + sqrt5 r) exp(-sqrt5 r) (dx_d / l_d)^2: zero on the diagonal
