@@ -96,11 +96,24 @@ def test_a_mostly_conditional_space_goes_to_tpe_and_each_choice_is_kept() -> Non
     assert set(plain._choices.values()) == {"gp"}
 
 
+def test_many_running_trials_go_to_tpe() -> None:
+    sampler = AutoSampler(seed=4, gp_parallel=3)
+    study = create_study(sampler=sampler)
+    study.optimize(_quadratic, n_trials=12)
+    pending = []
+    for _ in range(5):  # workers that start one after another and none finishes: 1..5 running
+        pending.append(study.ask())
+        _quadratic(pending[-1])  # the choice is made at the trial's first suggestion
+    assert [sampler._choices[t._trial_id] for t in pending] == ["gp"] * 3 + ["tpe"] * 2
+
+
 def test_rejects_bad_arguments() -> None:
     with pytest.raises(TypeError, match=r"gp_trials must be an int, got gp_trials=2\.5"):
         AutoSampler(gp_trials=2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="gp_trials must be >= 0, got gp_trials=-1"):
         AutoSampler(gp_trials=-1)
+    with pytest.raises(ValueError, match="gp_parallel must be >= 1, got gp_parallel=0"):
+        AutoSampler(gp_parallel=0)
     with pytest.raises(TypeError, match="seed"):
         AutoSampler(seed="x")  # type: ignore[arg-type]
 

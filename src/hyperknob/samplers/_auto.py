@@ -31,9 +31,12 @@ class AutoSampler(BaseSampler):
     """Gaussian-process BO for the first ``gp_trials`` trials, TPE from then on.
 
     A trial numbered below ``gp_trials`` uses :class:`~hyperknob.samplers.GPSampler`, unless
-    fewer than half of the parameters the completed trials used are shared by all of them
-    (a mostly conditional, define-by-run space: the GP would model only the shared ones and
-    draw the rest at random); every other trial uses
+    more than ``gp_parallel`` trials are running when it starts (the GP conditions on each
+    running trial as a constant lie: with hundreds, as a batch of ``nn.optimize_batched``
+    asks, every suggestion would refit a large GP), or fewer than half of the parameters the
+    completed trials used are shared by all of them (a mostly conditional, define-by-run
+    space: the GP would model only the shared ones and draw the rest at random). Every other
+    trial uses
     :class:`~hyperknob.samplers.TPESampler`, which models conditional parameters and whose
     cost per trial stays in milliseconds at thousands of trials. Both run with their
     defaults and ``seed``; TPE picks up the whole history the GP built. Parallel workers:
@@ -42,23 +45,29 @@ class AutoSampler(BaseSampler):
     Args:
         seed: Seed of both samplers.
         gp_trials: Trials (by number) that may use the GP. The default, 200, keeps the GP's
-            cost per trial near 0.1 s (BENCHMARKS.md, "Overhead"); 0 makes this TPE.
+            cost per trial near 0.05 s (BENCHMARKS.md, "Overhead"); 0 makes this TPE.
+        gp_parallel: The most running trials (this one included) with which a trial may
+            still use the GP.
 
     Example:
         >>> import hyperknob
         >>> study = hyperknob.create_study(sampler=AutoSampler(seed=0))
     """
 
-    def __init__(self, *, seed: int | None = None, gp_trials: int = 200) -> None:
+    def __init__(
+        self, *, seed: int | None = None, gp_trials: int = 200, gp_parallel: int = 16
+    ) -> None:
         from hyperknob.samplers.gp import GPSampler
         from hyperknob.samplers.tpe import TPESampler
 
-        if isinstance(gp_trials, bool) or not isinstance(gp_trials, int):
-            raise TypeError(f"gp_trials must be an int, got gp_trials={gp_trials!r}")
-        if gp_trials < 0:
-            raise ValueError(f"gp_trials must be >= 0, got gp_trials={gp_trials}")
+        for name, value, least in (("gp_trials", gp_trials, 0), ("gp_parallel", gp_parallel, 1)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {name}={value!r}")
+            if value < least:
+                raise ValueError(f"{name} must be >= {least}, got {name}={value}")
         self.seed = check_seed(seed)
         self.gp_trials = gp_trials
+        self.gp_parallel = gp_parallel
         self._samplers: dict[str, BaseSampler] = {"gp": GPSampler(seed=self.seed),
                                                   "tpe": TPESampler(seed=self.seed)}
         self._choices: collections.OrderedDict[int, str] = collections.OrderedDict()
@@ -68,7 +77,10 @@ class AutoSampler(BaseSampler):
         known = self._choices.get(trial.trial_id)
         if known is not None:
             return known
-        name = "tpe" if trial.number >= self.gp_trials or _mostly_conditional(study) else "gp"
+        use_tpe = (trial.number >= self.gp_trials
+                   or study.count_trials((TrialState.RUNNING,)) > self.gp_parallel
+                   or _mostly_conditional(study))
+        name = "tpe" if use_tpe else "gp"
         self._choices[trial.trial_id] = name
         while len(self._choices) > _REMEMBERED:
             self._choices.popitem(last=False)
