@@ -70,6 +70,19 @@ def test_exhausted_grid_stops_after_every_point_once(n_trials: int | None) -> No
     assert len(study.trials) == GRID_SIZE
 
 
+def test_a_running_trial_without_its_point_yet_counts_as_taking_one() -> None:
+    sampler = GridSampler({"a": [1, 2, 3]}, seed=0)
+    study = hyperknob.create_study(sampler=sampler)
+    study.optimize(lambda t: float(t.suggest_int("a", 1, 3)), n_trials=2)
+    assert not sampler.is_exhausted(study._view)
+    pending = study.ask()  # another worker's trial, between ask and its first suggestion
+    assert sampler.is_exhausted(study._view)  # the last point is spoken for
+    study.tell(pending, state=TrialState.FAIL)  # it failed before suggesting: free again
+    assert not sampler.is_exhausted(study._view)
+    study.optimize(lambda t: float(t.suggest_int("a", 1, 3)))
+    assert sorted(t.params["a"] for t in study.trials if "a" in t.params) == [1, 2, 3]
+
+
 def test_explicit_grid_every_type_once() -> None:
     """An explicit grid of every value type (True and 1 distinct) is covered exactly once."""
     grid: dict[str, list[Any]] = {"c": [None, True, False, 0, 1, 2.5, "1", ""], "k": [1, 2]}

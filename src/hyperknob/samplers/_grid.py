@@ -18,6 +18,7 @@ from hyperknob.distributions import (
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.samplers._rng import check_seed
 from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
     from hyperknob.study._view import StudyView
@@ -103,7 +104,11 @@ class GridSampler(BaseSampler):
         return taken
 
     def is_exhausted(self, study: StudyView) -> bool:
-        return len(self._taken(study)) >= len(self._points)
+        # A RUNNING trial that holds no grid point yet is about to take a free one: count it,
+        # or a worker that checks while another is between ask and suggest runs a duplicate.
+        claiming = sum(1 for trial in study.get_trials((TrialState.RUNNING,))
+                       if not all(name in trial.params for name in self._names))
+        return len(self._taken(study)) + claiming >= len(self._points)
 
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial
