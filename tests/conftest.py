@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+
+import hyperknob
 
 POSTGRES_ENV = "HYPERKNOB_TEST_POSTGRES_URL"
 
@@ -98,3 +103,33 @@ def browser() -> Iterator[object]:
 def screenshots(tmp_path: object) -> str:
     """Return where a test keeps its screenshots: $HYPERKNOB_SCREENSHOT_DIR, else its tmp."""
     return os.environ.get("HYPERKNOB_SCREENSHOT_DIR") or str(tmp_path)
+
+
+def _interrupt_when(process: subprocess.Popen[str], completed: Callable[[], int], count: int,
+                    *, wait_s: float, poll_s: float) -> str:
+    """Send Ctrl-C (SIGINT) to ``process`` once ``completed()`` reaches ``count`` (or after
+    ``wait_s``), wait for it, and return its stderr. ``completed`` may raise
+    StudyNotFoundError or StorageError while the study does not exist yet. A process the
+    interrupt does not stop is killed, so a failing test leaves nothing running."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        time.sleep(poll_s)
+        try:
+            if completed() >= count:
+                break
+        except (hyperknob.StudyNotFoundError, hyperknob.StorageError):
+            continue  # the study is not there yet
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return err
+
+
+@pytest.fixture
+def interrupt_when() -> Callable[..., str]:
+    """The Ctrl-C tests' helper: see :func:`_interrupt_when`."""
+    return _interrupt_when

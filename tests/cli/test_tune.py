@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -109,29 +108,20 @@ TUNE_FOREVER = [sys.executable, "-c", INTERRUPTIBLE_CLI, "tune", "digits", "--tr
 
 
 @pytest.mark.slow
-def test_ctrl_c_then_the_same_command_resumes_with_nothing_lost(tmp_path: Path) -> None:
+def test_ctrl_c_then_the_same_command_resumes_with_nothing_lost(
+    tmp_path: Path, interrupt_when: Callable[..., str]
+) -> None:
     command = [*TUNE_FOREVER, "--storage", f"sqlite:///{tmp_path}/hk.db",
                "--output", str(tmp_path / "runs")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, cwd=tmp_path)
     url = f"sqlite:///{tmp_path}/hk.db"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        try:
-            done = hyperknob.load_study(study_name="digits-mlp", storage=url).get_trials(
-                states=(TrialState.COMPLETE,))
-        except (hyperknob.StudyNotFoundError, hyperknob.StorageError):
-            continue
-        if len(done) >= 3:
-            break
-    process.send_signal(signal.SIGINT)
-    try:
-        _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:  # the interrupt did not stop it: fail, leaving no process
-            process.kill()
-            process.wait()
+
+    def completed() -> int:
+        study = hyperknob.load_study(study_name="digits-mlp", storage=url)
+        return len(study.get_trials(states=(TrialState.COMPLETE,)))
+
+    err = interrupt_when(process, completed, 3, wait_s=120, poll_s=0.5)
     assert process.returncode == 130
     assert "run the same command again to resume" in err
     before = hyperknob.load_study(study_name="digits-mlp", storage=url).trials

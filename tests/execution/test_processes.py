@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -188,30 +189,21 @@ INTERRUPTED = textwrap.dedent(
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_ctrl_c_leaves_no_running_trial_and_keeps_completed_ones(
-    tmp_path: Path, n_jobs: int
+    tmp_path: Path, n_jobs: int, interrupt_when: Callable[..., str]
 ) -> None:
-    import signal
-
     url = f"sqlite:///{tmp_path}/s.db"
     script = tmp_path / "interrupted.py"
     script.write_text(INTERRUPTED)
     process = subprocess.Popen([sys.executable, str(script), url, str(n_jobs)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-    deadline = time.monotonic() + 60  # a loaded machine may take a while to finish five
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        done = hyperknob.load_study(study_name="s", storage=url).get_trials(
-            states=(TrialState.COMPLETE,))
-        if len(done) >= 6:
-            break
-    process.send_signal(signal.SIGINT)
-    try:
-        _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:  # the interrupt did not stop it: fail, leaving no process
-            process.kill()
-            process.wait()
+
+    def completed() -> int:
+        study = hyperknob.load_study(study_name="s", storage=url)
+        return len(study.get_trials(states=(TrialState.COMPLETE,)))
+
+    # A loaded machine may take a while to finish six.
+    err = interrupt_when(process, completed, 6, wait_s=60, poll_s=0.2)
     assert process.returncode != 0 and "KeyboardInterrupt" in err
     trials = hyperknob.load_study(study_name="s", storage=url).trials
     states = [t.state for t in trials]
