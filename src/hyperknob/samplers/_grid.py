@@ -94,9 +94,9 @@ class GridSampler(BaseSampler):
             for v in values
         )
 
-    def _taken(self, study: StudyView) -> set[int]:
+    def _taken(self, trials: list[FrozenTrial]) -> set[int]:
         taken = set()
-        for trial in study.get_trials():
+        for trial in trials:
             if all(name in trial.params for name in self._names):
                 index = self._index.get(self._key([trial.params[n] for n in self._names]))
                 if index is not None:
@@ -106,9 +106,10 @@ class GridSampler(BaseSampler):
     def is_exhausted(self, study: StudyView) -> bool:
         # A RUNNING trial that holds no grid point yet is about to take a free one: count it,
         # or a worker that checks while another is between ask and suggest runs a duplicate.
-        claiming = sum(1 for trial in study.get_trials((TrialState.RUNNING,))
-                       if not all(name in trial.params for name in self._names))
-        return len(self._taken(study)) + claiming >= len(self._points)
+        trials = study.get_trials()  # one read for both counts
+        claiming = sum(1 for trial in trials if trial.state is TrialState.RUNNING
+                       and not all(name in trial.params for name in self._names))
+        return len(self._taken(trials)) + claiming >= len(self._points)
 
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial
@@ -119,7 +120,7 @@ class GridSampler(BaseSampler):
     def sample_relative(
         self, study: StudyView, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        taken = self._taken(study)
+        taken = self._taken(study.get_trials())
         n = len(self._points)
         first = int(self._order[trial.number % n])
         if first in taken:
