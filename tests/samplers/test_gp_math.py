@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from hyperknob.samplers.gp import _gp as gp_module
 from hyperknob.samplers.gp._acquisition import (
     MixedBox,
     is_seen,
@@ -23,6 +24,7 @@ from hyperknob.samplers.gp._acquisition import (
 )
 from hyperknob.samplers.gp._gp import (
     LOG_NOISE_PRIOR,
+    MIN_LENGTHSCALE,
     GPModel,
     cholesky_with_jitter,
     condition,
@@ -378,3 +380,44 @@ def test_yeo_johnson_matches_scipy_at_the_special_exponents(lam: float) -> None:
 
 def test_fit_exponent_of_zeros_is_one() -> None:
     assert fit_exponent(np.zeros(4)) == 1.0
+
+
+def _replicated_noise(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """20 points in 8-D, each measured twice 0.004 apart, every value an independent N(0, 1)
+    draw: a flat objective seen through noise (a diverged plateau), and replicates that differ."""
+    rng = np.random.default_rng(seed)
+    base = rng.random((20, 8))
+    x = np.vstack([base, np.clip(base + 0.004, 0.0, 1.0)])
+    return x, rng.standard_normal(40)
+
+
+
+def _fits_of_replicated_noise() -> list[tuple[np.ndarray, float]]:
+    """(lengthscales, noise variance) of the MAP fit to ``_replicated_noise(seed)``, seeds 0-7."""
+    out = []
+    for seed in range(8):
+        x, y = _replicated_noise(seed)
+        theta = fit_hyperparameters(x, (y - y.mean()) / y.std(), np.random.default_rng(seed))
+        out.append((np.exp(theta[:8]), math.exp(theta[9])))
+    return out
+
+
+def test_lengthscale_floor_lets_the_fit_explain_differing_replicates_by_noise() -> None:
+    # Replicates 0.004 apart with independent values. Below the floor, one lengthscale of
+    # ~1e-3 makes the two look unrelated, and the noise stays at its prior's mode (~0.007): a
+    # model that believes every difference and learns nothing between points. The floor keeps
+    # the replicates correlated; the fit can still prefer a large signal variance over noise
+    # (the posterior has both optima), so this asserts a count, measured 4 of 8 (0 of 8
+    # without the floor, next test).
+    fits = _fits_of_replicated_noise()
+    assert all(lengthscales.min() >= MIN_LENGTHSCALE * (1 - 1e-9) for lengthscales, _ in fits)
+    assert sum(noise_var > 0.3 for _, noise_var in fits) >= 3
+
+
+def test_without_the_lengthscale_floor_the_fit_believes_the_noise(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The failure the floor prevents, reproduced with the bounds from before it.
+    monkeypatch.setattr(gp_module, "LOG_LENGTHSCALE_BOUNDS", (math.log(1e-3), math.log(1e3)))
+    monkeypatch.setattr(gp_module, "LOG_NOISE_BOUNDS", (math.log(1e-6), math.log(2.0)))
+    fits = _fits_of_replicated_noise()
+    assert all(lengthscales.min() < 0.01 and noise_var < 0.05 for lengthscales, noise_var in fits)

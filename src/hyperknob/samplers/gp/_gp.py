@@ -12,7 +12,7 @@ References:
     Hvarfner, Hellsten and Nardi, "Vanilla Bayesian Optimization Performs Great in High
     Dimensions", ICML 2024 (the log-normal lengthscale prior scaled with sqrt(D)), and its
     BoTorch implementation (``get_covar_module_with_dim_scaled_prior``, the noise prior of
-    ``get_gaussian_likelihood_with_lognormal_prior``).
+    ``get_gaussian_likelihood_with_lognormal_prior``, and the lower bounds of both).
 """
 
 from __future__ import annotations
@@ -30,10 +30,19 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 #: Noise variance (standardized units) used when the objective is declared deterministic.
 DETERMINISTIC_NOISE = 1e-6
+#: Shortest lengthscale (unit cube) and smallest inferred noise variance (standardized units):
+#: BoTorch's constraints beside the same priors (``GreaterThan(2.5e-2)`` on the lengthscales,
+#: ``MIN_INFERRED_NOISE_LEVEL``). Without the floor a noisy objective is fitted as noise-free
+#: with one lengthscale of ~1e-3 (every value of that parameter its own bump): the prior on
+#: the noise costs more than the one on a tiny lengthscale. Such a model learns nothing between
+#: points, and its EI kept a bayesmark MLP-sgd run on the noise floor of a diverged plateau
+#: for 54 trials (see BENCHMARKS.md, "The lengthscale floor").
+MIN_LENGTHSCALE = 2.5e-2
+MIN_INFERRED_NOISE = 1e-4
 #: Box on the log-hyperparameters: L-BFGS-B bounds that keep K well-conditioned.
-LOG_LENGTHSCALE_BOUNDS = (math.log(1e-3), math.log(1e3))
+LOG_LENGTHSCALE_BOUNDS = (math.log(MIN_LENGTHSCALE), math.log(1e3))
 LOG_SIGNAL_BOUNDS = (math.log(1e-3), math.log(1e3))
-LOG_NOISE_BOUNDS = (math.log(DETERMINISTIC_NOISE), math.log(2.0))
+LOG_NOISE_BOUNDS = (math.log(MIN_INFERRED_NOISE), math.log(2.0))
 #: Normal priors on log s_f^2 and log s_n^2 (i.e. log-normal priors on the variances). The
 #: noise one is BoTorch's LogNormal(-4, 1) on s_n^2 moved to log scale as in
 #: :func:`lengthscale_prior` (mean -4 - 1^2).
