@@ -391,7 +391,6 @@ def _replicated_noise(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, rng.standard_normal(40)
 
 
-
 def _fits_of_replicated_noise() -> list[tuple[np.ndarray, float]]:
     """(lengthscales, noise variance) of the MAP fit to ``_replicated_noise(seed)``, seeds 0-7."""
     out = []

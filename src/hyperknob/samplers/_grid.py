@@ -94,10 +94,13 @@ class GridSampler(BaseSampler):
             for v in values
         )
 
+    def _holds_point(self, trial: FrozenTrial) -> bool:
+        return all(name in trial.params for name in self._names)
+
     def _taken(self, trials: list[FrozenTrial]) -> set[int]:
         taken = set()
         for trial in trials:
-            if all(name in trial.params for name in self._names):
+            if self._holds_point(trial):
                 index = self._index.get(self._key([trial.params[n] for n in self._names]))
                 if index is not None:
                     taken.add(index)
@@ -107,8 +110,8 @@ class GridSampler(BaseSampler):
         # A RUNNING trial that holds no grid point yet is about to take a free one: count it,
         # or a worker that checks while another is between ask and suggest runs a duplicate.
         trials = study.get_trials()  # one read for both counts
-        claiming = sum(1 for trial in trials if trial.state is TrialState.RUNNING
-                       and not all(name in trial.params for name in self._names))
+        claiming = sum(1 for trial in trials
+                       if trial.state is TrialState.RUNNING and not self._holds_point(trial))
         return len(self._taken(trials)) + claiming >= len(self._points)
 
     def infer_relative_search_space(
