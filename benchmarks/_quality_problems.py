@@ -18,6 +18,37 @@ Suites:
 - ``c``: hyperknob's own torch MLP (``hyperknob.nn``) on digits with its default search space;
   loss = 1 - best validation accuracy. No rule-of-thumb trials are enqueued and nothing is
   pruned, for any method.
+- ``d``: COCO's BBOB functions (the ``coco-experiment`` package, ``cocoex.Suite("bbob")``;
+  Hansen et al., "Real-Parameter Black-Box Optimization Benchmarking 2009: Noiseless Functions
+  Definitions", INRIA RR-6829) in 2, 5, 10 and 20 dimensions on [-5, 5]^D; loss = f(x) - f_opt
+  (0 at the optimum). Seed s runs on instance s + 1 (each instance shifts and rotates the
+  function and moves f_opt), so the seeds of a problem are several instances of it.
+  ``clip_p`` is per instance: the median loss of 10,000 uniform points of that instance.
+  The twelve functions (``BBOB_FUNCTIONS``) were chosen before anything was run, two or three
+  from each of BBOB's five groups, leaving out near-duplicates and functions on which no method
+  can do better than random at these budgets:
+
+  ====  ========================  =====================================================
+  f     name                      why it is in
+  ====  ========================  =====================================================
+  f2    separable ellipsoid       ill-conditioned but axis-aligned: rewards ARD
+  f3    separable Rastrigin       ~10^D local optima on a separable, regular grid
+  f6    attractive sector         asymmetric: a steep and a flat side of the optimum
+  f8    Rosenbrock                a curved valley; the classic of moderate conditioning
+  f10   ellipsoid (rotated)       conditioning 1e6 that no axis-aligned model can absorb
+  f13   sharp ridge               non-smooth: a kink along a ridge
+  f15   Rastrigin (rotated)       many regular local optima with a global structure
+  f17   Schaffer F7               oscillating, moderately multimodal, global structure
+  f19   Griewank-Rosenbrock       Rosenbrock made multimodal; a flat, rugged basin
+  f20   Schwefel                  weak global structure, optimum near the boundary
+  f21   Gallagher 101 peaks       101 random local optima, no global structure
+  f24   Lunacek bi-Rastrigin      two funnels, the better one smaller: deceptive
+  ====  ========================  =====================================================
+
+  Left out: f1 sphere and f5 linear slope (solved by any model within a few trials),
+  f4, f9, f11, f12, f14, f18 and f22 (a near-duplicate of a chosen function in the same
+  group), f7 step ellipsoid, f16 Weierstrass and f23 Katsuura (plateaus or rugged to the
+  last digit: at 100-200 evaluations differences between methods are noise).
 """
 
 from __future__ import annotations
@@ -55,7 +86,7 @@ class Problem:
     evaluate: Callable[[Config], tuple[float, dict[str, float]]]
     ask: Callable[[Any], Config] | None = None
     known_optimum: float | None = None
-    clip_uniform: float | None = None  # median loss of 10,000 uniform points (suite a)
+    clip_uniform: float | None = None  # median loss of 10,000 uniform points (suites a, d)
 
     def ask_config(self, trial: Any) -> Config:
         """Ask ``trial`` (hyperknob, Optuna or a dict-backed stand-in) for one configuration."""
@@ -258,6 +289,59 @@ def _nn_digits() -> Problem:
     return Problem("nn_digits", "c", tuple(dims), evaluate, ask=ask)
 
 
+# -- suite d: COCO / BBOB ----------------------------------------------------------------------
+BBOB_FUNCTIONS = (2, 3, 6, 8, 10, 13, 15, 17, 19, 20, 21, 24)
+BBOB_DIMENSIONS = (2, 5, 10, 20)
+
+
+def bbob_optimum(problem: Any) -> float:
+    """Return f_opt of a cocoex problem: its value at the x_opt cocoex writes out.
+
+    cocoex has no accessor for f_opt; ``_best_parameter("print")`` writes x_opt to
+    ``._bbob_problem_best_parameter.txt`` in the working directory, so it runs in a temporary
+    one.
+    """
+    import os
+    import tempfile
+
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        try:
+            problem._best_parameter("print")
+            x_opt = np.loadtxt(os.path.join(tmp, "._bbob_problem_best_parameter.txt"))
+        finally:
+            os.chdir(cwd)
+    return float(problem(np.atleast_1d(x_opt)))
+
+
+def _bbob(function: int, dim: int, instance: int) -> Problem:
+    import cocoex
+
+    suite = cocoex.Suite("bbob", f"instances: {instance}",
+                         f"dimensions: {dim} function_indices: {function}")
+    problem = suite.get_problem_by_function_dimension_instance(function, dim, instance)
+    f_opt = bbob_optimum(problem)
+    lows, highs = np.asarray(problem.lower_bounds), np.asarray(problem.upper_bounds)
+    draws = np.random.default_rng(instance).uniform(lows, highs, size=(10_000, dim))
+    clip = float(np.median([problem(x) for x in draws])) - f_opt
+    names = [f"x{i}" for i in range(dim)]
+    dims = tuple(Dimension(n, "float", float(lo), float(hi))
+                 for n, lo, hi in zip(names, lows, highs, strict=True))
+
+    def evaluate(config: Config) -> tuple[float, dict[str, float]]:
+        x = np.array([config[n] for n in names], dtype=float)
+        return max(float(problem(x)) - f_opt, 0.0), {}
+
+    return Problem(bbob_label(function, dim), "d", dims, evaluate, known_optimum=0.0,
+                   clip_uniform=clip)
+
+
+def bbob_label(function: int, dim: int) -> str:
+    """Return the suite-d name of BBOB function ``function`` in ``dim`` dimensions."""
+    return f"bbob-f{function}-{dim}d"
+
+
 def dict_trial(values: Config) -> _DictTrial:
     """Return a trial stand-in answering from ``values`` (used for hyperopt)."""
     return _DictTrial(values)
@@ -272,6 +356,8 @@ def all_problem_names(suite: str) -> list[str]:
                 for m in METRICS_B[ds]]
     if suite == "c":
         return ["nn_digits"]
+    if suite == "d":
+        return [bbob_label(f, d) for d in BBOB_DIMENSIONS for f in BBOB_FUNCTIONS]
     raise ValueError(f"unknown suite {suite!r}")
 
 
@@ -279,8 +365,14 @@ def _synthetic_label(name: str, dim: int | None) -> str:
     return f"{name}-{dim or {'branin': 2, 'hartmann3': 3}[name]}d"
 
 
-def make_problem(name: str) -> Problem:
-    """Build the problem called ``name`` (a name from :func:`all_problem_names`)."""
+def make_problem(name: str, seed: int = 0) -> Problem:
+    """Build the problem called ``name`` (a name from :func:`all_problem_names`).
+
+    ``seed`` matters only in suite d, where it picks the instance (seed + 1).
+    """
+    if name.startswith("bbob-f") and name in all_problem_names("d"):
+        function, _, dim = name.removeprefix("bbob-f").partition("-")
+        return _bbob(int(function), int(dim.removesuffix("d")), seed + 1)
     for fn_name, dim in SUITE_A:
         if name == _synthetic_label(fn_name, dim):
             return _synthetic(fn_name, dim)
@@ -291,12 +383,12 @@ def make_problem(name: str) -> Problem:
     if model in MODELS_B and dataset in DATASETS_B and metric in METRICS_B[dataset]:
         return _bayesmark(model, dataset, metric)
     raise ValueError(f"unknown problem {name!r}; expected one of "
-                     f"{[n for s in 'abc' for n in all_problem_names(s)]}")
+                     f"{[n for s in 'abcd' for n in all_problem_names(s)]}")
 
 
 def suite_of(name: str) -> str:
-    """Return the suite ("a", "b", "c") of a problem name."""
-    for suite in "abc":
+    """Return the suite ("a", "b", "c", "d") of a problem name."""
+    for suite in "abcd":
         if name in all_problem_names(suite):
             return suite
     raise ValueError(f"unknown problem {name!r}")

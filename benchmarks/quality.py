@@ -2,13 +2,14 @@
 
 Part ``quality`` (default) runs every method (``_quality_methods.py``) on every problem
 (``_quality_problems.py``) for several seeds and scores them with bayesmark's formula: for
-problem p, ``opt_p`` = the best loss any compared method ever saw (suite a: also the known
-optimum), ``clip_p`` = the median loss of one random configuration (suite a: median of 10,000
-uniform points; suites b and c: median of every evaluation in the first 64 trials of the
-``hk-random`` and ``hyperopt-random`` runs), ``S_t`` = the best loss in the first t
-evaluations, ``norm_t = clip((S_t - opt_p) / (clip_p - opt_p), -1, 1)`` averaged over seeds,
-score = ``100 * (1 - mean_p norm_T)``. Every evaluation is stored in the JSON, so a merge of
-slices recomputes ``opt_p`` and ``clip_p`` over everything merged.
+problem p, ``opt_p`` = the best loss any compared method ever saw (suites a and d: also the
+known optimum), ``clip_p`` = the median loss of one random configuration (suite a: median of
+10,000 uniform points; suite d: the same per instance, i.e. per seed; suites b and c: median
+of every evaluation in the first 64 trials of the ``hk-random`` and ``hyperopt-random`` runs),
+``S_t`` = the best loss in the first t evaluations,
+``norm_t = clip((S_t - opt_p) / (clip_p - opt_p), -1, 1)`` averaged over seeds, score =
+``100 * (1 - mean_p norm_T)``. Every evaluation is stored in the JSON, so a merge of slices
+recomputes ``opt_p`` and ``clip_p`` over everything merged.
 
 Part ``overhead`` times each trial of a cheap mixed float/int objective in 5-D and 10-D: TPE
 (hyperknob vs Optuna) up to 1,000 trials, GP up to 300, and reports the mean time per trial
@@ -52,7 +53,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from _quality_methods import (  # noqa: E402
-    HK_METHODS,
+    ANCHOR_METHODS,
     METHODS,
     RANDOM_METHODS,
     run_method,
@@ -61,7 +62,16 @@ from _quality_methods import (  # noqa: E402
 from _quality_problems import all_problem_names, make_problem, suite_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SEEDS = {"a": 10, "b": 5, "c": 5}
+DEFAULT_SEEDS = {"a": 10, "b": 5, "c": 5, "d": 5}
+#: Budgets reported in the tables (each where some run is that long).
+BUDGETS = (16, 25, 64, 100, 200)
+
+
+def default_trials(name: str) -> int:
+    """Trials per run: 64 (suites a-c), 100 (suite d below 10-D), 200 (suite d, 10-D up)."""
+    if suite_of(name) != "d":
+        return 64
+    return 200 if int(name.rpartition("-")[2].removesuffix("d")) >= 10 else 100
 GOAL_TPE_RATIO, GOAL_GP_RATIO = 5.0, 3.0
 
 
@@ -73,7 +83,8 @@ def meta(argv: list[str]) -> dict[str, Any]:
     for path in sorted((ROOT / "src" / "hyperknob").rglob("*.py")):
         digest.update(path.read_bytes())
     versions = {}
-    for pkg in ("hyperknob", "optuna", "hyperopt", "numpy", "scipy", "scikit-learn", "torch"):
+    for pkg in ("hyperknob", "optuna", "hyperopt", "HEBO", "botorch", "coco-experiment",
+                "numpy", "scipy", "scikit-learn", "torch"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -101,6 +112,11 @@ def problem_bounds(name: str, runs: list[dict[str, Any]], info: dict[str, Any]
     return opt, (float(np.median(random_losses)) if random_losses else None)
 
 
+def run_clip(info: dict[str, Any], run: dict[str, Any], clip: float) -> float:
+    """The run's clip_p: its instance's (suite d, by seed) where the problem has one per seed."""
+    return float(info.get("clip_by_seed", {}).get(str(run["seed"]), clip))
+
+
 def normalized(losses: list[float], t: int, opt: float, clip: float) -> float:
     """bayesmark's normalized regret of one run at budget t, clipped to [-1, 1]."""
     best = min(losses[:t])
@@ -120,7 +136,7 @@ def score_table(runs: list[dict[str, Any]], infos: dict[str, Any], t: int
         for r in runs:
             if r["problem"] == name and len(r["losses"]) >= t:
                 out.setdefault(name, {}).setdefault(r["method"], {})[r["seed"]] = normalized(
-                    r["losses"], t, opt, clip)
+                    r["losses"], t, opt, run_clip(info, r, clip))
     return out
 
 
@@ -142,19 +158,44 @@ def suite_scores(norms: dict[str, dict[str, dict[int, float]]], problems: list[s
     return mean, (_mean_se(per_seed)[1] if seeds else math.nan), len(seeds)
 
 
+def paired_difference(norms: dict[str, dict[str, dict[int, float]]], problems: list[str],
+                      method: str, rival: str) -> tuple[float, float, int] | None:
+    """Mean over seeds of (method's suite score - rival's) on the seeds both ran, and its SE."""
+    a, b = suite_per_seed(norms, problems, method), suite_per_seed(norms, problems, rival)
+    if not a or not b:
+        return None
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return None
+    mean, se = _mean_se([a[s] - b[s] for s in seeds])
+    return mean, se, len(seeds)
+
+
+def suite_per_seed(norms: dict[str, dict[str, dict[int, float]]], problems: list[str],
+                   method: str) -> dict[int, float] | None:
+    """Suite score per seed (over the problems that seed ran on all of)."""
+    per_problem = [norms.get(p, {}).get(method, {}) for p in problems]
+    if not problems or not all(per_problem):
+        return None
+    seeds = set.intersection(*(set(d) for d in per_problem))
+    return {s: 100.0 * (1.0 - statistics.fmean(d[s] for d in per_problem)) for s in seeds}
+
+
 def report(data: dict[str, Any]) -> str:
     """Markdown tables: per suite (problem x method) at each budget, means, and details."""
     runs, infos = data["runs"], data["problems"]
     methods = [m for m in METHODS if any(r["method"] == m for r in runs)]
-    budgets = [t for t in (16, 64) if any(len(r["losses"]) >= t for r in runs)]
+    budgets = [t for t in BUDGETS if any(len(r["losses"]) >= t for r in runs)]
     if not budgets and runs:
         budgets = [min(len(r["losses"]) for r in runs)]
     lines: list[str] = []
-    for suite in "abc":
+    for suite in "abcd":
         problems = [p for p in all_problem_names(suite) if p in infos]
         if not problems:
             continue
         for t in budgets:
+            if not any(len(r["losses"]) >= t for r in runs if r["problem"] in problems):
+                continue
             norms = score_table(runs, infos, t)
             lines += [f"### Suite {suite}: score at {t} trials (100 = best known, higher better)",
                       "", "| problem | " + " | ".join(methods) + " |",
@@ -174,9 +215,9 @@ def report(data: dict[str, Any]) -> str:
                   "seeds; seconds per evaluation; seconds of sampler per trial)", "",
                   "| problem | method | seeds | score ± SE | median best loss | test of best "
                   "| s/eval | sampler s/trial |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-        t = budgets[-1] if budgets else 0
-        norms = score_table(runs, infos, t)
         for p in problems:
+            t = max([len(r["losses"]) for r in runs if r["problem"] == p], default=0)
+            norms = score_table(runs, infos, t)
             opt, clip = problem_bounds(p, runs, infos[p])
             for m in methods:
                 mine = [r for r in runs if r["problem"] == p and r["method"] == m
@@ -214,20 +255,27 @@ def verdicts(data: dict[str, Any], budgets: list[int]) -> list[str]:
     """Goal lines: each hyperknob sampler's suite mean vs Optuna's best and Hyperopt's best."""
     runs, infos = data["runs"], data["problems"]
     lines = ["### Goal verdicts (quality)", ""]
-    for suite in "ab":
+    for suite in "abcd":
         problems = [p for p in all_problem_names(suite) if p in infos]
         for t in budgets:
+            problems_t = [p for p in problems if any(
+                r["problem"] == p and len(r["losses"]) >= t for r in runs)]
+            if not problems_t:
+                continue
             norms = score_table(runs, infos, t)
-            s = {m: suite_scores(norms, problems, m) for m in METHODS}
-            rivals = {lib: max(((s[m][0], m) for m in METHODS if m.startswith(lib) and s[m]),
-                               default=None) for lib in ("optuna", "hyperopt")}
-            for m in HK_METHODS:
-                if not s[m] or not all(rivals.values()):
+            s = {m: suite_scores(norms, problems_t, m) for m in METHODS}
+            rivals = {m: s[m] for m in ANCHOR_METHODS if s[m]}
+            for m in ("hk-auto",):
+                if not s[m] or not rivals:
                     continue
-                gaps = [f"{s[m][0] - rivals[lib][0]:+.1f} vs {rivals[lib][1]}" for lib in rivals]
-                ok = all(s[m][0] > rivals[lib][0] for lib in rivals)
-                lines.append(f"- suite {suite} ({len(problems)} problems), {t} trials: {m} "
-                             f"{s[m][0]:.1f}: {', '.join(gaps)} -> {'MET' if ok else 'NOT met'}")
+                gaps = []
+                for rival in rivals:
+                    diff = paired_difference(norms, problems_t, m, rival)
+                    if diff is not None:
+                        gaps.append(f"{diff[0]:+.1f} ± {diff[1]:.1f} vs {rival} "
+                                    f"({diff[2]} seeds)")
+                lines.append(f"- suite {suite} ({len(problems_t)} problems), {t} trials: {m} "
+                             f"{s[m][0]:.1f}: " + "; ".join(gaps))
     return [*lines, ""]
 
 
@@ -249,16 +297,18 @@ def run_quality(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         data["meta"] = meta(argv)
     done = {(r["problem"], r["method"], r["seed"]) for r in data["runs"]}
     for name in args.problems:
-        problem = make_problem(name)
-        data["problems"][name] = {"suite": problem.suite,
-                                  "known_optimum": problem.known_optimum,
-                                  "clip_uniform": problem.clip_uniform}
-        seeds = args.seeds or list(range(DEFAULT_SEEDS[problem.suite]))
+        suite = suite_of(name)
+        seeds = args.seeds or list(range(DEFAULT_SEEDS[suite]))
         for seed in seeds:
+            problem = make_problem(name, seed)
+            info = data["problems"].setdefault(name, {"suite": suite})
+            info.update(known_optimum=problem.known_optimum, clip_uniform=problem.clip_uniform)
+            if suite == "d":  # clip_p per instance (= per seed)
+                info.setdefault("clip_by_seed", {})[str(seed)] = problem.clip_uniform
             for method in args.methods:
                 if (name, method, seed) in done:
                     continue
-                run = run_method(method, problem, seed, args.trials)
+                run = run_method(method, problem, seed, args.trials or default_trials(name))
                 data["runs"].append(run)
                 print(f"{name:28s} {method:16s} seed={seed} best={min(run['losses']):.6g} "
                       f"{run['wall_s']:.1f}s (objective {run['objective_s']:.1f}s)", flush=True)
@@ -365,12 +415,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("quality", "overhead"), default="quality")
-    parser.add_argument("--suite", nargs="+", choices=("a", "b", "c"), default=["a"])
+    parser.add_argument("--suite", nargs="+", choices=("a", "b", "c", "d"), default=["a"])
     parser.add_argument("--problems", nargs="+", help="problem names (default: the suites')")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--seeds", nargs="+", type=int,
-                        help="default: 0..9 (suite a), 0..4 (suites b and c)")
-    parser.add_argument("--trials", type=int, default=64)
+                        help="default: 0..9 (suite a), 0..4 (suites b-d; suite d: instances 1-5)")
+    parser.add_argument("--trials", type=int,
+                        help="default: 64 (suites a-c), 100 / 200 (suite d below / from 10-D)")
+    parser.add_argument("--bbob-dims", nargs="+", type=int, help="suite d: only these dimensions")
     parser.add_argument("--out", help="JSON file (a .txt with the tables goes next to it)")
     parser.add_argument("--resume", action="store_true", help="keep the runs --out has")
     parser.add_argument("--merge", nargs="+", metavar="JSON", help="combine result files")
@@ -399,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
         args.trials = 16
         args.out = args.out or str(Path("/tmp") / "quality-quick.json")
     args.problems = args.problems or [p for s in args.suite for p in all_problem_names(s)]
+    if args.bbob_dims:
+        args.problems = [p for p in args.problems
+                         if suite_of(p) != "d" or int(p.rpartition("-")[2][:-1]) in args.bbob_dims]
     for name in args.problems:
         suite_of(name)  # fails early on an unknown name
     args.out = args.out or str(results / f"quality-{'-'.join(args.suite)}.json")
