@@ -34,6 +34,8 @@ _C2 = 0.5 * math.log(math.pi / 2.0)
 _FAR_TAIL = -1.0 / math.sqrt(np.finfo(float).eps)
 #: Posterior variances are floored here before the square root (standardized units).
 VARIANCE_FLOOR = 1e-12
+#: Bounds (low, high), each (D,), on the unit box: a trust region (``_trust_region``).
+Region = tuple[np.ndarray, np.ndarray]
 
 
 # -- log-EI ------------------------------------------------------------------------------------
@@ -186,8 +188,10 @@ class MixedBox:
     snap: Callable[[np.ndarray], np.ndarray]
 
 
-def random_points(box: MixedBox, rng: np.random.Generator, n: int) -> np.ndarray:
-    """Return (n, D) points: scrambled Sobol on numeric columns, uniform categories."""
+def random_points(box: MixedBox, rng: np.random.Generator, n: int,
+                  region: Region | None = None) -> np.ndarray:
+    """Return (n, D) points: scrambled Sobol on numeric columns (within ``region``, a (low,
+    high) pair of (D,) bounds, where given), uniform categories."""
     x = np.zeros((n, box.n_features))
     if len(box.numeric):
         from scipy.stats import qmc  # scipy.stats is slow to import: only when first used
@@ -195,20 +199,28 @@ def random_points(box: MixedBox, rng: np.random.Generator, n: int) -> np.ndarray
         sobol = qmc.Sobol(d=len(box.numeric), scramble=True, seed=rng)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # balance warning when n is not a power of two
-            x[:, box.numeric] = sobol.random(n)
+            u = sobol.random(n)
+        if region is not None:
+            low, high = region[0][box.numeric], region[1][box.numeric]
+            u = low + u * (high - low)
+        x[:, box.numeric] = u
     for block in box.categorical:
         x[np.arange(n), block[rng.integers(len(block), size=n)]] = 1.0
     return x
 
 
 def points_near(
-    box: MixedBox, centers: np.ndarray, rng: np.random.Generator, n: int, scale: float = 0.05
+    box: MixedBox, centers: np.ndarray, rng: np.random.Generator, n: int, scale: float = 0.05,
+    region: Region | None = None,
 ) -> np.ndarray:
-    """Return (n, D) Gaussian perturbations of ``centers`` (k, D); each category flips w.p. 1/4."""
+    """Return (n, D) Gaussian perturbations of ``centers`` (k, D), clipped to ``region`` (or
+    the box); each category flips w.p. 1/4."""
     x: np.ndarray = centers[rng.integers(len(centers), size=n)].copy()
     if len(box.numeric):
         noise = scale * rng.standard_normal((n, len(box.numeric)))
-        x[:, box.numeric] = np.clip(x[:, box.numeric] + noise, 0.0, 1.0)
+        low, high = (0.0, 1.0) if region is None else (region[0][box.numeric],
+                                                      region[1][box.numeric])
+        x[:, box.numeric] = np.clip(x[:, box.numeric] + noise, low, high)
     for block in box.categorical:
         flip = np.flatnonzero(rng.random(n) < 0.25)
         x[np.ix_(flip, block)] = 0.0
@@ -218,7 +230,7 @@ def points_near(
 
 def _local_numeric(
     model: GPModel, best: float, starts: np.ndarray, columns: np.ndarray,
-    prior: BoxPrior | None = None, max_iterations: int = 30,
+    prior: BoxPrior | None = None, max_iterations: int = 30, region: Region | None = None,
 ) -> np.ndarray:
     """Run L-BFGS-B on ``columns`` from each start (k, D), the other columns held fixed.
 
@@ -241,11 +253,17 @@ def _local_numeric(
             return math.inf, np.zeros_like(flat)
         return -float(np.sum(value)), -grad[:, columns].ravel()
 
+    low, high = ((np.zeros(len(columns)), np.ones(len(columns))) if region is None else
+                 (region[0][columns], region[1][columns]))
+    # A start outside the region (a snapped grid value) is moved in: L-BFGS-B needs x0 inside.
+    x0 = np.clip(starts[:, columns], low, high).ravel()
     result = scipy.optimize.minimize(
-        negative, starts[:, columns].ravel(), jac=True, method="L-BFGS-B",
-        bounds=[(0.0, 1.0)] * (k * len(columns)), options={"maxiter": max_iterations})
+        negative, x0, jac=True, method="L-BFGS-B",
+        bounds=list(zip(np.tile(low, k), np.tile(high, k), strict=True)),
+        options={"maxiter": max_iterations})
     out: np.ndarray = starts.copy()
-    out[:, columns] = np.clip(result.x.reshape(k, len(columns)), 0.0, 1.0)
+    out[:, columns] = np.clip(result.x.reshape(k, len(columns)), np.tile(low, (k, 1)),
+                              np.tile(high, (k, 1)))
     return out
 
 
@@ -300,8 +318,12 @@ def maximize_log_ei(
     n_candidates: int = 2048,
     n_restarts: int = 5,
     prior: BoxPrior | None = None,
+    region: Region | None = None,
 ) -> tuple[np.ndarray, float]:
     """Return the feasible point (D,) of highest log EI found, and that log EI.
+
+    With a ``region`` ((low, high), (D,) each; ``_trust_region``) the numeric columns of every
+    candidate and every local search stay inside it (grid snapping may step just outside).
 
     With a ``prior`` the acquisition is πBO's ``log EI + (beta / n) log pi`` throughout
     (screening, L-BFGS-B and the category hill-climb); the value returned is that sum.
@@ -324,8 +346,8 @@ def maximize_log_ei(
         values[is_seen(points, seen)] = -np.inf
         return values
 
-    near = points_near(box, incumbents, rng, max(n_candidates // 8, 1))
-    candidates = box.snap(np.vstack([random_points(box, rng, n_candidates), near]))
+    near = points_near(box, incumbents, rng, max(n_candidates // 8, 1), region=region)
+    candidates = box.snap(np.vstack([random_points(box, rng, n_candidates, region), near]))
     raw = acquisition(candidates)
     values = np.where(is_seen(candidates, seen), -np.inf, raw)
     order = np.argsort(-values, kind="stable")
@@ -333,11 +355,12 @@ def maximize_log_ei(
     starts = starts[np.argsort(-acquisition(starts), kind="stable")][:n_restarts]
     pool, pool_values = candidates[order[:1]], values[order[:1]]
     if len(box.numeric) and n_restarts > 0:
-        refined = box.snap(_local_numeric(model, best, starts, box.numeric, prior))
+        refined = box.snap(_local_numeric(model, best, starts, box.numeric, prior,
+                                          region=region))
         if 0 < len(box.continuous) < len(box.numeric):
             # Rounding moved the grid columns: re-fit the continuous ones on the grid slice.
             refined = np.vstack([refined, _local_numeric(model, best, refined, box.continuous,
-                                                         prior)])
+                                                         prior, region=region)])
         pool = np.vstack([pool, refined])
         pool_values = np.concatenate([pool_values, score(refined)])
     top = int(np.argmax(pool_values))

@@ -235,8 +235,9 @@ class GPSampler(BaseSampler):
     Matérn 5/2, MAP hyperparameters) to the completed trials of the parameters they all share,
     and suggests the point of highest log-EI (Ament et al. 2023). Running trials that hold
     their parameters count as observations of the mean value (constant liar, Ginsbourger et
-    al. 2010), so parallel workers spread out. Parameters outside the shared space are drawn
-    at random.
+    al. 2010), so parallel workers spread out. Once the search stalls, the acquisition is
+    confined to a trust region around the best point (TuRBO, Eriksson et al. 2019). Parameters
+    outside the shared space are drawn at random.
 
     Args:
         seed: Seed of every random choice; suggestions depend on (seed, trial number) only.
@@ -255,6 +256,12 @@ class GPSampler(BaseSampler):
             restarted study, another worker) can suggest slightly differently from the same
             history; off, every suggestion is a function of the stored trials, the seed and
             the trial number.
+        trust_region: Confine the acquisition to a TuRBO trust region around the best point
+            once the search stalls (``failure_tolerance`` = max(4, D) trials in a row without
+            an improvement), shrinking it on further stalls and widening it on improvements
+            (``_trust_region``; Eriksson et al. 2019). Its size is replayed from the stored
+            values, so it is the same in every worker. Off, EI is maximized over the whole box
+            every trial, and in many dimensions drifts to its corners.
         prior_beta: πBO's ``beta`` (Hvarfner et al. 2022): where parameters carry a
             :class:`~hyperknob.distributions.Prior`, the acquisition is
             ``log EI + (prior_beta / n) log pi`` after ``n`` completed trials; larger values
@@ -276,6 +283,7 @@ class GPSampler(BaseSampler):
         constant_liar: bool = True,
         prior_beta: float = 10.0,
         warm_start: bool = True,
+        trust_region: bool = True,
     ) -> None:
         for name, value, minimum in (("n_startup_trials", n_startup_trials, 0),
                                      ("n_restarts", n_restarts, 0),
@@ -285,7 +293,8 @@ class GPSampler(BaseSampler):
             if value < minimum:
                 raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
         for name, flag in (("deterministic_objective", deterministic_objective),
-                           ("constant_liar", constant_liar), ("warm_start", warm_start)):
+                           ("constant_liar", constant_liar), ("warm_start", warm_start),
+                           ("trust_region", trust_region)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be a bool, got {name}={flag!r}")
         if isinstance(prior_beta, bool) or not isinstance(prior_beta, (int, float)) or not (
@@ -300,6 +309,7 @@ class GPSampler(BaseSampler):
         self.constant_liar = constant_liar
         self.prior_beta = float(prior_beta)
         self.warm_start = warm_start
+        self.trust_region = trust_region
         self._random = RandomSampler(seed=self.seed)
         # The last fitted hyperparameters per study, with the space they were fitted on.
         self._fits: weakref.WeakKeyDictionary[StudyView, tuple[tuple[Any, ...], np.ndarray]] = (
@@ -372,10 +382,32 @@ class GPSampler(BaseSampler):
         incumbents = x[np.argsort(y, kind="stable")[:3]]  # y: the real observations only
         # πBO: pi(x)^(beta / n), n the completed trials (pending lies are no evidence).
         prior = encoding.prior(self.prior_beta / len(complete)) if self.prior_beta else None
+        region = self._region(encoding, model, incumbents[0], complete, study.direction)
         best_x, _ = maximize_log_ei(model, float(np.min(y)), encoding.box, rng, incumbents,
                                     seen=model.x, n_candidates=self.n_candidates,
-                                    n_restarts=self.n_restarts, prior=prior)
+                                    n_restarts=self.n_restarts, prior=prior, region=region)
         return encoding.decode(best_x)
+
+    def _region(self, encoding: Encoding, model: Any, center: np.ndarray,
+                complete: list[FrozenTrial], direction: StudyDirection
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return the trust region (low, high) on the unit box, or None without one."""
+        numeric = encoding.box.numeric
+        if not self.trust_region or not len(numeric):
+            return None
+        from hyperknob.samplers.gp._trust_region import region_box, region_length
+
+        ordered = sorted(complete, key=lambda t: t.number)
+        values = np.array([t.value for t in ordered], dtype=float)
+        if direction is StudyDirection.MAXIMIZE:
+            values = -values
+        length = region_length(values, self.n_startup_trials, len(numeric))
+        if math.isinf(length):
+            return None
+        low, high = np.zeros(encoding.box.n_features), np.ones(encoding.box.n_features)
+        low[numeric], high[numeric] = region_box(center[numeric],
+                                                 model.lengthscales[numeric], length)
+        return low, high
 
     def sample_independent(
         self, study: StudyView, trial: FrozenTrial, name: str, distribution: BaseDistribution
