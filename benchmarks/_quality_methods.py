@@ -44,6 +44,17 @@ LOOP_METHODS = ("hebo", "botorch")  # ask-and-tell loops of their own (``run_loo
 METHODS = (*HK_METHODS, *OPTUNA_METHODS, *HYPEROPT_METHODS, *LOOP_METHODS)
 #: What hyperknob's default is compared with, in the goal lines.
 ANCHOR_METHODS = ("optuna-gp", "hebo", "botorch", "optuna-tpe", "hyperopt-tpe")
+_LIBRARY = {"optuna": OPTUNA_METHODS, "hyperopt": HYPEROPT_METHODS, "hebo": ("hebo",),
+            "botorch": ("botorch",)}
+
+
+def available_methods() -> list[str]:
+    """Return the methods whose library is installed here (HEBO needs .venv-bench)."""
+    import importlib.util
+
+    missing = {m for lib, ms in _LIBRARY.items() if importlib.util.find_spec(lib) is None
+               for m in ms}
+    return [m for m in METHODS if m not in missing]
 RANDOM_METHODS = ("hk-random", "hyperopt-random")  # their evaluations estimate clip_p
 
 

@@ -56,6 +56,7 @@ from _quality_methods import (  # noqa: E402
     ANCHOR_METHODS,
     METHODS,
     RANDOM_METHODS,
+    available_methods,
     run_method,
     time_run,
 )
@@ -417,7 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", choices=("quality", "overhead"), default="quality")
     parser.add_argument("--suite", nargs="+", choices=("a", "b", "c", "d"), default=["a"])
     parser.add_argument("--problems", nargs="+", help="problem names (default: the suites')")
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--methods", nargs="+", choices=METHODS,
+                        help="default: every method whose library is installed")
     parser.add_argument("--seeds", nargs="+", type=int,
                         help="default: 0..9 (suite a), 0..4 (suites b-d; suite d: instances 1-5)")
     parser.add_argument("--trials", type=int,
@@ -436,6 +438,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="overhead: which pairs to time")
     parser.add_argument("--no-wait", action="store_true", help="overhead: do not wait")
     args = parser.parse_args(argv)
+    if args.methods is None:
+        args.methods = available_methods()
+        left_out = [m for m in METHODS if m not in args.methods]
+        if left_out and args.part == "quality" and not args.merge:
+            print(f"(not installed here, left out: {', '.join(left_out)})", flush=True)
     results = ROOT / "benchmarks" / "results"
     if args.merge:
         print(report(merge(args.merge, args.out or str(results / "quality-merged.json"),

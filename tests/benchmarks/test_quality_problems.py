@@ -73,3 +73,24 @@ def test_score_uses_each_seeds_clip() -> None:
     norms = quality.score_table(runs, {"p": info}, t=2)
     assert norms["p"]["m"] == {0: 0.5, 1: 0.05}
     assert math.isclose(quality.suite_scores(norms, ["p"], "m")[0], 100 * (1 - 0.275))
+
+
+@pytest.mark.slow
+def test_quick_run_scores_every_installed_method(tmp_path: Path) -> None:
+    """``quality.py --quick`` (the CI smoke run) writes every evaluation and the tables."""
+    import json
+    import subprocess
+
+    out = tmp_path / "quick.json"
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "quality.py"), "--quick",
+                           "--methods", "hk-random", "hk-auto", "--out", str(out)],
+                          capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads(out.read_text())
+    runs = {(r["problem"], r["method"], r["seed"]): r for r in data["runs"]}
+    assert set(runs) == {(p, m, s) for p in ("branin-2d", "hartmann3-3d")
+                         for m in ("hk-random", "hk-auto") for s in (0, 1)}
+    assert all(len(r["losses"]) == 16 for r in runs.values())
+    table = out.with_suffix(".txt").read_text()
+    assert "### Suite a: score at 16 trials" in table
+    assert "hk-auto" in table and "Goal verdicts" in table
