@@ -97,6 +97,23 @@ def test_acquisition_stays_in_the_region() -> None:
     assert np.all(point >= low) and np.all(point <= high), point
 
 
+def test_a_region_of_seen_grid_points_gives_way_to_the_whole_box() -> None:
+    """On an int grid a narrow region can hold only evaluated points: suggest a new one."""
+    grid = (np.arange(11) + 0.5) / 11  # the unit centres of the ints 0..10
+    x = grid[[4, 5, 6, 0, 10]][:, None]
+    y = np.array([0.0, -1.0, 0.0, 2.0, 2.0])
+    rng = np.random.default_rng(0)
+    model = fit_gp(x, y, rng)
+    box = MixedBox(n_features=1, numeric=np.array([0]), continuous=np.array([], dtype=int),
+                   categorical=(),
+                   snap=lambda p: (np.clip(np.floor(p * 11), 0, 10) + 0.5) / 11)
+    region = (np.array([grid[5] - 0.02]), np.array([grid[5] + 0.02]))  # holds the int 5 only
+    point, value = maximize_log_ei(model, -1.0, box, rng, x[:1], seen=x, n_candidates=64,
+                                   n_restarts=2, region=region)
+    assert np.isfinite(value)
+    assert not np.any(np.isclose(point[0], x[:, 0])), point  # not an evaluated int
+
+
 def _rastrigin(trial: Trial) -> float:
     x = np.array([trial.suggest_float(f"x{i}", -5.12, 5.12) for i in range(4)])
     return float(10 * len(x) + np.sum(x * x - 10 * np.cos(2 * np.pi * x)))

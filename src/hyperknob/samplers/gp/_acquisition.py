@@ -367,6 +367,11 @@ def maximize_log_ei(
     x, value = pool[top], float(pool_values[top])
     if box.categorical:
         x, value = _local_categorical(score, box, x, value)
+    if not np.isfinite(value) and region is not None:
+        # Every feasible point of the region was seen (a narrow region over a grid): the
+        # whole box may still hold new ones.
+        return maximize_log_ei(model, best, box, rng, incumbents, seen=seen,
+                               n_candidates=n_candidates, n_restarts=n_restarts, prior=prior)
     if not np.isfinite(value):  # every point found was seen: the space may be exhausted
         top = int(np.argmax(raw))
         x, value = candidates[top], float(raw[top])

@@ -35,7 +35,8 @@ from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
-    from hyperknob.samplers.gp._acquisition import BoxPrior
+    from hyperknob.samplers.gp._acquisition import BoxPrior, Region
+    from hyperknob.samplers.gp._gp import GPModel
     from hyperknob.study._view import StudyView
 
 # The math modules (and scipy.optimize / scipy.linalg with them) load on first use, so that
@@ -257,11 +258,11 @@ class GPSampler(BaseSampler):
             history; off, every suggestion is a function of the stored trials, the seed and
             the trial number.
         trust_region: Confine the acquisition to a TuRBO trust region around the best point
-            once the search stalls (``failure_tolerance`` = max(4, D) trials in a row without
-            an improvement), shrinking it on further stalls and widening it on improvements
-            (``_trust_region``; Eriksson et al. 2019). Its size is replayed from the stored
-            values, so it is the same in every worker. Off, EI is maximized over the whole box
-            every trial, and in many dimensions drifts to its corners.
+            once the search stalls (max(4, D) trials in a row without an improvement) or
+            runs (3 improvements in a row), halving it on further stalls and doubling it on
+            improvements (``_trust_region``; Eriksson et al. 2019). Its size is replayed from
+            the stored values, so it is the same in every worker. Off, EI is maximized over
+            the whole box every trial, and in many dimensions drifts to its corners.
         prior_beta: πBO's ``beta`` (Hvarfner et al. 2022): where parameters carry a
             :class:`~hyperknob.distributions.Prior`, the acquisition is
             ``log EI + (prior_beta / n) log pi`` after ``n`` completed trials; larger values
@@ -388,10 +389,10 @@ class GPSampler(BaseSampler):
                                     n_restarts=self.n_restarts, prior=prior, region=region)
         return encoding.decode(best_x)
 
-    def _region(self, encoding: Encoding, model: Any, center: np.ndarray,
-                complete: list[FrozenTrial], direction: StudyDirection
-                ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Return the trust region (low, high) on the unit box, or None without one."""
+    def _region(self, encoding: Encoding, model: GPModel, center: np.ndarray,
+                complete: list[FrozenTrial], direction: StudyDirection) -> Region | None:
+        """Return the trust region (low, high) on the unit box around ``center`` (D,), the
+        best observed point, or None while the search runs on the whole box."""
         numeric = encoding.box.numeric
         if not self.trust_region or not len(numeric):
             return None
