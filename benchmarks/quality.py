@@ -182,6 +182,23 @@ def suite_per_seed(norms: dict[str, dict[str, dict[int, float]]], problems: list
     return {s: 100.0 * (1.0 - statistics.fmean(d[s] for d in per_problem)) for s in seeds}
 
 
+def table_groups(infos: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Return (label, problems) per table: suites a-c whole; suite d per dimension, then whole
+    (its functions differ by dimension in cost and difficulty, and slices run by dimension)."""
+    groups = []
+    for suite in "abcd":
+        problems = [p for p in all_problem_names(suite) if p in infos]
+        if suite == "d" and problems:
+            dims = sorted({int(p.rpartition("-")[2][:-1]) for p in problems})
+            groups += [(f"d, {d}-D", [p for p in problems if p.endswith(f"-{d}d")])
+                       for d in dims]
+            if len(dims) == 1:
+                continue
+        if problems:
+            groups.append((suite, problems))
+    return groups
+
+
 def report(data: dict[str, Any]) -> str:
     """Markdown tables: per suite (problem x method) at each budget, means, and details."""
     runs, infos = data["runs"], data["problems"]
@@ -190,10 +207,7 @@ def report(data: dict[str, Any]) -> str:
     if not budgets and runs:
         budgets = [min(len(r["losses"]) for r in runs)]
     lines: list[str] = []
-    for suite in "abcd":
-        problems = [p for p in all_problem_names(suite) if p in infos]
-        if not problems:
-            continue
+    for suite, problems in table_groups(infos):
         for t in budgets:
             if not any(len(r["losses"]) >= t for r in runs if r["problem"] in problems):
                 continue
@@ -256,8 +270,7 @@ def verdicts(data: dict[str, Any], budgets: list[int]) -> list[str]:
     """Goal lines: each hyperknob sampler's suite mean vs Optuna's best and Hyperopt's best."""
     runs, infos = data["runs"], data["problems"]
     lines = ["### Goal verdicts (quality)", ""]
-    for suite in "abcd":
-        problems = [p for p in all_problem_names(suite) if p in infos]
+    for suite, problems in table_groups(infos):
         for t in budgets:
             problems_t = [p for p in problems if any(
                 r["problem"] == p and len(r["losses"]) >= t for r in runs)]
