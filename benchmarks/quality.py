@@ -337,7 +337,10 @@ def merge(paths: list[str], out: str, argv: list[str]) -> dict[str, Any]:
     sources = []
     for p in paths:
         d = json.loads(Path(p).read_text())
-        problems.update(d["problems"])
+        for name, info in d["problems"].items():  # suite d: the clips of every file's seeds
+            by_seed = {**problems.get(name, {}).get("clip_by_seed", {}),
+                       **info.get("clip_by_seed", {})}
+            problems[name] = {**info, **({"clip_by_seed": by_seed} if by_seed else {})}
         sources.append({"file": p, "meta": d["meta"]})
         for r in d["runs"]:
             runs[(r["problem"], r["method"], r["seed"])] = r

@@ -94,3 +94,24 @@ def test_quick_run_scores_every_installed_method(tmp_path: Path) -> None:
     table = out.with_suffix(".txt").read_text()
     assert "### Suite a: score at 16 trials" in table
     assert "hk-auto" in table and "Goal verdicts" in table
+
+
+def test_merge_keeps_the_clip_of_every_seed(tmp_path: Path) -> None:
+    """Slices by seed each know their own instances' clips; the merge must keep them all."""
+    import json
+
+    import quality
+
+    def slice_file(seed: int, clip: float) -> str:
+        info = {"suite": "d", "known_optimum": 0.0, "clip_uniform": clip,
+                "clip_by_seed": {str(seed): clip}}
+        run = {"problem": "bbob-f2-2d", "method": "hk-random", "seed": seed, "losses": [1.0],
+               "wall_s": 0.1, "objective_s": 0.1}
+        path = tmp_path / f"s{seed}.json"
+        path.write_text(json.dumps({"meta": {}, "problems": {"bbob-f2-2d": info},
+                                    "runs": [run]}))
+        return str(path)
+
+    merged = quality.merge([slice_file(0, 10.0), slice_file(1, 100.0)],
+                           str(tmp_path / "m.json"), [])
+    assert merged["problems"]["bbob-f2-2d"]["clip_by_seed"] == {"0": 10.0, "1": 100.0}
