@@ -260,11 +260,12 @@ def _run_botorch(problem: Problem, seed: int, n_trials: int,
 
 
 # -- overhead --------------------------------------------------------------------------------
-def overhead_dims(dim: int) -> tuple[Dimension, ...]:
-    """Mixed dimensions for the overhead objective: float, int, log-float, float, int, ..."""
+def overhead_dims(dim: int, continuous: bool = False) -> tuple[Dimension, ...]:
+    """Mixed dimensions for the overhead objective: float, int, log-float, float, int, ...
+    (``continuous``: floats and log-floats only, the ints replaced by floats)."""
     out = []
     for i in range(dim):
-        kind = ("float", "int", "logfloat")[i % 3]
+        kind = ("float", "float" if continuous else "int", "logfloat")[i % 3]
         if kind == "float":
             out.append(Dimension(f"x{i}", "float", -5.0, 5.0))
         elif kind == "int":
@@ -292,7 +293,8 @@ def overhead_objective(dims: tuple[Dimension, ...]) -> Callable[[Any], float]:
     return objective
 
 
-def time_run(method: str, dim: int, n_trials: int, seed: int) -> list[float]:
+def time_run(method: str, dim: int, n_trials: int, seed: int,
+             continuous: bool = False) -> list[float]:
     """Run ``n_trials`` of the overhead objective; return the wall time of each trial (s).
 
     Trial k's time runs from the start of trial k-1's objective call to the start of trial
@@ -300,7 +302,7 @@ def time_run(method: str, dim: int, n_trials: int, seed: int) -> list[float]:
     """
     import gc
 
-    dims = overhead_dims(dim)
+    dims = overhead_dims(dim, continuous)
     inner = overhead_objective(dims)
     stamps: list[float] = []
 
