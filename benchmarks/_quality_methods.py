@@ -213,13 +213,16 @@ def _run_botorch(problem: Problem, seed: int, n_trials: int,
         columns.append((d, width, k))
         width += k
 
+    def unit_range(d: Dimension) -> tuple[float, float]:
+        return (math.log(d.low), math.log(d.high)) if d.log else (d.low, d.high)
+
     def decode(u: np.ndarray) -> Config:
         values: Config = {}
         for d, start, k in columns:
             if d.kind == "categorical":
                 values[d.name] = d.choices[int(np.argmax(u[start:start + k]))]
                 continue
-            lo, hi = (math.log(d.low), math.log(d.high)) if d.log else (d.low, d.high)
+            lo, hi = unit_range(d)
             v = lo + float(np.clip(u[start], 0.0, 1.0)) * (hi - lo)
             v = math.exp(v) if d.log else v
             values[d.name] = int(min(max(round(v), d.low), d.high)) if d.kind == "int" else v
@@ -231,7 +234,7 @@ def _run_botorch(problem: Problem, seed: int, n_trials: int,
             if d.kind == "categorical":
                 u[start + list(d.choices).index(values[d.name])] = 1.0
                 continue
-            lo, hi = (math.log(d.low), math.log(d.high)) if d.log else (d.low, d.high)
+            lo, hi = unit_range(d)
             v = math.log(values[d.name]) if d.log else float(values[d.name])
             u[start] = (v - lo) / (hi - lo)
         return u

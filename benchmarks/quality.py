@@ -152,13 +152,12 @@ def _mean_se(values: list[float]) -> tuple[float, float]:
 def suite_scores(norms: dict[str, dict[str, dict[int, float]]], problems: list[str],
                  method: str) -> tuple[float, float, int] | None:
     """Mean score over problems and seeds, its standard error over seeds, the seed count."""
-    per_problem = [norms.get(p, {}).get(method, {}) for p in problems]
-    if not problems or not all(per_problem):
+    per_seed = suite_per_seed(norms, problems, method)
+    if per_seed is None:
         return None
-    seeds = set.intersection(*(set(d) for d in per_problem))
+    per_problem = [norms[p][method] for p in problems]
     mean = 100.0 * (1.0 - statistics.fmean(statistics.fmean(d.values()) for d in per_problem))
-    per_seed = [100.0 * (1.0 - statistics.fmean(d[s] for d in per_problem)) for s in seeds]
-    return mean, (_mean_se(per_seed)[1] if seeds else math.nan), len(seeds)
+    return mean, (_mean_se(list(per_seed.values()))[1] if per_seed else math.nan), len(per_seed)
 
 
 def paired_difference(norms: dict[str, dict[str, dict[int, float]]], problems: list[str],

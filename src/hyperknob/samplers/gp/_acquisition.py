@@ -262,8 +262,7 @@ def _local_numeric(
         bounds=list(zip(np.tile(low, k), np.tile(high, k), strict=True)),
         options={"maxiter": max_iterations})
     out: np.ndarray = starts.copy()
-    out[:, columns] = np.clip(result.x.reshape(k, len(columns)), np.tile(low, (k, 1)),
-                              np.tile(high, (k, 1)))
+    out[:, columns] = np.clip(result.x.reshape(k, len(columns)), low, high)
     return out
 
 
