@@ -29,16 +29,21 @@ def test_tune_reports_best_network_and_writes_files(
     assert "Dataset 'iris': classification, 4 features, 3 classes" in out
     assert "new study; 5 more trials" in out
     assert "Learned parameters (W, b" in out and "Hyperparameters (set before training" in out
-    assert "Test accuracy of the best configuration" in out
-    assert "reproducing the trial's validation accuracy" in out
+    assert "Test accuracy of the final model" in out
+    assert "retraining the chosen trial with its seed reproduces its validation accuracy" in out
     run = tmp_path / "runs" / "iris-mlp"
     record = json.loads((run / "best_config.json").read_text())
     study = hyperknob.load_study(study_name="iris-mlp", storage=f"sqlite:///{tmp_path}/hk.db")
-    assert record["trial"] == study.best_trial.number
-    assert record["validation_metric"] == pytest.approx(study.best_value)
+    chosen = next(t for t in study.trials if t.number == record["trial"])
+    assert record["best_validation_trial"] == study.best_trial.number
+    assert record["validation_metric"] == pytest.approx(chosen.value)
     assert 0.0 <= record["test_metric"] <= 1.0
-    assert record["n_parameters"] == study.best_trial.user_attrs["n_parameters"]
+    assert record["n_parameters"] == chosen.user_attrs["n_parameters"]
     assert f"Learned parameters: {record['n_parameters']:,}" in out
+    baseline = record["rule_of_thumb"]
+    tuned = record["test_metric"]
+    assert f"Rule of thumb {baseline['test_metric']:.4f} -> tuned {tuned:.4f}" in out
+    assert study.user_attrs["tuned"]["test"] == pytest.approx(record["test_metric"])
     saved = torch.load(run / "best_model.pt")
     config = hyperknob.nn.MLPConfig.from_dict(saved["hyperparameters"])
     model = hyperknob.nn.build_mlp(config, saved["n_features"], saved["n_outputs"])
@@ -144,7 +149,8 @@ def test_tune_with_each_sampler(tmp_path: Path, sampler: str,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     assert main(_tune(tmp_path, "iris", "--trials", "3", "--sampler", sampler, "--seed", "1",
                       "--study", f"s-{sampler}")) == 0
-    assert f"{sampler} sampler, no pruning" in capsys.readouterr().out
+    out = capsys.readouterr().out  # the default strategy stays when only --sampler is given
+    assert f"Search: {sampler} sampler; asynchronous successive halving" in out
     study = hyperknob.load_study(study_name=f"s-{sampler}", storage=f"sqlite:///{tmp_path}/hk.db")
     assert len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))) == 3
 

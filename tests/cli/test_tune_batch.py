@@ -22,8 +22,8 @@ def test_batch_k_stores_every_trial_with_curves_and_prunes_per_model(
     assert main(_tune(tmp_path, "--trials", "12", "--batch", "6", "--strategy", "asha",
                       "--seed", "1")) == 0
     out = capsys.readouterr().out
-    assert "Batch: 6 trials at a time (--batch 6)." in out
-    assert "Test accuracy of the best configuration" in out
+    assert "Batch: 6 trials at a time (batch 6)." in out
+    assert "Test accuracy of the final model" in out
     study = hyperknob.load_study(study_name="iris-mlp", storage=f"sqlite:///{tmp_path}/hk.db")
     trials = study.trials
     assert len(trials) == 12

@@ -52,7 +52,10 @@ def test_tune_on_a_local_ray_instance_stores_every_trial(tmp_path: Path) -> None
     assert "Ray: trials run on the cluster at 'local', each holding {'cpu': 1}." in done.stdout
     study = hyperknob.load_study(study_name="iris-mlp", storage=f"sqlite:///{tmp_path}/hk.db")
     trials = study.trials
-    assert len(trials) == 6 and all(t.state is TrialState.COMPLETE for t in trials)
+    # the default strategy (ASHA) prunes on the cluster as in-process
+    assert len(trials) == 6 and all(t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+                                    for t in trials)
+    assert any(t.state is TrialState.COMPLETE for t in trials)
     assert all(t.system_attrs.get("ray_node") for t in trials)
     assert all(t.user_attrs["curves"]["val_metric"] for t in trials)
     assert (tmp_path / "runs" / "iris-mlp" / "best_model.pt").exists()

@@ -54,6 +54,11 @@ def _batch(text: str) -> int | str:
         raise argparse.ArgumentTypeError(message) from None
 
 
+def _ensemble(text: str) -> int | str:
+    """Return ``"auto"`` or K >= 1 for ``tune --ensemble``."""
+    return _batch(text)
+
+
 def _resources(text: str) -> dict[str, float]:
     """Return ``{"cpu": 1.0, "gpu": 0.25}`` for ``tune --trial-resources cpu=1,gpu=0.25``."""
     parsed = {}
@@ -141,13 +146,22 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
     tune.add_argument("--study", metavar="NAME", help="study name (default: DATASET-mlp)")
     tune.add_argument("--sampler", choices=t.SAMPLERS, default=None,
-                      help="search algorithm (default: random; tpe with --strategy "
-                           "progressive; auto: GP for the first 200 trials, then TPE, as "
-                           "create_study() does)")
-    tune.add_argument("--strategy", choices=t.STRATEGIES, default="none",
-                      help="early stopping: none (default), median, asha, hyperband, bohb "
-                           "(TPE at Hyperband's budgets), or progressive (a simplified problem "
-                           "first, then the full one near its best)")
+                      help="search algorithm (default: the measured default, printed with "
+                           "the plan; tpe with --strategy progressive)")
+    tune.add_argument("--strategy", choices=t.STRATEGIES, default=None,
+                      help="early stopping: none, median, asha, hyperband, bohb (TPE at "
+                           "Hyperband's budgets), or progressive (a simplified problem first, "
+                           "then the full one near its best); default: the measured default")
+    tune.add_argument("--select", choices=t.SELECTIONS, default="auto",
+                      help="model selection: validation (the best trial), reseed (the top 3 "
+                           "retrained with 3 seeds, ranked by the mean), auto (the measured "
+                           "default)")
+    tune.add_argument("--refit", choices=t.REFITS, default="auto",
+                      help="train the final model on train or on train+val (auto: the "
+                           "measured default)")
+    tune.add_argument("--ensemble", type=_ensemble, default="auto", metavar="auto|K",
+                      help="the final model averages the K best configurations (1: one "
+                           "network; auto: the measured default)")
     tune.add_argument("--seed", type=_seed, default=None, metavar="N",
                       help="seed of the data split, the training and the sampler (default: 0)")
     tune.add_argument("--device", default="cpu", metavar="DEVICE",

@@ -2,9 +2,15 @@
 
 Needs the ``nn`` extra (PyTorch and scikit-learn): ``pip install 'hyperknob[nn]'``.
 
-Example:
-    >>> import hyperknob
+The whole main job (search, model selection, test score, files) is :func:`tune`:
+
     >>> from hyperknob import nn
+    >>> result = nn.tune("digits", trials=30)  # doctest: +SKIP
+    >>> result.test, result.baseline.test  # doctest: +SKIP
+
+The objective alone, for a study of your own:
+
+    >>> import hyperknob
     >>> job = nn.objective("digits")  # doctest: +SKIP
     >>> study = hyperknob.create_study(direction=job.direction)  # doctest: +SKIP
     >>> study.optimize(job, n_trials=30)  # doctest: +SKIP
@@ -24,14 +30,18 @@ from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._data import BUILTIN_DATASETS, Dataset, Task, load_dataset
 from hyperknob.nn._model import MLP, LayerParameters, ModelDescription, build_mlp, describe
 from hyperknob.nn._objective import NeuralNetworkObjective, objective
+from hyperknob.nn._select import Ensemble
 from hyperknob.nn._space import SearchSpace, default_space, load_space
 from hyperknob.nn._train import EpochRecord, TrainResult, evaluate, resolve_device, train
+from hyperknob.nn._tune import Baseline, TuneResult, tune
 
 __all__ = [
     "BUILTIN_DATASETS",
     "MLP",
+    "Baseline",
     "BatchChoice",
     "Dataset",
+    "Ensemble",
     "EpochRecord",
     "LayerParameters",
     "MLPConfig",
@@ -40,6 +50,7 @@ __all__ = [
     "SearchSpace",
     "Task",
     "TrainResult",
+    "TuneResult",
     "build_mlp",
     "choose_batch",
     "default_space",
@@ -52,4 +63,5 @@ __all__ = [
     "resolve_device",
     "train",
     "train_batched",
+    "tune",
 ]

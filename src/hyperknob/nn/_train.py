@@ -140,6 +140,7 @@ def train(
     on_epoch: Callable[[EpochRecord], bool] | None = None,
     log_every: int | None = None,
     log: Callable[[str], Any] = print,
+    keep: str = "best",
 ) -> TrainResult:
     """Train an MLP on ``data`` and return the best epoch's model with every epoch's record.
 
@@ -148,7 +149,9 @@ def train(
     ``on_epoch`` is called after every epoch; returning True stops training (a pruner's
     decision). Every ``log_every`` iterations the current cost is printed — the article's
     advice to watch the cost often. A loss that turns NaN/inf or grows past
-    ``DIVERGENCE_FACTOR`` times its starting value stops training as diverged.
+    ``DIVERGENCE_FACTOR`` times its starting value stops training as diverged. ``keep`` is
+    ``"best"`` (the weights of the best validation epoch) or ``"last"`` (the last epoch's: a
+    refit whose validation rows are in its training set has nothing to choose by).
 
     Example:
         >>> from hyperknob.nn import load_dataset
@@ -156,6 +159,8 @@ def train(
     """
     if log_every is not None and (isinstance(log_every, bool) or log_every < 1):
         raise ValueError(f"log_every must be an int >= 1 or None, got {log_every!r}")
+    if keep not in ("best", "last"):
+        raise ValueError(f"keep must be 'best' or 'last', got keep={keep!r}")
     classify = data.task == "classification"
     target = resolve_device(device)
     seed_everything(seed)
@@ -242,7 +247,9 @@ def train(
             stop_detail = (f"validation loss did not improve for {config.patience} epochs "
                            f"(best {best_val_loss:.4g})")
             break
-    if best_state is not None:
+    if keep == "last":
+        best_epoch = len(history) - 1
+    elif best_state is not None:
         model.load_state_dict(best_state)
     else:
         best_epoch = len(history) - 1
@@ -254,9 +261,10 @@ def train(
     )
 
 
-def evaluate(model: MLP, data: Dataset, split: str = "test", *,
+def evaluate(model: nn.Module, data: Dataset, split: str = "test", *,
              device: str = "cpu") -> float:
-    """Return accuracy (classification) or RMSE in target units (regression) on a split."""
+    """Return accuracy (classification) or RMSE in target units (regression) on a split, for
+    an MLP or any module with the same inputs and outputs (e.g. an ``Ensemble``)."""
     target = resolve_device(device)
     x = torch.as_tensor(np.asarray(getattr(data, f"x_{split}"), dtype=np.float32),
                         device=target)

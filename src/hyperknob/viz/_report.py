@@ -31,6 +31,7 @@ td, th { border-bottom: 1px solid #e4e4e4; padding: 4px 10px; text-align: left;
          vertical-align: top; }
 .figure { margin: 8px 0 24px; }
 .muted { color: #666; } .advice li { margin: 4px 0; }
+details.diagnosis { margin: 4px 0; } details.diagnosis summary { cursor: pointer; }
 h2 { border-bottom: 2px solid #eee; padding-bottom: 4px; margin-top: 32px; }
 """
 
@@ -106,9 +107,9 @@ def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
     sections.append(f"<h1>Study <span id='study-name'>{_e(study.study_name)}</span></h1>")
     sections.append(f"<p class='muted'>{len(trials)} trials ({counts}); direction "
                     f"{_e(study.direction.name.lower())}; {_e(metric)}; report made {when}.</p>")
-    if attrs:
-        sections.append("<h2>Study attributes</h2>" + _table(
-            [(k, json.dumps(v, default=str)) for k, v in sorted(attrs.items())]))
+    tuned = attrs.get("tuned")
+    if isinstance(tuned, dict):
+        sections.append(_tuned(tuned))
     # -- best trial -----------------------------------------------------------------------
     sections.append("<h2>Best trial</h2>")
     if complete:
@@ -135,14 +136,20 @@ def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
     diagnoses = diagnose_study(trials)
     sections.append("<h2>Diagnosis of the training runs</h2>")
     if diagnoses:
-        by_label = Counter(str(d.pathology.value) for d in diagnoses.values())
-        sections.append(_table(sorted(by_label.items(), key=lambda kv: -kv[1]),
-                               ("diagnosis", "trials")))
-        shown = sorted(diagnoses.items(), key=lambda kv: (kv[1].pathology.value == "healthy",
-                                                          kv[0]))[:30]
-        sections.append(_table([(f"#{n}", d.pathology.value, d.summary, d.advice)
-                                for n, d in shown],
-                               ("trial", "diagnosis", "evidence", "next step")))
+        groups: dict[str, list[tuple[int, Any]]] = {}
+        for number, found in sorted(diagnoses.items()):
+            groups.setdefault(str(found.pathology.value), []).append((number, found))
+        order = sorted(groups.items(), key=lambda kv: (kv[0] == "healthy", -len(kv[1])))
+        sections.append("<p>" + "; ".join(f"{_e(label)}: {len(rows)} trials"
+                                          for label, rows in order) + "</p>")
+        for label, rows in order:
+            sections.append(
+                f"<details class='diagnosis' data-diagnosis='{_e(label)}'><summary>"
+                f"{_e(label)} ({len(rows)} trials: "
+                f"{_e(', '.join('#' + str(n) for n, _ in rows[:12]))}"
+                f"{', ...' if len(rows) > 12 else ''})</summary>"
+                + _table([(f"#{n}", d.summary, d.advice) for n, d in rows],
+                         ("trial", "evidence", "next step")) + "</details>")
     else:
         sections.append("<p class='muted'>No trial recorded training curves.</p>")
     advice = study_advice(study) if len(complete) >= 2 else []
@@ -175,7 +182,27 @@ def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
                 study, color_by="diagnosis", labels=labels))
     figure("Empirical distribution of the values", lambda: viz.plot_edf(study))
     figure("Timeline", lambda: viz.plot_timeline(study))
+    if attrs:
+        sections.append("<h2>Study attributes</h2>" + _table(
+            [(k, json.dumps(v, default=str)) for k, v in sorted(attrs.items())]))
     return _document(study.study_name, sections, figures)
+
+
+def _tuned(tuned: Mapping[str, Any]) -> str:
+    """Return the opening figures of a study ``nn.tune`` finished: the tuned model's test
+    metric beside the rule of thumb's, and what the search spent."""
+    metric = _e(tuned.get("metric", "metric"))
+    test = tuned.get("test")
+    base = tuned.get("rule_of_thumb_test")
+    line = f"Test {metric}: "
+    if isinstance(base, (int, float)):
+        line += (f"rule of thumb <b id='rule-of-thumb-test'>{_e(_fmt(float(base)))}</b> "
+                 "&rarr; ")
+    line += f"tuned <b id='tuned-test'>{_e(_fmt(test))}</b>"
+    spent = (f"{_e(tuned.get('trials'))} trials, {_e(tuned.get('epochs'))} epochs of "
+             "training")
+    return (f"<div id='tuned'><p style='font-size:18px'>{line}</p>"
+            f"<p>{spent}. Final model: {_e(tuned.get('selection', ''))}.</p></div>")
 
 
 def _document(name: str, sections: list[str], figures: list[tuple[str, str, Any]]) -> str:

@@ -1,0 +1,607 @@
+"""``nn.tune()``: the main job -- tune an MLP on a dataset, choose the final model, score it.
+
+``hyperknob tune`` is a shell over :func:`tune`: it parses arguments and prints the
+:class:`TuneResult`. The steps, in order: load the data (train / validation / test split),
+build the default search space (and apply the user's overrides), queue the article's
+rule-of-thumb configurations, search (sampler + early-stopping strategy), choose the final
+model on validation only (:mod:`hyperknob.nn._select`), score it -- and the best rule-of-thumb
+configuration, for comparison -- once on test, and write the run files and the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperknob.nn._config import MLPConfig
+from hyperknob.nn._data import Dataset, load_dataset
+from hyperknob.nn._objective import NeuralNetworkObjective
+from hyperknob.nn._select import REFITS, SELECTIONS, Fits, finalize
+from hyperknob.nn._space import SearchSpace, default_space, load_space
+from hyperknob.nn._train import evaluate, resolve_device
+
+if TYPE_CHECKING:
+    from torch import nn as torch_nn
+
+    from hyperknob.pruners import BasePruner
+    from hyperknob.samplers import BaseSampler
+    from hyperknob.storages import BaseStorage
+    from hyperknob.study import Study
+    from hyperknob.trial import FrozenTrial
+
+SAMPLERS = ("random", "qmc", "tpe", "gp", "auto")
+STRATEGIES = ("none", "median", "asha", "hyperband", "bohb", "progressive")
+REDUCTION_FACTOR = 3  # rungs at r, 3r, 9r, ... epochs
+DEFAULT_TRIALS = 30
+
+#: What ``tune`` uses when the caller says nothing, and the one-line reason printed with the
+#: plan. Chosen by ``benchmarks/tune.py`` (BENCHMARKS.md, "The main job (issue 16)").
+DEFAULT_SAMPLER = "tpe"
+DEFAULT_STRATEGY = "asha"
+DEFAULT_SELECT = "validation"
+DEFAULT_REFIT = "train+val"
+DEFAULT_ENSEMBLE = 3
+DEFAULT_WHY = ("with the final model an ensemble of the top 3 refit on train + validation, "
+               "the best paired test gain over random search on the six built-in datasets "
+               "at 30 trials, with a third of its epochs; see BENCHMARKS.md")
+
+
+@dataclasses.dataclass(frozen=True)
+class Baseline:
+    """The best rule-of-thumb configuration of the study, trained as its trial was, on test."""
+
+    trial_number: int
+    config: MLPConfig
+    validation: float
+    test: float
+
+
+@dataclasses.dataclass(frozen=True)
+class TuneResult:
+    """What :func:`tune` found and where it put it.
+
+    ``model`` is the final network (an :class:`~hyperknob.nn._select.Ensemble` when
+    ``ensemble > 1``), already trained; ``test`` is its test metric, the only time the test
+    split was read besides ``baseline``. ``chosen`` are the trials the final model was made
+    from (best first) and ``validation`` the first one's validation metric; ``best_trial`` is
+    the trial with the best validation metric, which model selection may have passed over.
+    ``reproduced`` says whether training the chosen configuration again gave its trial's
+    validation metric exactly (CPU training is deterministic under the seed).
+    """
+
+    study: Study
+    dataset: Dataset
+    metric: str
+    direction: str
+    best_trial: FrozenTrial
+    config: MLPConfig
+    configs: tuple[MLPConfig, ...]
+    model: torch_nn.Module
+    validation: float
+    test: float
+    selection: str
+    chosen: tuple[int, ...]
+    baseline: Baseline | None
+    plan: str
+    n_trials: int
+    total_trials: int
+    epochs: int
+    seconds: float
+    reproduced: bool
+    output_dir: Path | None = None
+    report: Path | None = None
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        """The best trial's parameters, as the sampler suggested them."""
+        return dict(self.best_trial.params)
+
+    @property
+    def n_parameters(self) -> int:
+        """The learned parameters (W and b) of the final model, all members together."""
+        return sum(int(p.numel()) for p in self.model.parameters())
+
+    @property
+    def gain(self) -> float | None:
+        """Test metric gained over the rule of thumb (positive is better, in either direction)."""
+        if self.baseline is None:
+            return None
+        sign = 1.0 if self.direction == "maximize" else -1.0
+        return sign * (self.test - self.baseline.test)
+
+
+def first_rung(space: SearchSpace) -> int:
+    """Return the epochs before a pruner first judges a trial: a third of the shortest
+    training the space allows (one epoch says little about a slow-starting learning rate)."""
+    from hyperknob.distributions import IntDistribution
+
+    epochs = space.dimensions["epochs"]
+    shortest = epochs.low if isinstance(epochs, IntDistribution) else int(epochs)
+    return max(1, round(shortest / 3))
+
+
+def make_sampler(name: str, seed: int | None) -> BaseSampler:
+    """Return the sampler ``name`` (one of :data:`SAMPLERS`) with ``seed``."""
+    from hyperknob import samplers
+
+    classes: dict[str, Any] = {"random": samplers.RandomSampler, "qmc": samplers.QMCSampler,
+                               "tpe": samplers.TPESampler, "gp": samplers.GPSampler,
+                               "auto": samplers.AutoSampler}
+    if name not in classes:
+        raise ValueError(f"sampler must be one of {SAMPLERS} or a sampler object, got "
+                         f"sampler={name!r}")
+    sampler: BaseSampler = classes[name](seed=seed)
+    return sampler
+
+
+def search_plan(sampler: str | BaseSampler | None, strategy: str | None, space: SearchSpace,
+                seed: int) -> tuple[BaseSampler, BasePruner, str]:
+    """Return the sampler and pruner of a ``sampler`` and ``strategy`` choice, and a
+    description; None picks the measured defaults."""
+    from hyperknob import pruners, strategies
+    from hyperknob.distributions import IntDistribution
+
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got strategy={strategy!r}")
+    if strategy == "bohb" and sampler is not None:
+        raise ValueError("strategy 'bohb' brings its own sampler (TPE fitted at Hyperband's "
+                         "budgets); leave sampler unset")
+    chosen = strategy is None and sampler is None
+    strategy = DEFAULT_STRATEGY if strategy is None else strategy
+    if sampler is None:
+        sampler = "tpe" if strategy == "progressive" else DEFAULT_SAMPLER
+    name = sampler if isinstance(sampler, str) else type(sampler).__name__
+    made = make_sampler(sampler, seed) if isinstance(sampler, str) else sampler
+    why = f" (the default: {DEFAULT_WHY})" if chosen else ""
+    if strategy == "none":
+        return made, pruners.NopPruner(), f"{name} sampler, no pruning{why}"
+    if strategy == "progressive":
+        pruner = pruners.SuccessiveHalvingPruner(min_resource=first_rung(space),
+                                                 reduction_factor=REDUCTION_FACTOR)
+        return made, pruner, (f"{name} sampler with asynchronous successive halving, in two "
+                              f"stages{why}")
+    epochs = space.dimensions["epochs"]
+    top = epochs.high if isinstance(epochs, IntDistribution) else int(epochs)
+    plan = strategies.strategy(strategy, seed=seed, min_resource=first_rung(space),
+                               max_resource=top, reduction_factor=REDUCTION_FACTOR)
+    if strategy != "bohb":  # the strategy's own sampler is replaced: keep its pruning words
+        pruning = plan.description.split("; ", 1)[-1]
+        return made, plan.pruner, f"{name} sampler; {pruning}{why}"
+    return plan.sampler, plan.pruner, f"{plan.description}{why}"
+
+
+def _check_budget(trials: int | None, timeout: float | None) -> None:
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int)
+                               or trials < 1):
+        raise ValueError(f"trials must be an int >= 1 or None, got trials={trials!r}")
+    if timeout is not None and (isinstance(timeout, bool)
+                                or not isinstance(timeout, (int, float))
+                                or not math.isfinite(timeout) or timeout <= 0):
+        raise ValueError(f"timeout must be a number of seconds > 0 or None, got "
+                         f"timeout={timeout!r}")
+    if trials is not None and timeout is not None:
+        raise ValueError("give trials or timeout, not both")
+
+
+def _resolve_auto(select: str, refit: str, ensemble: int | str) -> tuple[str, str, int]:
+    select = DEFAULT_SELECT if select == "auto" else select
+    refit = DEFAULT_REFIT if refit == "auto" else refit
+    members = DEFAULT_ENSEMBLE if ensemble == "auto" else ensemble
+    if select not in SELECTIONS:
+        raise ValueError(f"select must be 'auto' or one of {SELECTIONS}, got select={select!r}")
+    if refit not in REFITS:
+        raise ValueError(f"refit must be 'auto' or one of {REFITS}, got refit={refit!r}")
+    if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+        raise ValueError(f"ensemble must be 'auto' or an int >= 1, got ensemble={ensemble!r}")
+    return select, refit, members
+
+
+def check_same_data(study: Study, data: Dataset) -> None:
+    """Raise ValueError if ``study`` was tuned on other data than ``data``."""
+    stored = study.user_attrs.get("dataset")
+    if stored is not None and stored != data.summary():
+        raise ValueError(
+            f"study {study.study_name!r} was tuned on {stored}, not on {data.summary()}; "
+            "pass another study name for a new study"
+        )
+
+
+def finished(study: Study) -> int:
+    """Return the number of COMPLETE and PRUNED trials of ``study``."""
+    from hyperknob import TrialState
+
+    return len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def tune(
+    data: str | os.PathLike[str] | Dataset,
+    *,
+    target: str | None = None,
+    trials: int | None = None,
+    timeout: float | None = None,
+    storage: str | BaseStorage | None = None,
+    study_name: str | None = None,
+    sampler: str | BaseSampler | None = None,
+    strategy: str | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    config: str | os.PathLike[str] | SearchSpace | None = None,
+    max_epochs: int | None = None,
+    jobs: int = 1,
+    batch: int | str = 1,
+    executor: Any = None,
+    select: str = "auto",
+    refit: str = "auto",
+    ensemble: int | str = "auto",
+    output: str | os.PathLike[str] | None = None,
+    report: bool = True,
+    progress: bool = True,
+    log: Callable[[str], Any] | None = print,
+    log_every: int | None = None,
+) -> TuneResult:
+    """Tune an MLP on ``data`` and return the final, tested model with how it was found.
+
+    The study is resumed when ``storage`` already holds ``study_name`` for the same data:
+    ``trials`` is the total number of finished trials wanted, not a number to add.
+
+    Args:
+        data: A built-in dataset name (``digits``, ``wine``, ...), a CSV/Parquet file, or a
+            :class:`~hyperknob.nn.Dataset`.
+        target: The target column of a file.
+        trials: Finished trials wanted in all (default 30 when ``timeout`` is not given).
+        timeout: Stop searching after this many seconds (instead of ``trials``).
+        storage: A storage URL or object (default: in memory, lost when the process ends).
+        study_name: Default ``"<dataset>-mlp"``.
+        sampler: ``"random"``, ``"qmc"``, ``"tpe"``, ``"gp"``, ``"auto"``, a sampler object, or
+            None for the measured default.
+        strategy: Early stopping: ``"none"``, ``"median"``, ``"asha"``, ``"hyperband"``,
+            ``"bohb"``, ``"progressive"``, or None for the measured default.
+        seed: Seeds the data split, every training and the sampler.
+        device: ``"cpu"`` (the default: these MLPs train no faster on a GPU), ``"auto"``,
+            ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+        config: A TOML/YAML file overriding the default space, or a SearchSpace.
+        max_epochs: Cap on the epochs searched (default: scaled to the data).
+        jobs: Worker processes (1: in this process).
+        batch: Train K trials at once as one batched network stack, or ``"auto"``.
+        executor: An executor (e.g. ``RayExecutor``) that runs the trials; excludes ``jobs``
+            and ``batch``.
+        select: ``"validation"``, ``"reseed"`` or ``"auto"`` (see :mod:`hyperknob.nn._select`).
+        refit: ``"train"``, ``"train+val"`` or ``"auto"``.
+        ensemble: How many top configurations the final model averages, or ``"auto"``.
+        output: A folder: ``output/<study>/`` receives ``best_model.pt``,
+            ``best_config.json``, ``trials.csv`` and ``report.html``. None writes nothing.
+        report: Whether to write ``report.html`` (needs the ``viz`` extra) with ``output``.
+        progress: Show a progress bar.
+        log: Where the plan and progress lines go (None: nowhere).
+        log_every: Print the training cost every N iterations.
+
+    Raises:
+        ValueError: For an option out of range, data that cannot be loaded, a study tuned on
+            other data, or a search that completed no trial. Nothing stored is lost.
+
+    Example:
+        >>> from hyperknob import nn
+        >>> result = nn.tune("iris", trials=5, log=None, progress=False)  # doctest: +SKIP
+        >>> result.test, result.baseline.test  # doctest: +SKIP
+    """
+    import hyperknob
+
+    say = log or _quiet
+    _check_budget(trials, timeout)
+    if trials is None and timeout is None:
+        trials = DEFAULT_TRIALS
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got seed={seed!r}")
+    select, refit, members = _resolve_auto(select, refit, ensemble)
+    _check_runner(jobs, batch, executor, strategy, log_every)
+    dataset = data if isinstance(data, Dataset) else load_dataset(data, target=target,
+                                                                 seed=seed)
+    space = default_space(dataset.n_features, dataset.n_train, max_epochs=max_epochs)
+    if isinstance(config, SearchSpace):
+        space = config
+    elif config is not None:
+        space = load_space(Path(config), space)
+    if executor is None:  # with an executor the device is the workers'; they check it
+        resolve_device(device)  # fail now, not in the first trial
+    stem = dataset.name if isinstance(data, Dataset) else Path(data).name.split(".")[0]
+    name = study_name or f"{stem or 'data'}-mlp"
+    made, pruner, how = search_plan(sampler, strategy, space, seed)
+    job = NeuralNetworkObjective(dataset, space, seed=seed, device=device,
+                                 log_every=log_every, log=say)
+    if storage is None:
+        from hyperknob.storages import InMemoryStorage
+
+        storage = InMemoryStorage()
+    elif isinstance(storage, str):
+        from hyperknob.storages import get_storage
+
+        storage = get_storage(storage)
+    if strategy == "progressive":
+        if trials is None:
+            raise ValueError("strategy 'progressive' splits a number of trials: give trials, "
+                             "not timeout")
+        job, trials = _stage_one(job, storage, name, seed, sampler, pruner, jobs, progress,
+                                 trials, say)
+    study = hyperknob.create_study(study_name=name, storage=storage, direction=job.direction,
+                                   sampler=made, pruner=pruner, load_if_exists=True)
+    check_same_data(study, dataset)
+    resumed = bool(study.trials)
+    job.prepare(study)
+    done = finished(study)
+    remaining = None if trials is None else max(trials - done, 0)
+    _say_plan(say, dataset, study, job, resumed, done, remaining, timeout, how)
+    started = time.perf_counter()
+    if remaining is None or remaining > 0:
+        _search(study, job, remaining, timeout, jobs, batch, executor, progress, say)
+        say(f"Ran {finished(study) - done} trials in {time.perf_counter() - started:.0f} s.")
+    here = device
+    if executor is not None:  # the workers had the device; this machine may not
+        try:
+            resolve_device(device)
+        except ValueError:
+            say(f"(training the final model on this machine's CPU: {device!r} is not here)")
+            here = "cpu"
+    return _finish(study, job, how, done, started, select, refit, members, here,
+                   output, report, say)
+
+
+def _check_runner(jobs: int, batch: int | str, executor: Any, strategy: str | None,
+                  log_every: int | None) -> None:
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an int >= 1, got jobs={jobs!r}")
+    if batch != "auto" and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise ValueError(f"batch must be 'auto' or an int >= 1, got batch={batch!r}")
+    if executor is not None:
+        for clash, given in (("jobs > 1", jobs > 1), ("batch", batch != 1),
+                             ("strategy 'progressive'", strategy == "progressive")):
+            if given:
+                raise ValueError(f"an executor cannot be combined with {clash}: the cluster's "
+                                 "resources decide how many trials run at once")
+    if batch != 1:
+        for clash, given in (("jobs > 1", jobs > 1),
+                             ("strategy 'progressive'", strategy == "progressive"),
+                             ("log_every", log_every is not None)):
+            if given:
+                raise ValueError(f"batch {batch} cannot be combined with {clash}: batched "
+                                 "trials train together in this process; use batch 1")
+
+
+def _search(study: Study, job: NeuralNetworkObjective, remaining: int | None,
+            timeout: float | None, jobs: int, batch: int | str, executor: Any,
+            progress: bool, say: Callable[[str], Any]) -> None:
+    if executor is not None:
+        study.optimize(job, n_trials=remaining, timeout=timeout,
+                       show_progress_bar=progress, executor=executor)
+        return
+    k = _batch_size(batch, job, remaining, say)
+    if k > 1:
+        from hyperknob.nn._batched_study import optimize_batched
+
+        optimize_batched(study, job, batch=k, n_trials=remaining, timeout=timeout)
+        return
+    study.optimize(job, n_trials=remaining, timeout=timeout, n_jobs=jobs,
+                   show_progress_bar=progress)
+
+
+def _batch_size(batch: int | str, job: NeuralNetworkObjective, remaining: int | None,
+                say: Callable[[str], Any]) -> int:
+    """Return K for ``batch`` (measured for ``"auto"``)."""
+    if batch == 1 or remaining == 0:
+        return 1
+    if batch != "auto":
+        k = int(batch) if remaining is None else min(int(batch), max(remaining, 1))
+        say(f"Batch: {k} trials at a time (batch {batch}).")
+        return k
+    from hyperknob.nn._batched_auto import choose_batch
+
+    choice = choose_batch(job.space, job.dataset, device=job.device, seed=job.seed,
+                          max_k=remaining if remaining else None)
+    say(f"Batch: K = {choice.k} ({choice.reason}).")
+    return choice.k
+
+
+def _stage_one(job: NeuralNetworkObjective, storage: BaseStorage, name: str, seed: int,
+               sampler: str | BaseSampler | None, pruner: BasePruner, jobs: int,
+               progress: bool, trials: int,
+               say: Callable[[str], Any]) -> tuple[NeuralNetworkObjective, int]:
+    """Run stage 1 of the progressive strategy; return stage 2's job (narrowed space) and
+    its number of trials."""
+    import hyperknob
+    from hyperknob.nn import _progressive as progressive
+
+    first, second = progressive.plan(job.dataset, job.space, trials, name, seed=seed)
+    easy = NeuralNetworkObjective(first.data, first.space, seed=seed, device=job.device,
+                                  log_every=job.log_every, log=job.log)
+    stage_sampler = make_sampler(sampler if isinstance(sampler, str) else "tpe", seed)
+    study = hyperknob.create_study(study_name=first.study_name, storage=storage,
+                                   direction=easy.direction, sampler=stage_sampler,
+                                   pruner=pruner, load_if_exists=True)
+    check_same_data(study, first.data)
+    easy.prepare(study)
+    say(f"Stage 1/2, simplified problem (study {first.study_name!r}): {first.description}.")
+    started = time.perf_counter()
+    ran = progressive.run_stage(study, easy, first.n_trials, timeout=None, n_jobs=jobs,
+                                show_progress_bar=progress)
+    top = progressive.best_trials(study, progressive.TOP_K)
+    if not top:
+        raise ValueError(f"stage 1 ({first.study_name!r}) has no completed trial; nothing to "
+                         "narrow the full problem's search with")
+    say(f"Stage 1 done: ran {ran} trials in {time.perf_counter() - started:.0f} s; best "
+        f"validation {easy.metric} {top[0].value:.4f} (trial #{top[0].number}).")
+    space, centres = progressive.narrowed(job.space, top[0])
+    say(f"Stage 2/2, full problem: {second.description}; priors at "
+        f"{progressive.describe_centres(centres)}; the {len(top)} best stage-1 "
+        "configurations first.")
+    full = NeuralNetworkObjective(job.dataset, space, seed=seed, device=job.device,
+                                  log_every=job.log_every, log=job.log)
+    full.first_params = progressive.seed_params(space, top)
+    full.rules_of_thumb = False  # stage 1 tried them; its best come first instead
+    return full, second.n_trials
+
+
+def _say_plan(say: Callable[[str], Any], data: Dataset, study: Study,
+              job: NeuralNetworkObjective, resumed: bool, done: int, remaining: int | None,
+              timeout: float | None, how: str) -> None:
+    summary = data.summary()
+    classes = f", {summary['n_classes']} classes" if summary["n_classes"] else ""
+    say(f"Dataset {summary['name']!r}: {summary['task']}, {summary['n_features']} features"
+        f"{classes}; {summary['n_train']} train / {summary['n_val']} validation / "
+        f"{summary['n_test']} test rows.")
+    searched = ", ".join(sorted(job.space.searched()))
+    say(f"Searching: {searched}. Objective: validation {job.metric} ({job.direction}).")
+    say(f"Search: {how}.")
+    state = f"resuming with {done} finished trials" if resumed else "new study"
+    budget = (f"{remaining} more trials" if remaining is not None
+              else f"up to {timeout:g} s")
+    say(f"Study {study.study_name!r}: {state}; {budget}.")
+
+
+def _baseline(study: Study, fits: Fits, maximize: bool, device: str) -> Baseline | None:
+    """Return the rule of thumb as a user would take it untuned: each queued rule-of-thumb
+    configuration trained in full (as its trial was, unless a pruner stopped that trial),
+    the best by validation, scored on test."""
+    from hyperknob.nn._select import rank_key
+
+    ruled = [t for t in study.trials if t.user_attrs.get("source") == "rule of thumb"
+             and "config" in t.user_attrs]
+    if not ruled:
+        return None
+    runs = [(rank_key(fits.get(t, seed=fits.seed), maximize), t.number, t) for t in ruled]
+    _, _, trial = min(runs, key=lambda run: (run[0], run[1]))
+    result = fits.get(trial, seed=fits.seed)
+    return Baseline(trial_number=trial.number, config=result.config,
+                    validation=result.best.val_metric,
+                    test=evaluate(result.model, fits.data, "test", device=device))
+
+
+def _epochs_spent(trials: list[FrozenTrial]) -> int:
+    return sum(int(t.user_attrs.get("epochs_run", 0)) for t in trials)
+
+
+def _finish(study: Study, job: NeuralNetworkObjective, how: str, done: int, started: float,
+            select: str, refit: str, members: int, device: str,
+            output: str | os.PathLike[str] | None, report: bool,
+            say: Callable[[str], Any]) -> TuneResult:
+    try:
+        best = study.best_trial
+    except ValueError:
+        raise ValueError(f"study {study.study_name!r} has no completed trial yet") from None
+    maximize = job.direction == "maximize"
+    fits = Fits(job.dataset, seed=job.seed, device=device)
+    final = finalize(study.trials, fits, maximize=maximize, select=select, refit=refit,
+                     ensemble=members, log=say)
+    chosen = next(t for t in study.trials if t.number == final.trial_numbers[0])
+    own = fits.get(chosen, seed=job.seed)  # the chosen trial's network, trained again
+    value = float(chosen.value if chosen.value is not None else math.nan)
+    reproduced = abs(own.best.val_metric - value) <= 1e-6 * max(1.0, abs(value))
+    test = evaluate(final.model, job.dataset, "test", device=device)
+    epochs = _epochs_spent(study.trials) + fits.epochs  # the comparison below is not counted
+    baseline = _baseline(study, fits, maximize, device)
+    result = TuneResult(
+        study=study, dataset=job.dataset, metric=job.metric, direction=job.direction,
+        best_trial=best, config=final.configs[0], configs=final.configs, model=final.model,
+        validation=value, test=test, selection=final.description,
+        chosen=final.trial_numbers, baseline=baseline, plan=how, n_trials=finished(study) - done,
+        total_trials=finished(study), epochs=epochs,
+        seconds=time.perf_counter() - started, reproduced=reproduced)
+    study.set_user_attr("tuned", {
+        "metric": result.metric, "test": result.test, "selection": result.selection,
+        "rule_of_thumb_test": None if baseline is None else baseline.test,
+        "trials": result.total_trials, "epochs": result.epochs,
+        "chosen": list(result.chosen)})
+    if output is None:
+        return result
+    out = Path(output) / study.study_name
+    out.mkdir(parents=True, exist_ok=True)
+    save_run(out, result)
+    path = None
+    if report:
+        try:
+            from hyperknob.viz import write_report
+        except ImportError:
+            say("(no report.html: pip install 'hyperknob[viz]' for the HTML report)")
+        else:
+            path = write_report(study, out / "report.html")
+    return dataclasses.replace(result, output_dir=out, report=path)
+
+
+def summary_lines(result: TuneResult) -> list[str]:
+    """Return the figures a reader wants first: the tuned test metric beside the rule of
+    thumb's, and what the search spent."""
+    lines = [f"Test {result.metric}: {_compare(result)} ({result.total_trials} trials, "
+             f"{result.epochs:,} epochs, {result.seconds:.0f} s this run)."]
+    lines.append(f"Final model: {result.selection}.")
+    lines.append(f"Best validation {result.metric}: {result.validation:.4f} (trial "
+                 f"#{result.best_trial.number}).")
+    return lines
+
+
+def _compare(result: TuneResult) -> str:
+    tuned = f"tuned {result.test:.4f}"
+    if result.baseline is None:
+        return tuned
+    gain = result.gain or 0.0
+    word = "better" if gain > 0 else "worse" if gain < 0 else "level"
+    return (f"rule of thumb {result.baseline.test:.4f} -> {tuned} "
+            f"({abs(gain):.4f} {word})")
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+def save_run(out: Path, result: TuneResult) -> None:
+    """Write ``best_model.pt``, ``best_config.json`` and ``trials.csv`` into ``out``."""
+    import torch
+
+    from hyperknob.nn._select import Ensemble
+    from hyperknob.study._records import trial_records
+
+    data = result.dataset
+    n_outputs = data.n_classes if data.task == "classification" else 1
+    common: dict[str, Any] = {
+        "n_features": data.n_features, "n_outputs": n_outputs, "task": str(data.task.value),
+        "feature_names": list(data.feature_names),
+        "class_names": None if data.class_names is None else list(data.class_names),
+        "target_mean": data.target_mean, "target_std": data.target_std,
+    }
+    model = result.model
+    if isinstance(model, Ensemble):
+        members = [{"state_dict": m.state_dict(), "hyperparameters": c.to_dict()}
+                   for m, c in zip(model.members, result.configs, strict=True)]
+        torch.save({"members": members, **common}, out / "best_model.pt")
+    else:
+        torch.save({"state_dict": model.state_dict(),
+                    "hyperparameters": result.config.to_dict(), **common},
+                   out / "best_model.pt")
+    baseline: Mapping[str, Any] | None = None if result.baseline is None else {
+        "trial": result.baseline.trial_number, "hyperparameters": result.baseline.config.to_dict(),
+        "validation_metric": result.baseline.validation, "test_metric": result.baseline.test}
+    record = {
+        "study": result.study.study_name, "trial": result.chosen[0],
+        "best_validation_trial": result.best_trial.number,
+        "hyperparameters": result.config.to_dict(),
+        "validation_metric": result.validation, "test_metric": result.test,
+        "metric": result.metric, "n_parameters": result.n_parameters, "dataset": data.summary(),
+        "selection": result.selection, "members": [c.to_dict() for c in result.configs],
+        "rule_of_thumb": baseline, "trials": result.total_trials, "epochs": result.epochs,
+    }
+    (out / "best_config.json").write_text(json.dumps(record, indent=2) + "\n")
+    with (out / "trials.csv").open("w", newline="") as handle:
+        rows = trial_records(result.study.trials)
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+
