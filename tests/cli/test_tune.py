@@ -204,3 +204,15 @@ def test_tune_progressive_runs_a_simplified_stage_then_the_full_problem(
     assert main(_tune(tmp_path, "wine", "--trials", "10", "--strategy", "progressive")) == 0
     assert len(hyperknob.load_study(study_name="wine-mlp", storage=storage).trials) == len(
         full.trials)
+
+
+def test_tune_prints_and_saves_an_ensemble(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_tune(tmp_path, "iris", "--trials", "4", "--strategy", "none",
+                      "--ensemble", "3")) == 0
+    out = capsys.readouterr().out
+    record = json.loads((tmp_path / "runs" / "iris-mlp" / "best_config.json").read_text())
+    assert "Network 1 of 3 (trial #" in out and "(all 3 networks)" in out
+    assert f"Learned parameters: {record['n_parameters']:,} (all 3 networks)" in out
+    saved = torch.load(tmp_path / "runs" / "iris-mlp" / "best_model.pt")
+    assert len(saved["members"]) == 3 == len(record["members"])

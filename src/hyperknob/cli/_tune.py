@@ -77,9 +77,13 @@ def _print_result(args: argparse.Namespace, result: TuneResult) -> None:
     print(f"Best trial #{result.best_trial.number}: validation {metric} "
           f"{result.best_trial.value:.4f}")
     print(f"Final model: {result.selection}.")
+    members = len(model.members) if isinstance(model, Ensemble) else 1
+    if members > 1:
+        print(f"Network 1 of {members} (trial #{result.chosen[0]}):")
     print(nn.describe(first))  # type: ignore[arg-type]
     print()
-    print(f"Learned parameters: {result.n_parameters:,}")
+    print(f"Learned parameters: {result.n_parameters:,}"
+          + (f" (all {members} networks)" if members > 1 else ""))
     note = ("retraining the chosen trial with its seed reproduces its validation "
             f"{metric}" if result.reproduced else
             "retraining the chosen trial with its seed does not reproduce its validation "
@@ -95,8 +99,9 @@ def _print_result(args: argparse.Namespace, result: TuneResult) -> None:
               f" {result.total_trials} trials, {result.epochs:,} epochs "
               f"(rule of thumb: trial #{result.baseline.trial_number}).")
     out = result.output_dir
-    print(f"Saved {out}/best_model.pt (state_dict and hyperparameters), best_config.json, "
-          "trials.csv")
+    what = (f"the {members} networks' state_dicts and hyperparameters" if members > 1
+            else "state_dict and hyperparameters")
+    print(f"Saved {out}/best_model.pt ({what}), best_config.json, trials.csv")
     if result.report is not None:
         print(f"Report (plots, diagnosis, advice; opens offline): {result.report}")
     name = result.study.study_name
