@@ -159,3 +159,15 @@ def test_a_regression_baseline_and_gain_read_lower_as_better() -> None:
     assert result.metric == "rmse" and result.direction == "minimize"
     assert result.baseline is not None and math.isfinite(result.baseline.test)
     assert result.gain == pytest.approx(result.baseline.test - result.test)
+
+
+def test_the_cli_help_names_the_measured_defaults() -> None:
+    from hyperknob.cli._main import build_parser
+
+    tune = build_parser()._subparsers._group_actions[0].choices["tune"]  # type: ignore[union-attr]
+    text = " ".join(tune.format_help().split())
+    assert f"default: {_tune.DEFAULT_SAMPLER}, chosen by measurement" in text
+    assert f"default: {_tune.DEFAULT_STRATEGY}, chosen by measurement" in text
+    assert f"default: {_tune.DEFAULT_SELECT})" in text
+    assert f"default, {_tune.DEFAULT_REFIT})" in text
+    assert f"default, {_tune.DEFAULT_ENSEMBLE})" in text

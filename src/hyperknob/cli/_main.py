@@ -146,22 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
     tune.add_argument("--study", metavar="NAME", help="study name (default: DATASET-mlp)")
     tune.add_argument("--sampler", choices=t.SAMPLERS, default=None,
-                      help="search algorithm (default: the measured default, printed with "
-                           "the plan; tpe with --strategy progressive)")
+                      help="search algorithm (default: tpe, chosen by measurement and "
+                           "printed with the plan)")
     tune.add_argument("--strategy", choices=t.STRATEGIES, default=None,
                       help="early stopping: none, median, asha, hyperband, bohb (TPE at "
                            "Hyperband's budgets), or progressive (a simplified problem first, "
-                           "then the full one near its best); default: the measured default")
+                           "then the full one near its best); default: asha, chosen by "
+                           "measurement")
     tune.add_argument("--select", choices=t.SELECTIONS, default="auto",
                       help="model selection: validation (the best trial), reseed (the top 3 "
                            "retrained with 3 seeds, ranked by the mean), auto (the measured "
-                           "default)")
+                           "default: validation)")
     tune.add_argument("--refit", choices=t.REFITS, default="auto",
                       help="train the final model on train or on train+val (auto: the "
-                           "measured default)")
+                           "measured default, train+val)")
     tune.add_argument("--ensemble", type=_ensemble, default="auto", metavar="auto|K",
                       help="the final model averages the K best configurations (1: one "
-                           "network; auto: the measured default)")
+                           "network; auto: the measured default, 3)")
     tune.add_argument("--seed", type=_seed, default=None, metavar="N",
                       help="seed of the data split, the training and the sampler (default: 0)")
     tune.add_argument("--device", default="cpu", metavar="DEVICE",
