@@ -201,7 +201,9 @@ def test_removing_a_node_mid_study_still_completes_every_requested_trial(
     lost = [t for t in trials if t.state is TrialState.FAIL]
     assert len(complete) == 15
     assert lost and all("lost" in t.system_attrs["fail_reason"] for t in lost)
-    assert all(t.system_attrs["ray_node"] == victim.node_id for t in lost)
+    # a lost trial ran on the victim, or died with it before its worker could record the node
+    assert all(t.system_attrs.get("ray_node") in (victim.node_id, None) for t in lost)
+    assert any(t.system_attrs.get("ray_node") == victim.node_id for t in lost)
     retried = {t.system_attrs["retried_from"] for t in trials if "retried_from" in t.system_attrs}
     assert retried == {t.number for t in lost}
     assert len({t.number for t in trials}) == len(trials)
