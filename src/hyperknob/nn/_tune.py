@@ -10,22 +10,39 @@ configuration, for comparison -- once on test, and write the run files and the r
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._data import Dataset, load_dataset
 from hyperknob.nn._objective import NeuralNetworkObjective
-from hyperknob.nn._select import REFITS, SELECTIONS, Fits, finalize
+from hyperknob.nn._plan import (
+    DEFAULT_ENSEMBLE,
+    DEFAULT_REFIT,
+    DEFAULT_SAMPLER,
+    DEFAULT_SELECT,
+    DEFAULT_STRATEGY,
+    DEFAULT_TRIALS,
+    SAMPLERS,
+    STRATEGIES,
+    make_sampler,
+    search_plan,
+)
+from hyperknob.nn._run_files import save_run
+from hyperknob.nn._select import REFITS, SELECTIONS, Fits, finalize, rank_key
 from hyperknob.nn._space import SearchSpace, default_space, load_space
 from hyperknob.nn._train import evaluate, resolve_device
+from hyperknob.trial import TrialState
+
+# The choices and their measured defaults live in _plan; read here too (tune's own names).
+__all__ = ["DEFAULT_ENSEMBLE", "DEFAULT_REFIT", "DEFAULT_SAMPLER", "DEFAULT_SELECT",
+           "DEFAULT_STRATEGY", "DEFAULT_TRIALS", "SAMPLERS", "STRATEGIES", "Baseline",
+           "TuneResult", "make_sampler", "search_plan", "tune"]
 
 if TYPE_CHECKING:
     from torch import nn as torch_nn
@@ -35,23 +52,6 @@ if TYPE_CHECKING:
     from hyperknob.storages import BaseStorage
     from hyperknob.study import Study
     from hyperknob.trial import FrozenTrial
-
-SAMPLERS = ("random", "qmc", "tpe", "gp", "auto")
-STRATEGIES = ("none", "median", "asha", "hyperband", "bohb", "progressive")
-REDUCTION_FACTOR = 3  # rungs at r, 3r, 9r, ... epochs
-DEFAULT_TRIALS = 30
-
-#: What ``tune`` uses when the caller says nothing, and the one-line reason printed with the
-#: plan. Chosen by ``benchmarks/tune.py`` (BENCHMARKS.md, "The main job (issue 16)").
-DEFAULT_SAMPLER = "tpe"
-DEFAULT_STRATEGY = "asha"
-DEFAULT_SELECT = "validation"
-DEFAULT_REFIT = "train+val"
-DEFAULT_ENSEMBLE = 3
-DEFAULT_WHY = ("with the final model an ensemble of the top 3 refit on train + validation, "
-               "the best paired test gain over random search on the six built-in datasets "
-               "at 30 trials, with a third of its epochs; see BENCHMARKS.md")
-
 
 @dataclasses.dataclass(frozen=True)
 class Baseline:
@@ -117,66 +117,6 @@ class TuneResult:
         return sign * (self.test - self.baseline.test)
 
 
-def first_rung(space: SearchSpace) -> int:
-    """Return the epochs before a pruner first judges a trial: a third of the shortest
-    training the space allows (one epoch says little about a slow-starting learning rate)."""
-    from hyperknob.distributions import IntDistribution
-
-    epochs = space.dimensions["epochs"]
-    shortest = epochs.low if isinstance(epochs, IntDistribution) else int(epochs)
-    return max(1, round(shortest / 3))
-
-
-def make_sampler(name: str, seed: int | None) -> BaseSampler:
-    """Return the sampler ``name`` (one of :data:`SAMPLERS`) with ``seed``."""
-    from hyperknob import samplers
-
-    classes: dict[str, Any] = {"random": samplers.RandomSampler, "qmc": samplers.QMCSampler,
-                               "tpe": samplers.TPESampler, "gp": samplers.GPSampler,
-                               "auto": samplers.AutoSampler}
-    if name not in classes:
-        raise ValueError(f"sampler must be one of {SAMPLERS} or a sampler object, got "
-                         f"sampler={name!r}")
-    sampler: BaseSampler = classes[name](seed=seed)
-    return sampler
-
-
-def search_plan(sampler: str | BaseSampler | None, strategy: str | None, space: SearchSpace,
-                seed: int) -> tuple[BaseSampler, BasePruner, str]:
-    """Return the sampler and pruner of a ``sampler`` and ``strategy`` choice, and a
-    description; None picks the measured defaults."""
-    from hyperknob import pruners, strategies
-    from hyperknob.distributions import IntDistribution
-
-    if strategy is not None and strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got strategy={strategy!r}")
-    if strategy == "bohb" and sampler is not None:
-        raise ValueError("strategy 'bohb' brings its own sampler (TPE fitted at Hyperband's "
-                         "budgets); leave sampler unset")
-    chosen = strategy is None and sampler is None
-    strategy = DEFAULT_STRATEGY if strategy is None else strategy
-    if sampler is None:
-        sampler = "tpe" if strategy == "progressive" else DEFAULT_SAMPLER
-    name = sampler if isinstance(sampler, str) else type(sampler).__name__
-    made = make_sampler(sampler, seed) if isinstance(sampler, str) else sampler
-    why = f" (the default: {DEFAULT_WHY})" if chosen else ""
-    if strategy == "none":
-        return made, pruners.NopPruner(), f"{name} sampler, no pruning{why}"
-    if strategy == "progressive":
-        pruner = pruners.SuccessiveHalvingPruner(min_resource=first_rung(space),
-                                                 reduction_factor=REDUCTION_FACTOR)
-        return made, pruner, (f"{name} sampler with asynchronous successive halving, in two "
-                              f"stages{why}")
-    epochs = space.dimensions["epochs"]
-    top = epochs.high if isinstance(epochs, IntDistribution) else int(epochs)
-    plan = strategies.strategy(strategy, seed=seed, min_resource=first_rung(space),
-                               max_resource=top, reduction_factor=REDUCTION_FACTOR)
-    if strategy != "bohb":  # the strategy's own sampler is replaced: keep its pruning words
-        pruning = plan.description.split("; ", 1)[-1]
-        return made, plan.pruner, f"{name} sampler; {pruning}{why}"
-    return plan.sampler, plan.pruner, f"{plan.description}{why}"
-
-
 def _check_budget(trials: int | None, timeout: float | None) -> None:
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int)
                                or trials < 1):
@@ -215,8 +155,6 @@ def check_same_data(study: Study, data: Dataset) -> None:
 
 def finished(study: Study) -> int:
     """Return the number of COMPLETE and PRUNED trials of ``study``."""
-    from hyperknob import TrialState
-
     return len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
@@ -467,13 +405,12 @@ def _say_plan(say: Callable[[str], Any], data: Dataset, study: Study,
     say(f"Study {study.study_name!r}: {state}; {budget}.")
 
 
-def _baseline(study: Study, fits: Fits, maximize: bool, device: str) -> Baseline | None:
+def _baseline(trials: list[FrozenTrial], fits: Fits, maximize: bool,
+              device: str) -> Baseline | None:
     """Return the rule of thumb as a user would take it untuned: each queued rule-of-thumb
     configuration trained in full (as its trial was, unless a pruner stopped that trial),
     the best by validation, scored on test."""
-    from hyperknob.nn._select import rank_key
-
-    ruled = [t for t in study.trials if t.user_attrs.get("source") == "rule of thumb"
+    ruled = [t for t in trials if t.user_attrs.get("source") == "rule of thumb"
              and "config" in t.user_attrs]
     if not ruled:
         return None
@@ -498,22 +435,24 @@ def _finish(study: Study, job: NeuralNetworkObjective, how: str, done: int, star
     except ValueError:
         raise ValueError(f"study {study.study_name!r} has no completed trial yet") from None
     maximize = job.direction == "maximize"
+    trials = study.trials  # read once: the selection, the counts and the baseline share it
     fits = Fits(job.dataset, seed=job.seed, device=device)
-    final = finalize(study.trials, fits, maximize=maximize, select=select, refit=refit,
+    final = finalize(trials, fits, maximize=maximize, select=select, refit=refit,
                      ensemble=members, log=say)
-    chosen = next(t for t in study.trials if t.number == final.trial_numbers[0])
+    chosen = next(t for t in trials if t.number == final.trial_numbers[0])
     own = fits.get(chosen, seed=job.seed)  # the chosen trial's network, trained again
     value = float(chosen.value if chosen.value is not None else math.nan)
     reproduced = abs(own.best.val_metric - value) <= 1e-6 * max(1.0, abs(value))
     test = evaluate(final.model, job.dataset, "test", device=device)
-    epochs = _epochs_spent(study.trials) + fits.epochs  # the comparison below is not counted
-    baseline = _baseline(study, fits, maximize, device)
+    epochs = _epochs_spent(trials) + fits.epochs  # the comparison below is not counted
+    baseline = _baseline(trials, fits, maximize, device)
+    total = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     result = TuneResult(
         study=study, dataset=job.dataset, metric=job.metric, direction=job.direction,
         best_trial=best, config=final.configs[0], configs=final.configs, model=final.model,
         validation=value, test=test, selection=final.description,
-        chosen=final.trial_numbers, baseline=baseline, plan=how, n_trials=finished(study) - done,
-        total_trials=finished(study), epochs=epochs,
+        chosen=final.trial_numbers, baseline=baseline, plan=how, n_trials=total - done,
+        total_trials=total, epochs=epochs,
         seconds=time.perf_counter() - started, reproduced=reproduced)
     study.set_user_attr("tuned", {
         "metric": result.metric, "test": result.test, "selection": result.selection,
@@ -534,74 +473,3 @@ def _finish(study: Study, job: NeuralNetworkObjective, how: str, done: int, star
         else:
             path = write_report(study, out / "report.html")
     return dataclasses.replace(result, output_dir=out, report=path)
-
-
-def summary_lines(result: TuneResult) -> list[str]:
-    """Return the figures a reader wants first: the tuned test metric beside the rule of
-    thumb's, and what the search spent."""
-    lines = [f"Test {result.metric}: {_compare(result)} ({result.total_trials} trials, "
-             f"{result.epochs:,} epochs, {result.seconds:.0f} s this run)."]
-    lines.append(f"Final model: {result.selection}.")
-    lines.append(f"Best validation {result.metric}: {result.validation:.4f} (trial "
-                 f"#{result.best_trial.number}).")
-    return lines
-
-
-def _compare(result: TuneResult) -> str:
-    tuned = f"tuned {result.test:.4f}"
-    if result.baseline is None:
-        return tuned
-    gain = result.gain or 0.0
-    word = "better" if gain > 0 else "worse" if gain < 0 else "level"
-    return (f"rule of thumb {result.baseline.test:.4f} -> {tuned} "
-            f"({abs(gain):.4f} {word})")
-
-
-def _cell(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, (dict, list)) else value
-
-
-def save_run(out: Path, result: TuneResult) -> None:
-    """Write ``best_model.pt``, ``best_config.json`` and ``trials.csv`` into ``out``."""
-    import torch
-
-    from hyperknob.nn._select import Ensemble
-    from hyperknob.study._records import trial_records
-
-    data = result.dataset
-    n_outputs = data.n_classes if data.task == "classification" else 1
-    common: dict[str, Any] = {
-        "n_features": data.n_features, "n_outputs": n_outputs, "task": str(data.task.value),
-        "feature_names": list(data.feature_names),
-        "class_names": None if data.class_names is None else list(data.class_names),
-        "target_mean": data.target_mean, "target_std": data.target_std,
-    }
-    model = result.model
-    if isinstance(model, Ensemble):
-        members = [{"state_dict": m.state_dict(), "hyperparameters": c.to_dict()}
-                   for m, c in zip(model.members, result.configs, strict=True)]
-        torch.save({"members": members, **common}, out / "best_model.pt")
-    else:
-        torch.save({"state_dict": model.state_dict(),
-                    "hyperparameters": result.config.to_dict(), **common},
-                   out / "best_model.pt")
-    baseline: Mapping[str, Any] | None = None if result.baseline is None else {
-        "trial": result.baseline.trial_number, "hyperparameters": result.baseline.config.to_dict(),
-        "validation_metric": result.baseline.validation, "test_metric": result.baseline.test}
-    record = {
-        "study": result.study.study_name, "trial": result.chosen[0],
-        "best_validation_trial": result.best_trial.number,
-        "hyperparameters": result.config.to_dict(),
-        "validation_metric": result.validation, "test_metric": result.test,
-        "metric": result.metric, "n_parameters": result.n_parameters, "dataset": data.summary(),
-        "selection": result.selection, "members": [c.to_dict() for c in result.configs],
-        "rule_of_thumb": baseline, "trials": result.total_trials, "epochs": result.epochs,
-    }
-    (out / "best_config.json").write_text(json.dumps(record, indent=2) + "\n")
-    with (out / "trials.csv").open("w", newline="") as handle:
-        rows = trial_records(result.study.trials)
-        columns = list(dict.fromkeys(key for row in rows for key in row))
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
-

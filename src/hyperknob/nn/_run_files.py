@@ -1,0 +1,62 @@
+"""The run files ``nn.tune`` writes: ``best_model.pt``, ``best_config.json``, ``trials.csv``."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hyperknob.nn._tune import TuneResult
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+def save_run(out: Path, result: TuneResult) -> None:
+    """Write ``best_model.pt``, ``best_config.json`` and ``trials.csv`` into ``out``."""
+    import torch
+
+    from hyperknob.nn._select import Ensemble
+    from hyperknob.study._records import trial_records
+
+    data = result.dataset
+    n_outputs = data.n_classes if data.task == "classification" else 1
+    common: dict[str, Any] = {
+        "n_features": data.n_features, "n_outputs": n_outputs, "task": str(data.task.value),
+        "feature_names": list(data.feature_names),
+        "class_names": None if data.class_names is None else list(data.class_names),
+        "target_mean": data.target_mean, "target_std": data.target_std,
+    }
+    model = result.model
+    if isinstance(model, Ensemble):
+        members = [{"state_dict": m.state_dict(), "hyperparameters": c.to_dict()}
+                   for m, c in zip(model.members, result.configs, strict=True)]
+        torch.save({"members": members, **common}, out / "best_model.pt")
+    else:
+        torch.save({"state_dict": model.state_dict(),
+                    "hyperparameters": result.config.to_dict(), **common},
+                   out / "best_model.pt")
+    baseline: Mapping[str, Any] | None = None if result.baseline is None else {
+        "trial": result.baseline.trial_number, "hyperparameters": result.baseline.config.to_dict(),
+        "validation_metric": result.baseline.validation, "test_metric": result.baseline.test}
+    record = {
+        "study": result.study.study_name, "trial": result.chosen[0],
+        "best_validation_trial": result.best_trial.number,
+        "hyperparameters": result.config.to_dict(),
+        "validation_metric": result.validation, "test_metric": result.test,
+        "metric": result.metric, "n_parameters": result.n_parameters, "dataset": data.summary(),
+        "selection": result.selection, "members": [c.to_dict() for c in result.configs],
+        "rule_of_thumb": baseline, "trials": result.total_trials, "epochs": result.epochs,
+    }
+    (out / "best_config.json").write_text(json.dumps(record, indent=2) + "\n")
+    with (out / "trials.csv").open("w", newline="") as handle:
+        rows = trial_records(result.study.trials)
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+
