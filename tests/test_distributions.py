@@ -88,8 +88,8 @@ def test_true_and_one_are_distinct_choices() -> None:
         (lambda: FloatDistribution(0, 1, step=0.3), "'step' must divide high - low"),
         (lambda: FloatDistribution(0, 1, step=-0.5), "'step' must be > 0"),
         (lambda: FloatDistribution(1, 2, step=0.5, log=True), "cannot be combined"),
-        (lambda: FloatDistribution(math.nan, 1), "'low' must be finite"),
-        (lambda: FloatDistribution(0, math.inf), "'high' must be finite"),
+        (lambda: FloatDistribution(math.nan, 1), "low must be a finite number, got low=nan"),
+        (lambda: FloatDistribution(0, math.inf), "high must be a finite number, got high=inf"),
         (lambda: IntDistribution(3, 1), "'low' must be <= 'high', got low=3, high=1"),
         (lambda: IntDistribution(0, 10, log=True), "'low' must be >= 1 when log=True"),
         (lambda: IntDistribution(0, 10, step=3), "'step' must divide high - low, got step=3"),
@@ -110,7 +110,7 @@ def test_unhashable_choice_names_its_index() -> None:
 
 
 def test_float_bounds_must_be_numbers() -> None:
-    with pytest.raises(TypeError, match="'low' must be a number, got '0'"):
+    with pytest.raises(TypeError, match="low must be a finite number, got low='0'"):
         FloatDistribution("0", 1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"'high' must be an int, got high=1\.5"):
         IntDistribution(0, 1.5)  # type: ignore[arg-type]

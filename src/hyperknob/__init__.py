@@ -22,6 +22,7 @@ from hyperknob.exceptions import (
     StudyNotFoundError,
     TrialPruned,
 )
+from hyperknob.execution import BatchedExecutor, ProcessExecutor, SerialExecutor
 from hyperknob.study import (
     HeartbeatPolicy,
     Study,
@@ -50,13 +51,16 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "BatchedExecutor",
     "DuplicatedStudyError",
     "FrozenTrial",
     "HeartbeatPolicy",
     "HyperknobError",
     "Prior",
+    "ProcessExecutor",
     "RayExecutor",
     "SchemaVersionError",
+    "SerialExecutor",
     "StorageError",
     "Study",
     "StudyDirection",

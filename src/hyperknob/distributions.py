@@ -15,16 +15,11 @@ import math
 from collections.abc import Sequence
 from typing import Any, Union
 
+from hyperknob._checks import check_number
+
 CategoricalChoice = Union[None, bool, int, float, str]  # noqa: UP007 - a runtime alias
 
 _CHOICE_TYPES = (type(None), bool, int, float, str)
-
-
-def _check_finite(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name!r} must be a number, got {value!r} of type {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name!r} must be finite, got {name}={value!r}")
 
 
 def _divides(low: float, high: float, step: float) -> bool:
@@ -160,14 +155,14 @@ class FloatDistribution(BaseDistribution):
     prior: Prior | None = None
 
     def __post_init__(self) -> None:
-        _check_finite("low", self.low)
-        _check_finite("high", self.high)
+        check_number("low", self.low)
+        check_number("high", self.high)
         if self.low > self.high:
             raise ValueError(f"'low' must be <= 'high', got low={self.low!r}, high={self.high!r}")
         if self.log and self.low <= 0:
             raise ValueError(f"'low' must be > 0 when log=True, got low={self.low!r}")
         if self.step is not None:
-            _check_finite("step", self.step)
+            check_number("step", self.step)
             if self.log:
                 raise ValueError(f"'step' and log=True cannot be combined, got step={self.step!r}")
             if self.step <= 0:

@@ -45,3 +45,8 @@ class TrialNotFoundError(HyperknobError, KeyError):
 
 class UpdateFinishedTrialError(HyperknobError, RuntimeError):
     """A finished trial (COMPLETE, PRUNED or FAIL) cannot be changed."""
+
+
+class InvalidArgumentError(HyperknobError, ValueError, TypeError):
+    """An argument of the wrong type or out of range; the message names the argument, the
+    value received and what was expected. Both a ``ValueError`` and a ``TypeError``."""

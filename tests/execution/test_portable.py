@@ -11,8 +11,8 @@ import pytest
 
 import hyperknob
 from hyperknob import pruners, samplers
-from hyperknob.execution._shared_storage import StorageClient, StorageServer
 from hyperknob.storages import InMemoryStorage
+from hyperknob.storages._remote import StorageClient, StorageServer
 
 
 def objective(trial: hyperknob.Trial) -> float:

@@ -211,5 +211,6 @@ def test_ctrl_c_leaves_no_running_trial_and_keeps_completed_ones(
     assert states.count(TrialState.COMPLETE) >= 5
     interrupted = [t for t in trials if t.state is TrialState.FAIL]
     assert 1 <= len(interrupted) <= n_jobs
-    assert all("KeyboardInterrupt" in t.system_attrs["fail_reason"] for t in interrupted)
+    assert all("KeyboardInterrupt" in t.system_attrs["fail_reason"] for t in interrupted), [
+        t.system_attrs["fail_reason"] for t in interrupted]
     assert [t.number for t in trials] == list(range(len(trials)))

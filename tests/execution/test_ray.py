@@ -20,6 +20,7 @@ ray = pytest.importorskip("ray")
 import hyperknob  # noqa: E402
 from hyperknob import TrialState  # noqa: E402
 from hyperknob.pruners import MedianPruner  # noqa: E402
+from hyperknob.testing import ExecutorContract  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -50,7 +51,7 @@ def executor(**kwargs: Any) -> hyperknob.RayExecutor:
 
 def quadratic(trial: hyperknob.Trial) -> float:
     x = trial.suggest_float("x", -5, 5)
-    trial.set_user_attr("storage", type(trial._study._storage).__name__)
+    trial.set_user_attr("storage", type(trial.study.storage).__name__)
     trial.set_user_attr("pid", os.getpid())
     time.sleep(0.05)
     return (x - 1) ** 2
@@ -235,7 +236,7 @@ def test_an_objective_error_fails_its_trial_and_is_raised_unless_caught(cluster:
 
 
 def test_bad_settings_name_the_value_and_what_was_expected(cluster: Any, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"resources_per_trial\['cpu'\] must be a number >= 0"):
+    with pytest.raises(ValueError, match=r"resources_per_trial\[.cpu.\] must be a finite number"):
         hyperknob.RayExecutor(resources_per_trial={"cpu": -1})
     with pytest.raises(ValueError, match="max_concurrent must be an int >= 1"):
         hyperknob.RayExecutor(max_concurrent=0)
@@ -269,3 +270,16 @@ def test_zero_trials_start_no_worker_and_store_nothing(cluster: Any) -> None:
     started = time.perf_counter()
     study.optimize(quadratic, n_trials=0, executor=executor())
     assert study.trials == [] and time.perf_counter() - started < 5
+
+
+class TestRayContract(ExecutorContract):
+    """The executor contract, on the two one-CPU worker nodes of the test cluster."""
+
+    max_in_flight = 2
+
+    @pytest.fixture(autouse=True)
+    def _on_the_cluster(self, cluster: Any) -> None:
+        return None
+
+    def make_executor(self) -> Any:
+        return executor()

@@ -97,7 +97,7 @@ def test_one_heartbeat_thread_keeps_every_trial_of_a_batch_alive(
     import time
 
     policy = hyperknob.HeartbeatPolicy(interval=0.05, grace_period=0.5)
-    study = hyperknob.create_study(direction=job.direction, heartbeat=policy,
+    study = hyperknob.create_study(direction=job.direction, heartbeat=policy, seed=0,
                                    storage=f"sqlite:///{tmp_path}/beat.db")
     stale_seen: list[list[int]] = []
     beating: list[int] = []
@@ -143,7 +143,6 @@ def test_trials_keep_beating_while_the_batch_is_recorded_and_told(
         job: NeuralNetworkObjective, tmp_path: object) -> None:
     import time
 
-    from hyperknob.study._heartbeat import reap_stale_trials
 
     policy = hyperknob.HeartbeatPolicy(interval=0.05, grace_period=0.2)
     study = hyperknob.create_study(direction=job.direction, heartbeat=policy,
@@ -152,7 +151,7 @@ def test_trials_keep_beating_while_the_batch_is_recorded_and_told(
 
     def record(trial: hyperknob.Trial, result: object) -> None:
         time.sleep(0.15)  # four of these outlast the grace period
-        reap_stale_trials(study, policy)  # what another worker does before its next trial
+        study.reap_stale_trials(policy)  # what another worker does before its next trial
         NeuralNetworkObjective.record(slow, trial, result)  # type: ignore[arg-type]
 
     slow.record = record  # type: ignore[method-assign]

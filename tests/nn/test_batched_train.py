@@ -119,7 +119,7 @@ def test_one_seed_and_batch_size_share_rows_and_equal_sequential(iris) -> None: 
                                             (7, "sgd", 0.1, 1e-3, 0.0, None),
                                             (11, "rmsprop", 0.01, 0.0, 0.1, 1),
                                             (5, "adamw", 0.02, 0.0, 0.0, None))]
-    models = sorted((_Model(i, c, 8) for i, c in enumerate(configs)),
+    models = sorted((_Model(i, c, 8, True) for i, c in enumerate(configs)),
                     key=lambda m: _sort_key(m, iris.n_train))
     assert _Stack(models, 4, 3, torch.device("cpu"), exact=True).shared  # the 2-D path
     batched = train_batched(configs, iris, seed=8, device=DEVICE)
@@ -135,7 +135,7 @@ def test_one_seed_and_batch_size_share_rows_and_equal_sequential(iris) -> None: 
 
 
 def _stack(configs: list[MLPConfig], n_train: int) -> _Stack:
-    models = sorted((_Model(i, c, i) for i, c in enumerate(configs)),
+    models = sorted((_Model(i, c, i, True) for i, c in enumerate(configs)),
                     key=lambda m: _sort_key(m, n_train))
     return _Stack(models, 4, 3, torch.device("cpu"), exact=True)
 
@@ -247,7 +247,7 @@ def test_groups_split_depth_and_activation_only() -> None:
 def test_fast_mode_dropout_is_inverted_dropout_on_real_units_only() -> None:
     configs = [MLPConfig(hidden_layers=(16,), dropout=0.3), MLPConfig(hidden_layers=(40,)),
                MLPConfig(hidden_layers=(24,), dropout=0.6)]
-    models = [_Model(i, c, 7) for i, c in enumerate(configs)]
+    models = [_Model(i, c, 7, True) for i, c in enumerate(configs)]
     stack = _Stack(models, 4, 3, torch.device("cpu"), exact=False)
     before = torch.random.get_rng_state()
     (mask,) = stack.masks(4000)
@@ -262,7 +262,7 @@ def test_fast_mode_dropout_is_inverted_dropout_on_real_units_only() -> None:
         assert float(kept.float().mean()) == pytest.approx(1 - p, abs=0.01)  # sd ~0.0013
         per_unit = kept.float().mean(dim=0)  # each unit on its own too (sd ~0.008)
         assert torch.allclose(per_unit, torch.full_like(per_unit, 1 - p), atol=0.04)
-    again = _Stack([_Model(i, c, 7) for i, c in enumerate(configs)], 4, 3,
+    again = _Stack([_Model(i, c, 7, True) for i, c in enumerate(configs)], 4, 3,
                    torch.device("cpu"), exact=False)
     assert torch.equal(again.masks(4000)[0], mask)  # reproducible run to run
 

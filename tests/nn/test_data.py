@@ -491,7 +491,7 @@ def test_invalid_files_name_the_path(tmp_path: Path) -> None:
         ),
         ({"seed": -1}, r"'seed' must be an integer in \[0, 2\*\*32 - 1\], got seed=-1"),
         ({"seed": 1.5}, r"'seed' must be an integer"),
-        ({"max_rows": 0}, r"'max_rows' must be a positive integer or None, got max_rows=0"),
+        ({"max_rows": 0}, r"max_rows must be an int >= 1 or None, got max_rows=0"),
     ],
 )
 def test_arguments_out_of_range(kwargs: dict[str, Any], message: str) -> None:

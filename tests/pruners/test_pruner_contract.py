@@ -112,7 +112,7 @@ def test_pruner_with_only_prune_gets_a_default_reason() -> None:
         assert trial.system_attrs["prune_reason"] == "PruneFromStepTwo pruned the trial at step 2"
         assert dict(trial.intermediate_values) == {0: 0.0, 1: 1.0, 2: 2.0}
     cut = study.trials[0].replace(intermediate_values={0: 0.0, 1: 1.0})
-    assert PruneFromStepTwo().check(study._view, cut) is None
+    assert PruneFromStepTwo().check(study.view, cut) is None
 
 
 def test_pruner_without_check_or_prune_is_refused() -> None:
@@ -120,3 +120,13 @@ def test_pruner_without_check_or_prune_is_refused() -> None:
 
         class Nothing(BasePruner):
             pass
+
+
+def test_base_pruner_is_an_abstract_base_class() -> None:
+    import abc
+
+    assert isinstance(BasePruner, abc.ABCMeta) and "check" in BasePruner.__abstractmethods__
+    with pytest.raises(TypeError, match="abstract"):
+        BasePruner()  # type: ignore[abstract]
+    assert isinstance(PruneFromStepTwo(), BasePruner) and not getattr(
+        PruneFromStepTwo, "__abstractmethods__", frozenset())

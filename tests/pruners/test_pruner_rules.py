@@ -39,7 +39,7 @@ def running(study: Study, curve: list[float], steps: list[int] | None = None) ->
 
 
 def verdict(study: Study, trial: Trial) -> str | None:
-    return study.pruner.check(study._view, trial._snapshot())
+    return study.pruner.check(study.view, trial.snapshot())
 
 
 def make(pruner: BasePruner, direction: str = "minimize") -> Study:

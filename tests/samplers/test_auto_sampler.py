@@ -108,11 +108,11 @@ def test_many_running_trials_go_to_tpe() -> None:
 
 
 def test_rejects_bad_arguments() -> None:
-    with pytest.raises(TypeError, match=r"gp_trials must be an int, got gp_trials=2\.5"):
+    with pytest.raises(TypeError, match=r"gp_trials must be an int >= 0, got gp_trials=2\.5"):
         AutoSampler(gp_trials=2.5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="gp_trials must be >= 0, got gp_trials=-1"):
+    with pytest.raises(ValueError, match="gp_trials must be an int >= 0, got gp_trials=-1"):
         AutoSampler(gp_trials=-1)
-    with pytest.raises(ValueError, match="gp_parallel must be >= 1, got gp_parallel=0"):
+    with pytest.raises(ValueError, match="gp_parallel must be an int >= 1, got gp_parallel=0"):
         AutoSampler(gp_parallel=0)
     with pytest.raises(TypeError, match="seed"):
         AutoSampler(seed="x")  # type: ignore[arg-type]

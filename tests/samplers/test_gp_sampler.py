@@ -132,7 +132,8 @@ def test_unit_map_round_trips(case: tuple[FloatDistribution | IntDistribution, f
 
 # -- behaviour ------------------------------------------------------------------------------------
 def test_rejects_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="n_startup_trials must be >= 0, got n_startup_trials=-1"):
+    with pytest.raises(ValueError,
+                       match="n_startup_trials must be an int >= 0, got n_startup_trials=-1"):
         GPSampler(n_startup_trials=-1)
     with pytest.raises(TypeError, match="n_restarts must be an int"):
         GPSampler(n_restarts=2.5)  # type: ignore[arg-type]
@@ -140,9 +141,9 @@ def test_rejects_bad_arguments() -> None:
         GPSampler(n_candidates=0)
     with pytest.raises(TypeError, match="deterministic_objective"):
         GPSampler(deterministic_objective=1)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="constant_liar must be a bool, got constant_liar=None"):
+    with pytest.raises(TypeError, match="constant_liar must be True or False, got constant_liar"):
         GPSampler(constant_liar=None)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="warm_start must be a bool, got warm_start='yes'"):
+    with pytest.raises(TypeError, match="warm_start must be True or False, got warm_start='yes'"):
         GPSampler(warm_start="yes")  # type: ignore[arg-type]
 
 

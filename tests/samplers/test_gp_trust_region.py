@@ -147,5 +147,5 @@ def test_sampler_suggests_inside_the_region_of_the_stored_history() -> None:
 
 
 def test_rejects_a_non_bool() -> None:
-    with pytest.raises(TypeError, match="trust_region must be a bool, got trust_region=1"):
+    with pytest.raises(TypeError, match="trust_region must be True or False, got trust_region=1"):
         GPSampler(trust_region=1)  # type: ignore[arg-type]

@@ -241,7 +241,7 @@ def test_suggestions_depend_on_seed_and_number_only() -> None:
 
 
 def test_rejects_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="n_startup_trials must be >= 0"):
+    with pytest.raises(ValueError, match="n_startup_trials must be an int >= 0"):
         TPESampler(n_startup_trials=-1)
     with pytest.raises(TypeError, match="n_ei_candidates must be an int"):
         TPESampler(n_ei_candidates=2.5)  # type: ignore[arg-type]

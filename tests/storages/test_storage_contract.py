@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hyperknob.execution._shared_storage import StorageClient, StorageServer
 from hyperknob.storages import BaseStorage, InMemoryStorage, SQLStorage
+from hyperknob.storages._remote import StorageClient, StorageServer
 from hyperknob.testing import StorageContract
 
 

@@ -17,7 +17,6 @@ import pytest
 
 import hyperknob
 from hyperknob import HeartbeatPolicy, TrialState
-from hyperknob.study._heartbeat import reap_stale_trials
 from hyperknob.trial import Trial
 
 
@@ -61,13 +60,13 @@ def test_retries_stop_at_max_retries_and_heartbeatless_trials_are_left(
     silent = study.ask()  # runs without heartbeats (e.g. an ask/tell user): never stale
     first = dead_trial(study, 0.5)
     time.sleep(0.3)
-    assert [t.number for t in reap_stale_trials(study, policy)] == [first]
+    assert [t.number for t in study.reap_stale_trials(policy)] == [first]
     retry = study.ask()  # the WAITING retry, claimed ...
     assert retry.suggest_float("x", 0.0, 1.0) == 0.5
     study._storage.record_heartbeat(retry._trial_id)  # ... and its worker dies too
     time.sleep(0.3)
-    assert [t.number for t in reap_stale_trials(study, policy)] == [retry.number]
-    assert reap_stale_trials(study, policy) == []  # reaped once only
+    assert [t.number for t in study.reap_stale_trials(policy)] == [retry.number]
+    assert study.reap_stale_trials(policy) == []  # reaped once only
     states = [t.state for t in study.trials]
     assert TrialState.WAITING not in states  # retried once: no second retry
     assert study.trials[silent.number].state is TrialState.RUNNING
@@ -85,7 +84,7 @@ def test_a_live_trial_keeps_beating_and_is_not_reaped(storage_url: str | None) -
     worker.start()
     reaped = []
     while worker.is_alive():
-        reaped += reap_stale_trials(study, policy)
+        reaped += study.reap_stale_trials(policy)
         time.sleep(0.05)
     worker.join()
     assert reaped == [] and study.trials[0].state is TrialState.COMPLETE

@@ -54,8 +54,8 @@ def test_the_report_is_self_contained_and_escaped() -> None:
 
 
 def test_layer_parameters_from_recorded_widths() -> None:
-    trial = hyperknob.trial.FrozenTrial(0, 0, hyperknob.TrialState.COMPLETE, 0.9,
-                                        user_attrs={"hidden_layers": [16, 8]})
+    trial = hyperknob.trial.FrozenTrial(0, 0, hyperknob.TrialState.COMPLETE, 0.9, user_attrs={
+        "curves": {"val_loss": [1.0]}, "config": {"hidden_layers": [16, 8]}})
     rows = layer_parameters(trial, {"n_features": 4, "n_classes": 3})
     assert rows == [("hidden 1", "16 x 4", 64, 16), ("hidden 2", "8 x 16", 128, 8),
                     ("output", "3 x 8", 24, 3)]

@@ -1,9 +1,10 @@
 """Diagnosis of every neural-network trial from its curves, with evidence and a next step.
 
 Each trial the MLP trainer ran keeps its per-epoch training loss, validation loss and
-validation metric (``user_attrs["curves"]``). :func:`diagnose_curves` reads them and names
-what they show -- diverged, unstable (oscillating), too slow (still improving when it
-stopped), underfitting, overfitting or healthy -- with the numbers that show it, the knobs
+validation metric in its training record (:func:`hyperknob.nn.read_record`).
+:func:`diagnose_curves` reads them and names what they show -- diverged, unstable
+(oscillating), too slow (still improving when it stopped), underfitting, overfitting or
+healthy -- with the numbers that show it, the knobs
 the article links to it (:data:`INFLUENCE`), and a next step. :func:`diagnose_trial` and
 :func:`diagnose_study` draw that step from the study itself: "learning_rate 0.3 diverged;
 every trial with learning_rate <= 0.03 trained smoothly (12 of 12) ...: cap learning_rate at
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from hyperknob._training_record import TrainingRecord, read_record
 from hyperknob.analysis._diagnosis_advice import (
     TrialFacts,
     advice_from_study,
@@ -167,23 +169,12 @@ def diagnose_curves(
                      generic_advice(verdict.pathology, evidence))
 
 
-def _curves(trial: FrozenTrial) -> Mapping[str, Any] | None:
-    curves = trial.user_attrs.get("curves")
-    if not isinstance(curves, Mapping):
+def _record(trial: FrozenTrial) -> TrainingRecord | None:
+    """Return the trial's training record if it has a training or validation loss curve."""
+    record = read_record(trial)
+    if record is None or not (record.curve("train_loss") or record.curve("val_loss")):
         return None
-    if not (curves.get("train_loss") or curves.get("val_loss")):
-        return None
-    return curves
-
-
-def _stop_reason(trial: FrozenTrial) -> str | None:
-    reason = trial.user_attrs.get("stop_reason")
-    if isinstance(reason, str):
-        return reason
-    pruned = trial.system_attrs.get("prune_reason")
-    if isinstance(pruned, str) and pruned.startswith("diverged"):
-        return "diverged"
-    return None
+    return record
 
 
 def _metric_is_rmse(val_loss: Curve, val_metric: Curve) -> bool:
@@ -202,22 +193,24 @@ def _metric_is_rmse(val_loss: Curve, val_metric: Curve) -> bool:
 
 def _base(trial: FrozenTrial, chance_loss: float | None,
           metric_higher_is_better: bool | None) -> Diagnosis | None:
-    curves = _curves(trial)
-    if curves is None:
+    record = _record(trial)
+    if record is None:
         return None
-    train, val = list(curves.get("train_loss") or ()), list(curves.get("val_loss") or ())
-    metric = list(curves.get("val_metric") or ())
+    train, val = list(record.curve("train_loss")), list(record.curve("val_loss"))
+    metric = list(record.curve("val_metric"))
     higher = (not _metric_is_rmse(val, metric) if metric_higher_is_better is None
               else metric_higher_is_better)
-    return diagnose_curves(train, val, metric, stop_reason=_stop_reason(trial),
+    reason = None if record.stop_reason is None else record.stop_reason.value
+    return diagnose_curves(train, val, metric, stop_reason=reason,
                            metric_higher_is_better=higher, chance_loss=chance_loss)
 
 
 def _facts(trial: FrozenTrial, diagnosis: Diagnosis) -> TrialFacts:
-    curves = _curves(trial) or {}
-    val = [float(v) for v in curves.get("val_loss") or () if v is not None and math.isfinite(v)]
-    return trial_facts(trial.number, diagnosis.pathology, trial.user_attrs, trial.params,
-                       min(val) if val else None)
+    record = _record(trial)
+    val = [float(v) for v in (record.curve("val_loss") if record else ())
+           if v is not None and math.isfinite(v)]
+    return trial_facts(trial.number, diagnosis.pathology, record.config if record else None,
+                       trial.params, min(val) if val else None)
 
 
 def diagnose_trial(

@@ -2,7 +2,7 @@
 
 A study is an experiment on its own knobs: when a run diverged at learning rate 0.3 and every
 run at 0.03 or below converged, the study itself says where to cap the learning rate. These
-functions read the other trials' knobs (``user_attrs["config"]`` as the trainer stored it,
+functions read the other trials' knobs (the configuration of their training record,
 else the sampled ``params``) beside their diagnoses and state such a rule with its counts, or
 fall back to the article's generic advice when too few trials are comparable.
 """
@@ -42,11 +42,11 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def trial_facts(number: int, pathology: Pathology, user_attrs: Mapping[str, Any],
+def trial_facts(number: int, pathology: Pathology, config: Mapping[str, Any] | None,
                 params: Mapping[str, Any], val_loss_best: float | None) -> TrialFacts:
-    """Collect a trial's knobs: numbers as floats, choices as strings, layers as
-    ``n_layers`` and ``units`` (the widest layer)."""
-    config = user_attrs.get("config")
+    """Collect a trial's knobs from its parameters and the configuration its training record
+    holds: numbers as floats, choices as strings, layers as ``n_layers`` and ``units`` (the
+    widest layer)."""
     source: dict[str, Any] = dict(params)
     if isinstance(config, Mapping):
         source.update(config)

@@ -149,10 +149,11 @@ def cmd_describe(args: argparse.Namespace) -> int:
             raise CLIError(f"study {args.study!r} has no trial number {args.trial}")
         trial = matches[0]
     dataset = study.user_attrs.get("dataset")
-    if "config" not in trial.user_attrs or not isinstance(dataset, dict):
+    record = nn.read_record(trial)
+    if record is None or record.config is None or not isinstance(dataset, dict):
         raise CLIError(f"trial {trial.number} of study {args.study!r} was not made by "
                        "'hyperknob tune' (no network configuration recorded)")
-    config = nn.MLPConfig.from_dict(trial.user_attrs["config"])
+    config = nn.MLPConfig.from_dict(record.config)
     n_outputs = dataset["n_classes"] or 1
     model = nn.build_mlp(config, int(dataset["n_features"]), int(n_outputs))
     value = "-" if trial.value is None else f"{trial.value:.4f}"

@@ -1,35 +1,23 @@
-"""The executor interface: something that runs a study's optimize loop somewhere else."""
+"""The executor interface: how the trials of one optimize loop run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
-
-from hyperknob.trial._state import TrialState
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from hyperknob.study._study import CallbackFunc, ObjectiveFunc, Study
+    from hyperknob.execution._loop import TrialLoop
 
 
 class Executor(Protocol):
-    """Runs trials of a study until the budget is spent, the deadline passes or it stops.
+    """Runs the trials of a :class:`~hyperknob.execution.TrialLoop` until it says stop.
 
-    ``Study.optimize(..., executor=...)`` hands over the validated arguments. An executor
-    counts ``n_trials`` (None: no limit), watches ``deadline`` (``time.monotonic()`` seconds,
-    None: none) and ``study._stopped``, calls ``on_trial(state, value)`` and every callback
-    on the driver once per finished trial, and re-raises an objective's exception whose type
-    is not in ``catch`` after its trial is stored as FAIL.
+    ``Study.optimize(..., executor=...)`` builds the loop from the validated arguments and
+    calls :meth:`run`. An executor starts trials only while ``loop.may_start()`` (which
+    watches ``n_trials``, the deadline, :meth:`Study.stop` and grid exhaustion), asks them
+    with ``loop.ask()``, hands every finished trial to ``loop.finished`` on the driver, and
+    re-raises an objective's exception whose type is not in ``catch`` after its trial is
+    stored as FAIL. :func:`hyperknob.testing.run_executor_contract` checks all of this.
     """
 
-    def run(
-        self,
-        study: Study,
-        func: ObjectiveFunc,
-        *,
-        n_trials: int | None,
-        deadline: float | None,
-        callbacks: list[CallbackFunc],
-        catch: tuple[type[Exception], ...],
-        on_trial: Callable[[TrialState, float | None], None],
-    ) -> None:
-        """Run the loop; return when done."""
+    def run(self, loop: TrialLoop, func: Any, catch: tuple[type[Exception], ...]) -> None:
+        """Run the loop's trials; return when it may start no more and none is running."""

@@ -25,7 +25,7 @@ import logging
 import math
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 try:
@@ -36,21 +36,19 @@ except ImportError as _error:  # pragma: no cover - depends on the environment
         "RayExecutor needs Ray: pip install 'hyperknob[ray]' (or 'ray[default]>=2.9')"
     ) from _error
 
-from hyperknob.execution._processes import _picklable
-from hyperknob.execution._shared_storage import Address, StorageClient, StorageServer
+from hyperknob._checks import check_int, check_number
+from hyperknob.execution._loop import TrialLoop, evaluate
+from hyperknob.execution._processes import picklable
 from hyperknob.storages._base import BaseStorage
+from hyperknob.storages._remote import Address, StorageClient, StorageServer
 from hyperknob.storages._sql import SQLStorage
-from hyperknob.study._heartbeat import retry_trial
-from hyperknob.study._optimize import ask_trial, evaluate_trial
 from hyperknob.trial._frozen import FrozenTrial
-from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
     from hyperknob.pruners._base import BasePruner
     from hyperknob.samplers._base import BaseSampler
     from hyperknob.study._heartbeat import HeartbeatPolicy
-    from hyperknob.study._study import CallbackFunc, ObjectiveFunc, Study
-    from hyperknob.trial._trial import Trial
+    from hyperknob.study._study import ObjectiveFunc, Study
 
 logger = logging.getLogger("hyperknob")
 
@@ -71,6 +69,7 @@ _LOST = (
 class _WorkerSpec:
     """Everything an actor needs to rebuild the study on its node."""
 
+    study_class: type[Study]  # pickled by reference: this module need not import the study
     study_name: str
     sampler: BaseSampler
     pruner: BasePruner
@@ -98,10 +97,9 @@ class _TrialWorker:
     """A Ray actor holding one trial's resources; runs the trials the driver hands it."""
 
     def __init__(self, spec: _WorkerSpec) -> None:
-        from hyperknob.study._study import Study
-
-        self._study = Study(study_name=spec.study_name, storage=spec.connect(),
-                            sampler=spec.sampler, pruner=spec.pruner, heartbeat=spec.heartbeat)
+        self._study = spec.study_class(
+            study_name=spec.study_name, storage=spec.connect(), sampler=spec.sampler,
+            pruner=spec.pruner, heartbeat=spec.heartbeat)
         self._func = spec.func
         self._catch = spec.catch
         context = ray.get_runtime_context()
@@ -112,18 +110,16 @@ class _TrialWorker:
         """Return this actor's node id once it is up."""
         return self._node
 
-    def run(self, trial_id: int) -> _Outcome:
+    def run(self, number: int) -> _Outcome:
         """Run the objective on a trial the driver started, and finish the trial."""
-        from hyperknob.trial._trial import Trial
-
-        storage = self._study._storage
-        storage.set_trial_attr(trial_id, "system", "ray_node", self._node)
-        storage.set_trial_attr(trial_id, "system", "worker", self._where)
-        trial = Trial(self._study, storage.get_trial(trial_id))
+        study = self._study
+        trial = study.running_trial(number)
+        trial.set_system_attr("ray_node", self._node)
+        trial.set_system_attr("worker", self._where)
         try:
-            frozen = evaluate_trial(self._study, trial, self._func, self._catch)
+            frozen = evaluate(study, trial, self._func, self._catch)
         except BaseException as error:  # already stored as FAIL; the driver re-raises it
-            return _Outcome(storage.get_trial(trial_id), _picklable(error))
+            return _Outcome(study.storage.get_trial(trial.trial_id), picklable(error))
         return _Outcome(frozen, None)
 
 
@@ -176,24 +172,15 @@ class RayExecutor:
         self.address = address
         self.resources_per_trial = _check_resources(
             {"cpu": 1} if resources_per_trial is None else resources_per_trial)
-        if max_concurrent is not None and (isinstance(max_concurrent, bool) or not isinstance(
-                max_concurrent, int) or max_concurrent < 1):
-            raise ValueError(f"max_concurrent must be an int >= 1 or None, got "
-                             f"{max_concurrent!r}")
-        self.max_concurrent = max_concurrent
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        self.max_retries = max_retries
+        self.max_concurrent = check_int("max_concurrent", max_concurrent, least=1, none_ok=True)
+        self.max_retries = check_int("max_retries", max_retries, least=0)
         if storage_access not in _STORAGE_ACCESS:
             raise ValueError(f"storage_access must be one of {list(_STORAGE_ACCESS)}, got "
                              f"{storage_access!r}")
         self.storage_access = storage_access
         self.init_kwargs = dict(init_kwargs or {})
-        if isinstance(start_timeout, bool) or not (isinstance(start_timeout, (int, float))
-                                                   and start_timeout > 0):
-            raise ValueError(f"start_timeout must be a number of seconds > 0, got "
-                             f"{start_timeout!r}")
-        self.start_timeout = float(start_timeout)
+        self.start_timeout = check_number("start_timeout", start_timeout, above=0.0,
+                                          unit="seconds")
         if driver_host is not None and (not isinstance(driver_host, str) or not driver_host):
             raise TypeError(f"driver_host must be a host name or address, got {driver_host!r}")
         self.driver_host = driver_host
@@ -216,7 +203,8 @@ class RayExecutor:
             ray.shutdown()
         self._started_ray = False
 
-    def _options(self) -> dict[str, Any]:
+    def actor_options(self) -> dict[str, Any]:
+        """Return the ``ray.remote`` options of one trial's actor."""
         options: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
         custom = {}
         for key, amount in self.resources_per_trial.items():
@@ -255,7 +243,7 @@ class RayExecutor:
     # -- storage -----------------------------------------------------------------------------
     def _link(self, study: Study, func: ObjectiveFunc,
               catch: tuple[type[Exception], ...]) -> tuple[StorageServer | None, _WorkerSpec]:
-        storage = study._storage
+        storage = study.storage
         url = storage.url if isinstance(storage, SQLStorage) else None
         shared = url is not None and not url.startswith("sqlite")
         if self.storage_access == "direct" and not shared:
@@ -269,35 +257,26 @@ class RayExecutor:
             host = self.driver_host or str(ray.util.get_node_ip_address())
             server = StorageServer(storage, host=host)
             address, authkey = server.address, server.authkey
-        spec = _WorkerSpec(study.study_name, study.sampler, study.pruner, study.heartbeat,
-                           func, catch, url, address, authkey)
+        spec = _WorkerSpec(type(study), study.study_name, study.sampler, study.pruner,
+                           study.heartbeat, func, catch, url, address, authkey)
         return server, spec
 
     # -- the loop ----------------------------------------------------------------------------
-    def run(
-        self,
-        study: Study,
-        func: ObjectiveFunc,
-        *,
-        n_trials: int | None,
-        deadline: float | None,
-        callbacks: list[CallbackFunc],
-        catch: tuple[type[Exception], ...],
-        on_trial: Callable[[TrialState, float | None], None],
-    ) -> None:
-        """Run trials on the cluster until the budget is spent (see :class:`Executor`)."""
+    def run(self, loop: TrialLoop, func: ObjectiveFunc,
+            catch: tuple[type[Exception], ...]) -> None:
+        """Run the loop's trials on the cluster until it may start no more."""
         self._connect()
         concurrent = self.concurrency()
-        server, spec = self._link(study, func, catch)
-        loop = _Loop(self, study, ray.put(spec), n_trials, deadline, callbacks, on_trial)
+        server, spec = self._link(loop.study, func, catch)
+        actors = _Actors(self, loop, ray.put(spec))
         try:
-            loop.run(concurrent)
+            actors.run(concurrent)
         finally:
-            loop.close()
+            actors.close()
             if server is not None:
                 server.close()
-        if loop.error is not None:
-            raise loop.error
+        if actors.error is not None:
+            raise actors.error
 
 
 def _check_resources(resources: Mapping[str, float]) -> dict[str, float]:
@@ -308,10 +287,7 @@ def _check_resources(resources: Mapping[str, float]) -> dict[str, float]:
     for key, amount in resources.items():
         if not isinstance(key, str) or not key:
             raise TypeError(f"resources_per_trial keys must be resource names, got {key!r}")
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not (
-                math.isfinite(amount) and amount >= 0):
-            raise ValueError(f"resources_per_trial[{key!r}] must be a number >= 0, got "
-                             f"{amount!r}")
+        check_number(f"resources_per_trial[{key!r}]", amount, least=0.0)
         if key == "gpu" and amount > 1 and amount != int(amount):
             raise ValueError(f"resources_per_trial['gpu'] must be a fraction <= 1 or a whole "
                              f"number of GPUs, got {amount!r}")
@@ -319,25 +295,18 @@ def _check_resources(resources: Mapping[str, float]) -> dict[str, float]:
     return checked
 
 
-class _Loop:
+class _Actors:
     """One ``run``: actors starting, idle and busy, and the trials they hold."""
 
-    def __init__(self, executor: RayExecutor, study: Study, spec_ref: Any,
-                 n_trials: int | None, deadline: float | None,
-                 callbacks: list[CallbackFunc],
-                 on_trial: Callable[[TrialState, float | None], None]) -> None:
+    def __init__(self, executor: RayExecutor, loop: TrialLoop, spec_ref: Any) -> None:
         self.executor = executor
-        self.study = study
+        self.loop = loop
+        self.study = loop.study
         self.spec_ref = spec_ref
-        self.n_trials = n_trials
-        self.deadline = deadline
-        self.callbacks = callbacks
-        self.on_trial = on_trial
-        self.actor_class = ray.remote(_TrialWorker).options(**executor._options())
+        self.actor_class = ray.remote(_TrialWorker).options(**executor.actor_options())
         self.starting: dict[Any, Any] = {}  # ready() ref -> actor
         self.idle: list[Any] = []
-        self.busy: dict[Any, tuple[Any, Trial]] = {}  # run() ref -> (actor, trial)
-        self.launched = 0
+        self.busy: dict[Any, tuple[Any, int]] = {}  # run() ref -> (actor, trial number)
         self.error: BaseException | None = None
         self.stopping = False
         self.waiting_since = time.monotonic()
@@ -346,17 +315,15 @@ class _Loop:
         actor = self.actor_class.remote(self.spec_ref)
         self.starting[actor.ready.remote()] = actor
 
-    def budget_left(self) -> bool:
-        return self.n_trials is None or self.launched < self.n_trials
-
     def run(self, concurrent: int) -> None:
-        wanted = concurrent if self.n_trials is None else min(concurrent, self.n_trials)
+        left = self.loop.left()
+        wanted = concurrent if left is None else min(concurrent, left)
         for _ in range(wanted):  # no more actors than trials to run
             self.spawn()
         try:
             while True:
                 self.launch()
-                if not self.busy and (self.stopping or not self.budget_left()):
+                if not self.busy and (self.stopping or not self.loop.may_start()):
                     return
                 if not self.busy and not self.idle and (
                         time.monotonic() - self.waiting_since > self.executor.start_timeout):
@@ -372,23 +339,19 @@ class _Loop:
                     else:
                         self.finished(ref)
         except KeyboardInterrupt:
-            for _actor, trial in self.busy.values():
-                self.study._storage.finish_trial(trial._trial_id, TrialState.FAIL, None, {
-                    "fail_reason": "interrupted: the driver stopped (Ctrl-C)"})
+            for _actor, number in self.busy.values():
+                self.study.fail(number, "interrupted: the driver stopped (Ctrl-C)",
+                                skip_if_finished=True)
             raise
 
     def launch(self) -> None:
-        study = self.study
-        if study._stopped or (self.deadline is not None and time.monotonic() >= self.deadline):
-            self.stopping = True
-        while self.idle and not self.stopping and self.budget_left():
-            if study.sampler.is_exhausted(study._view):
+        while self.idle and not self.stopping:
+            if not self.loop.may_start():
                 self.stopping = True
                 return
-            trial = ask_trial(study)
+            number = self.loop.ask_for_worker()
             actor = self.idle.pop()
-            self.busy[actor.run.remote(trial._trial_id)] = (actor, trial)
-            self.launched += 1
+            self.busy[actor.run.remote(number)] = (actor, number)
 
     def started(self, ref: Any) -> None:
         actor = self.starting.pop(ref)
@@ -405,50 +368,42 @@ class _Loop:
         self.waiting_since = time.monotonic()
 
     def finished(self, ref: Any) -> None:
-        actor, trial = self.busy.pop(ref)
+        actor, number = self.busy.pop(ref)
         try:
             outcome: _Outcome = ray.get(ref)
         except _LOST as lost:
-            if not self.lost(trial, lost):
-                self.launched -= 1  # its retry takes its place in the budget
+            if not self.lost(number, lost):
+                self.loop.give_back()  # its retry takes its place in the budget
             ray.kill(actor)
             self.spawn()
             self.waiting_since = time.monotonic()
             return
         except ray.exceptions.RayError as error:  # hyperknob's side of the actor failed
-            self.study._storage.finish_trial(trial._trial_id, TrialState.FAIL, None, {
-                "fail_reason": f"its Ray worker failed: {_first_line(error)}"})
+            self.study.fail(number, f"its Ray worker failed: {_first_line(error)}",
+                            skip_if_finished=True)
             if self.error is None:
                 self.error, self.stopping = error, True
             ray.kill(actor)
             return
         self.idle.append(actor)
         self.waiting_since = time.monotonic()
-        self.report(outcome.frozen)
+        self.loop.finished(outcome.frozen)
         if outcome.error is not None and self.error is None:
             self.error, self.stopping = outcome.error, True
 
-    def report(self, frozen: FrozenTrial) -> None:
-        self.on_trial(frozen.state, frozen.value)
-        for callback in self.callbacks:
-            callback(self.study, frozen)
-
-    def lost(self, trial: Trial, error: BaseException) -> bool:
+    def lost(self, number: int, error: BaseException) -> bool:
         """Store a trial whose worker died as FAIL and maybe retry it; return whether it
         counts against the budget (not retried)."""
-        storage = self.study._storage
         reason = f"lost: its Ray worker died ({type(error).__name__}: {_first_line(error)})"
-        if not storage.finish_trial(trial._trial_id, TrialState.FAIL, None,
-                                    {"fail_reason": reason}):
-            frozen = storage.get_trial(trial._trial_id)  # it finished before the worker went
-            self.report(frozen)
+        frozen = self.study.fail(number, reason, skip_if_finished=True)
+        if frozen.system_attrs.get("fail_reason") != reason:
+            self.loop.finished(frozen)  # it finished before the worker went
             return True
-        frozen = storage.get_trial(trial._trial_id)
-        retried = retry_trial(self.study, frozen, self.executor.max_retries)
+        retried = self.study.requeue(frozen, max_retries=self.executor.max_retries)
         logger.warning("trial %d %s%s", frozen.number, reason,
                        "; its parameters run again" if retried else "")
         if not retried:
-            self.report(frozen)
+            self.loop.finished(frozen)
         return not retried
 
     def close(self) -> None:

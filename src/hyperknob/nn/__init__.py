@@ -23,6 +23,8 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "hyperknob.nn needs PyTorch: pip install 'hyperknob[nn]' (or torch>=2.2)"
     ) from error
 
+from hyperknob._training_record import StopReason, TrainingRecord, read_record, store_record
+from hyperknob.execution import BatchedExecutor
 from hyperknob.nn._batched_auto import BatchChoice, choose_batch
 from hyperknob.nn._batched_study import optimize_batched
 from hyperknob.nn._batched_train import train_batched
@@ -40,6 +42,7 @@ __all__ = [
     "MLP",
     "Baseline",
     "BatchChoice",
+    "BatchedExecutor",
     "Dataset",
     "Ensemble",
     "EpochRecord",
@@ -48,8 +51,10 @@ __all__ = [
     "ModelDescription",
     "NeuralNetworkObjective",
     "SearchSpace",
+    "StopReason",
     "Task",
     "TrainResult",
+    "TrainingRecord",
     "TuneResult",
     "build_mlp",
     "choose_batch",
@@ -60,7 +65,9 @@ __all__ = [
     "load_space",
     "objective",
     "optimize_batched",
+    "read_record",
     "resolve_device",
+    "store_record",
     "train",
     "train_batched",
     "tune",

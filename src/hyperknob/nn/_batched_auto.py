@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from hyperknob._checks import check_int
 from hyperknob.nn._batched_train import train_batched
 from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._train import resolve_device, train
@@ -94,9 +95,7 @@ def choose_batch(space: SearchSpace, data: Dataset, *, device: str = "cpu", seed
         >>> choice.k >= 1
         True
     """
-    if max_k is not None and (isinstance(max_k, bool) or not isinstance(max_k, int)
-                              or max_k < 1):
-        raise ValueError(f"max_k must be an int >= 1 or None, got max_k={max_k!r}")
+    check_int("max_k", max_k, least=1, none_ok=True)
     target = resolve_device(device)
     cuda = target.type == "cuda"
     candidates = list(GPU_CANDIDATES if cuda else CPU_CANDIDATES)

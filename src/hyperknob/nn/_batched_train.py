@@ -26,17 +26,13 @@ from typing import TYPE_CHECKING, TypeGuard
 import torch
 import torch.nn.functional as F  # noqa: N812 - torch's own convention
 
+from hyperknob._training_record import StopReason
 from hyperknob.nn import _batched_model as stacked
 from hyperknob.nn._batched_optim import FAMILIES, BatchedOptimizer, learning_rates
 from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._model import build_mlp
-from hyperknob.nn._train import (
-    DIVERGENCE_FACTOR,
-    EpochRecord,
-    TrainResult,
-    _to_tensors,
-    resolve_device,
-)
+from hyperknob.nn._tracker import EpochTracker
+from hyperknob.nn._train import EpochRecord, TrainResult, resolve_device, to_tensors
 
 if TYPE_CHECKING:
     from hyperknob.nn._data import Dataset
@@ -48,15 +44,12 @@ EVAL_ELEMENTS = 2**25  # activations per chunk of models when evaluating all row
 class _Model:
     """One model's bookkeeping (what ``train`` keeps in local variables)."""
 
-    def __init__(self, index: int, config: MLPConfig, seed: int) -> None:
+    def __init__(self, index: int, config: MLPConfig, seed: int, classify: bool) -> None:
         self.index, self.config, self.seed = index, config, seed
         self.rates = learning_rates(config)
         self.noise: torch.Generator | None = None  # exact mode: this model's dropout draws
         self.history: list[EpochRecord] = []
-        self.best_epoch, self.best_key = -1, (math.inf, math.inf)
-        self.since_better, self.best_val_loss = 0, math.inf
-        self.stop: tuple[str, str] | None = None
-        self.initial_loss = math.nan
+        self.tracker = EpochTracker(config, classify)
 
     def steps_per_epoch(self, n: int) -> int:
         return -(-n // self.config.batch_size)
@@ -80,14 +73,15 @@ class _Stack:
         self.layout = stacked.layout_for(configs, n_inputs, n_outputs)
         self.activation = configs[0].activation
         built = []
-        for model in models:  # the sequential path: seed, build, then dropout's RNG state
-            # train() calls seed_everything; the CPU generator is the one build_mlp draws
-            # from, and seeding only it skips torch's lazy CUDA seeding (~1 ms per model).
-            torch.default_generator.manual_seed(model.seed)
-            built.append(build_mlp(model.config, n_inputs, n_outputs))
-            if exact and model.config.dropout > 0:
-                model.noise = torch.Generator()
-                model.noise.set_state(torch.get_rng_state())
+        # The sequential path, as train() draws it: seed, build, then dropout's RNG state;
+        # in a fork of torch's CPU generator, so the caller's random state stays as it was.
+        with torch.random.fork_rng(devices=[]):
+            for model in models:
+                torch.default_generator.manual_seed(model.seed)
+                built.append(build_mlp(model.config, n_inputs, n_outputs))
+                if exact and model.config.dropout > 0:
+                    model.noise = torch.Generator()
+                    model.noise.set_state(torch.get_rng_state())
         # fast mode's batched draws: a generator of the stack's own, reproducible run to run
         self.draws = torch.Generator(device=device).manual_seed(models[0].seed)
         params, unit_masks = stacked.stack(built, self.layout)
@@ -238,61 +232,38 @@ def _epoch(stack: _Stack, x: torch.Tensor, y: torch.Tensor, orders: torch.Tensor
     return totals
 
 
-def _divergence(model: _Model, train_loss: float, epoch: int) -> str | None:
-    limit = DIVERGENCE_FACTOR * max(model.initial_loss, 1e-8)
-    if math.isfinite(train_loss) and train_loss <= limit:
-        return None
-    return (f"training loss {train_loss:.4g} at epoch {epoch} "
-            + ("is not finite" if not math.isfinite(train_loss) else
-               f"is over {DIVERGENCE_FACTOR:g}x its starting value {model.initial_loss:.4g}")
-            + f"; learning rate {model.config.learning_rate:g}")
-
-
 def _after_epoch(model: _Model, epoch: int, train_loss: float, val_loss: float,
-                 val_metric: float, seconds: float, classify: bool,
-                 on_epoch: BatchedHook | None) -> bool:
+                 val_metric: float, seconds: float, on_epoch: BatchedHook | None) -> bool:
     """Record one epoch for one model as ``train`` does; return whether its weights are best."""
     rate = model.rates[epoch]
-    detail = _divergence(model, train_loss, epoch)
-    if detail is not None:
-        model.stop = ("diverged", detail)
+    tracker = model.tracker
+    if tracker.diverged(epoch, train_loss):
         model.history.append(EpochRecord(epoch, train_loss, math.nan, math.nan, rate, seconds))
         return False
     record = EpochRecord(epoch, train_loss, val_loss, val_metric, rate, seconds)
     model.history.append(record)
-    key = (-val_metric if classify else val_metric, val_loss)
-    better = math.isfinite(val_loss) and key < model.best_key
-    if better:
-        model.best_epoch, model.best_key = epoch, key
-    if val_loss < model.best_val_loss:
-        model.best_val_loss, model.since_better = val_loss, 0
-    else:
-        model.since_better += 1
-    patience = model.config.patience
-    if on_epoch is not None and on_epoch(model.index, record):
-        model.stop = ("stopped", f"stopped after epoch {epoch} by on_epoch")
-    elif patience is not None and model.since_better >= patience:
-        model.stop = ("early_stopping", f"validation loss did not improve for {patience} "
-                      f"epochs (best {model.best_val_loss:.4g})")
-    elif epoch + 1 == model.config.epochs:
-        model.stop = ("completed", f"trained all {model.config.epochs} epochs")
+    better = tracker.validated(epoch, val_loss, val_metric)
+    tracker.decide(epoch, hook_stops=on_epoch is not None and on_epoch(model.index, record))
     return better
 
 
 def _result(stack: _Stack, position: int, metric: str) -> TrainResult:
     model = stack.models[position]
-    assert model.stop is not None
-    found = model.best_epoch >= 0
+    tracker = model.tracker
+    assert tracker.stop is not None
+    found = tracker.best_epoch >= 0
     row = stack.best[position] if found else stack.params.data[position]
     network = stacked.unstack(row, stack.layout, model.config)
-    if model.stop[0] != "diverged":  # as train() leaves it: eval after validating an epoch
+    # eval after validating an epoch, as train() leaves a model that did not diverge
+    if tracker.stop[0] is not StopReason.DIVERGED:
         network.eval()
     return TrainResult(
         model=network, config=model.config, history=tuple(model.history), metric=metric,
-        best_epoch=model.best_epoch if found else max(len(model.history) - 1, 0),
-        stop_reason=model.stop[0], stop_detail=model.stop[1],
+        best_epoch=tracker.best_epoch if found else max(len(model.history) - 1, 0),
+        stop_reason=tracker.stop[0], stop_detail=tracker.stop[1],
         n_parameters=sum(p.numel() for p in network.parameters()),
-        initial_loss=model.initial_loss,
+        initial_loss=tracker.initial_loss, device=str(stack.params.data.device),
+        seconds=sum(r.seconds for r in model.history),
     )
 
 
@@ -304,7 +275,7 @@ def _train_stack(stack: _Stack, tensors: dict[str, torch.Tensor], classify: bool
     metric = "accuracy" if classify else "rmse"
     initial, _ = _evaluate(stack, x_train, y_train, classify, train_mode=True)
     for model, loss in zip(stack.models, initial.tolist(), strict=True):
-        model.initial_loss = loss
+        model.tracker.initial_loss = loss
     n = x_train.shape[0]
     shuffles = {seed: torch.Generator().manual_seed(seed)
                 for seed in sorted({m.seed for m in stack.models})}
@@ -322,16 +293,16 @@ def _train_stack(stack: _Stack, tensors: dict[str, torch.Tensor], classify: bool
         for k, model in enumerate(stack.models):
             val_metric = accuracies[k] if classify else math.sqrt(val_losses[k]) * target_std
             if _after_epoch(model, epoch, totals[k], val_losses[k], val_metric, share,
-                            classify, on_epoch):
+                            on_epoch):
                 improved.append(k)
         if improved:
             rows = torch.tensor(improved, device=stack.best.device)
             stack.best[rows] = stack.params.data[rows]
-        leaving = [k for k, m in enumerate(stack.models) if m.stop is not None]
+        leaving = [k for k, m in enumerate(stack.models) if m.tracker.stop is not None]
         for k in leaving:
             results[stack.models[k].index] = _result(stack, k, metric)
         if leaving:
-            stack.select([k for k, m in enumerate(stack.models) if m.stop is None])
+            stack.select([k for k, m in enumerate(stack.models) if m.tracker.stop is None])
         epoch += 1
 
 
@@ -389,14 +360,14 @@ def train_batched(
     exact = target.type == "cpu" if exact is None else exact
     classify = data.task == "classification"
     n_outputs = int(data.n_classes or 0) if classify else 1
-    tensors = _to_tensors(data, target)
+    tensors = to_tensors(data, target)
     if not classify:
         tensors["y_train"] = tensors["y_train"].unsqueeze(1)
         tensors["y_val"] = tensors["y_val"].unsqueeze(1)
     n = tensors["x_train"].shape[0]
     results: list[TrainResult | None] = [None] * len(configs)
     for group in stacked.group_configs(configs):
-        models = sorted((_Model(i, configs[i], seeds[i]) for i in group),
+        models = sorted((_Model(i, configs[i], seeds[i], classify) for i in group),
                         key=lambda m: _sort_key(m, n))
         stack = _Stack(models, data.n_features, n_outputs, target, exact)
         _train_stack(stack, tensors, classify, data.target_std, on_epoch, results)

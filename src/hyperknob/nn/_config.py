@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from typing import Any
+
+from hyperknob._checks import check_bool, check_choice, check_int, check_number
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
 INITIALIZATIONS = ("default", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine")
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name!r} must be one of {list(choices)}, got {name}={value!r}")
-
-
-def _check_number(name: str, value: object, low: float, high: float, *,
-                  low_open: bool = False, high_open: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TypeError(f"{name!r} must be a finite number, got {name}={value!r}")
-    below = value <= low if low_open else value < low
-    above = value >= high if high_open else value > high
-    if below or above:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name!r} must lie in {interval}, got {name}={value!r}")
-
-
-def _check_int(name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name!r} must be an int, got {name}={value!r}")
-    if value < low:
-        raise ValueError(f"{name!r} must be >= {low}, got {name}={value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,31 +53,30 @@ class MLPConfig:
             raise TypeError(f"'hidden_layers' must be a tuple of widths, got {layers!r}")
         object.__setattr__(self, "hidden_layers", tuple(layers))
         for index, width in enumerate(self.hidden_layers):
-            _check_int(f"hidden_layers[{index}]", width, 1)
-        _check_choice("activation", self.activation, ACTIVATIONS)
-        _check_choice("init", self.init, INITIALIZATIONS)
-        _check_number("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_number("learning_rate", self.learning_rate, 0.0, math.inf, low_open=True)
-        _check_number("momentum", self.momentum, 0.0, 1.0, high_open=True)
-        if not isinstance(self.nesterov, bool):
-            raise TypeError(f"'nesterov' must be a bool, got nesterov={self.nesterov!r}")
+            check_int(f"hidden_layers[{index}]", width, least=1)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("init", self.init, INITIALIZATIONS)
+        check_number("dropout", self.dropout, least=0.0, below=1.0)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_number("learning_rate", self.learning_rate, above=0.0)
+        check_number("momentum", self.momentum, least=0.0, below=1.0)
+        check_bool("nesterov", self.nesterov)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError(
                 "'nesterov' needs optimizer='sgd' and momentum > 0, got "
                 f"optimizer={self.optimizer!r}, momentum={self.momentum!r}"
             )
-        _check_number("beta1", self.beta1, 0.0, 1.0, high_open=True)
-        _check_number("beta2", self.beta2, 0.0, 1.0, high_open=True)
-        _check_number("l1", self.l1, 0.0, math.inf)
-        _check_number("l2", self.l2, 0.0, math.inf)
-        _check_choice("schedule", self.schedule, SCHEDULES)
-        _check_int("step_size", self.step_size, 1)
-        _check_number("gamma", self.gamma, 0.0, 1.0, low_open=True)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("epochs", self.epochs, 1)
+        check_number("beta1", self.beta1, least=0.0, below=1.0)
+        check_number("beta2", self.beta2, least=0.0, below=1.0)
+        check_number("l1", self.l1, least=0.0)
+        check_number("l2", self.l2, least=0.0)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_int("step_size", self.step_size, least=1)
+        check_number("gamma", self.gamma, above=0.0, most=1.0)
+        check_int("batch_size", self.batch_size, least=1)
+        check_int("epochs", self.epochs, least=1)
         if self.patience is not None:
-            _check_int("patience", self.patience, 1)
+            check_int("patience", self.patience, least=1)
 
     @property
     def n_hidden_layers(self) -> int:

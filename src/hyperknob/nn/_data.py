@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from hyperknob._checks import check_int, check_number
 from hyperknob.nn._split import split_rows, subsample_rows
 from hyperknob.nn._tabular import Column, ColumnEncoder, file_format, read_table, target_classes
 
@@ -110,9 +111,7 @@ class Dataset:
             >>> load_dataset("iris", seed=0).subset(0.5).n_train
             52
         """
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not (
-                0.0 < fraction <= 1.0):
-            raise ValueError(f"fraction must be in (0, 1], got fraction={fraction!r}")
+        check_number("fraction", fraction, above=0.0, most=1.0)
         if fraction == 1.0:
             return self
         labels = self.y_train if self.task == Task.CLASSIFICATION else None
@@ -278,10 +277,7 @@ def _check_arguments(
             "'val_fraction' + 'test_fraction' must be < 1 to leave training rows, got "
             f"val_fraction={val_fraction!r}, test_fraction={test_fraction!r}"
         )
-    if max_rows is not None and (
-        isinstance(max_rows, bool) or not isinstance(max_rows, numbers.Integral) or max_rows < 1
-    ):
-        raise ValueError(f"'max_rows' must be a positive integer or None, got {max_rows=}")
+    check_int("max_rows", max_rows, least=1, none_ok=True)
 
 
 def _resolve_file(source: str) -> Path:

@@ -91,12 +91,15 @@ def initialize(model: MLP, scheme: str) -> None:
 
 def build_mlp(config: MLPConfig, n_inputs: int, n_outputs: int, *,
               seed: int | None = None) -> MLP:
-    """Build and initialize an MLP; with ``seed`` the initial weights are reproducible."""
-    if seed is not None:
+    """Build and initialize an MLP; with ``seed`` the initial weights are reproducible (drawn
+    from a fork of torch's generator: the caller's random state is left as it was)."""
+    if seed is None:
+        model = MLP(n_inputs, n_outputs, config)
+        initialize(model, config.init)
+        return model
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-    model = MLP(n_inputs, n_outputs, config)
-    initialize(model, config.init)
-    return model
+        return build_mlp(config, n_inputs, n_outputs)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hyperknob._training_record import StopReason, store_record
 from hyperknob.exceptions import TrialPruned
+from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._data import Dataset, load_dataset
 from hyperknob.nn._space import SearchSpace, default_space
 from hyperknob.nn._train import EpochRecord, TrainResult, train
@@ -16,18 +18,15 @@ if TYPE_CHECKING:
     from hyperknob.trial import Trial
 
 
-def _finite_or_none(values: list[float]) -> list[float | None]:
-    return [v if math.isfinite(v) else None for v in values]
-
-
 class NeuralNetworkObjective:
     """Train one MLP per trial on a dataset and return its best validation metric.
 
     Classification returns validation accuracy (``direction == "maximize"``); regression
     returns validation RMSE (``"minimize"``). After every epoch the metric is reported, so a
-    pruner can stop the trial. Every trial records its learned-parameter count, its curves and
-    its number of training rows in ``user_attrs``; a diverged or pruned trial is PRUNED with
-    the reason in ``system_attrs["prune_reason"]`` (and ``user_attrs["stop_detail"]``).
+    pruner can stop the trial. Every trial keeps its :class:`TrainingRecord` (configuration,
+    curves, stop reason, learned-parameter count, training rows, device, seconds; read it
+    back with :func:`read_record`); a diverged or pruned trial is PRUNED with the reason in
+    ``system_attrs["prune_reason"]`` (and the record's ``stop_detail``).
 
     Every trial trains with the same ``seed``: differences between trials come from the
     hyperparameters, not from the initial weights or the batch order.
@@ -104,30 +103,45 @@ class NeuralNetworkObjective:
         return trial.should_prune()
 
     def record(self, trial: Trial, result: TrainResult) -> None:
-        """Store a trained configuration's outcome in the trial's ``user_attrs``."""
-        config = result.config
-        curves = {name: _finite_or_none(values) for name, values in result.curves().items()}
-        trial.set_user_attr("config", config.to_dict())
-        trial.set_user_attr("n_parameters", result.n_parameters)
-        trial.set_user_attr("hidden_layers", list(config.hidden_layers))
-        trial.set_user_attr("init", config.init)
-        trial.set_user_attr("curves", curves)
-        trial.set_user_attr("epochs_run", len(result.history))
-        trial.set_user_attr("best_epoch", result.best_epoch)
-        trial.set_user_attr("stop_reason", result.stop_reason)
-        trial.set_user_attr("stop_detail", result.stop_detail)
-        trial.set_user_attr("train_rows", self.dataset.n_train)
+        """Store a trained configuration's outcome on the trial (its training record)."""
+        store_record(trial, result.record(train_rows=self.dataset.n_train))
 
     def outcome(self, result: TrainResult) -> float:
         """Return the trial's value, or raise ``TrialPruned`` for a pruned or diverged run."""
-        if result.stop_reason == "diverged":
+        if result.stop_reason is StopReason.DIVERGED:
             raise TrialPruned(f"diverged: {result.stop_detail}")
-        if result.stop_reason == "stopped":
+        if result.stop_reason is StopReason.STOPPED:
             raise TrialPruned()  # the reason the pruner gave is kept by should_prune()
         if self.target == "loss":
             losses = [r.val_loss for r in result.history if math.isfinite(r.val_loss)]
             return min(losses) if losses else math.inf
         return result.best.val_metric
+
+    # -- as a BatchObjective: K trials trained as one batched model -------------------------
+    def suggest(self, trial: Trial) -> MLPConfig:
+        """Return the configuration the search space suggests for a just-asked trial."""
+        return self.space.suggest(trial)
+
+    def evaluate_batch(self, trials: Sequence[Trial],
+                       suggested: Sequence[MLPConfig]) -> list[float | BaseException]:
+        """Train the trials' configurations together (``BatchedExecutor``); record each one
+        and return its value, or the ``TrialPruned`` that ends it. The pruner judges each
+        model alone at each rung while the others of the batch train on."""
+        from hyperknob.nn._batched_train import train_batched
+
+        def on_epoch(index: int, record: EpochRecord) -> bool:
+            return self.report(trials[index], record)
+
+        results = train_batched(list(suggested), self.dataset, seed=self.seed,
+                                device=self.device, on_epoch=on_epoch)
+        outcomes: list[float | BaseException] = []
+        for trial, result in zip(trials, results, strict=True):
+            self.record(trial, result)
+            try:
+                outcomes.append(self.outcome(result))
+            except TrialPruned as pruned:
+                outcomes.append(pruned)
+        return outcomes
 
     def __call__(self, trial: Trial) -> float:
         """Train the trial's configuration; return its best validation metric.

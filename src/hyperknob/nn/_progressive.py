@@ -139,7 +139,7 @@ def seed_params(space: SearchSpace, trials: list[FrozenTrial]) -> list[dict[str,
     """Return the parameters of ``trials`` that still fit ``space``, to enqueue in stage 2."""
     kept = []
     for trial in trials:
-        params = {k: v for k, v in trial.params.items() if space._fits(k, v)}
+        params = {k: v for k, v in trial.params.items() if space.fits(k, v)}
         if params and params not in kept:
             kept.append(params)
     return kept

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from hyperknob._checks import check_int
+from hyperknob._training_record import read_record
 from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._data import Dataset, Task
 from hyperknob.nn._train import TrainResult, train
@@ -93,7 +95,9 @@ class Fits:
         or on train + validation for the epochs its run on train needed."""
         key = (trial.number, seed, refit)
         if key not in self._cache:
-            config = MLPConfig.from_dict(trial.user_attrs["config"])
+            config = config_of(trial)
+            if config is None:
+                raise ValueError(f"trial {trial.number} has no network configuration recorded")
             if refit == "train":
                 result = train(config, self.data, seed=seed, device=self.device,
                                log=lambda _: None)
@@ -107,6 +111,14 @@ class Fits:
             self.epochs += len(result.history)
             self._cache[key] = result
         return self._cache[key]
+
+
+def config_of(trial: FrozenTrial) -> MLPConfig | None:
+    """Return the network configuration a trial's training record holds, if any."""
+    record = read_record(trial)
+    if record is None or record.config is None:
+        return None
+    return MLPConfig.from_dict(record.config)
 
 
 def rank_key(result: TrainResult, classify: bool) -> tuple[float, float]:
@@ -125,13 +137,13 @@ def candidates(trials: Sequence[FrozenTrial], k: int, *, maximize: bool) -> list
 
     def key(trial: FrozenTrial) -> tuple[float, float]:
         value = float(trial.value if trial.value is not None else math.nan)
-        curves = trial.user_attrs.get("curves") or {}
-        losses = [v for v in curves.get("val_loss", []) if v is not None]
+        record = read_record(trial)
+        losses = [v for v in (record.curve("val_loss") if record else ()) if v is not None]
         loss = min(losses) if losses else math.inf
         return (-value if maximize else value, loss)
 
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None
-            and math.isfinite(t.value) and "config" in t.user_attrs]
+            and math.isfinite(t.value) and config_of(t) is not None]
     return sorted(done, key=key)[:k]
 
 
@@ -170,8 +182,7 @@ def finalize(
         raise ValueError(f"refit must be one of {REFITS}, got refit={refit!r}")
     for name, value, least in (("ensemble", ensemble, 1), ("top", top, 1),
                                ("extra_seeds", extra_seeds, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ValueError(f"{name} must be an int >= {least}, got {name}={value!r}")
+        check_int(name, value, least=least)
     classify = fits.data.task == Task.CLASSIFICATION
     pool = candidates(trials, max(top if select == "reseed" else 1, ensemble), maximize=maximize)
     if not pool:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperknob._checks import check_int, is_int, is_number
 from hyperknob.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -111,7 +112,7 @@ class SearchSpace:
         width = units.high if isinstance(units, IntDistribution) else None
         epochs = dims.get("epochs")
         layers_knob = self.dimensions["n_layers"]
-        depths = [d for d in (1, 2) if self._fits("n_layers", d)] if isinstance(
+        depths = [d for d in (1, 2) if self.fits("n_layers", d)] if isinstance(
             layers_knob, BaseDistribution) else [int(layers_knob)]
         wished: list[dict[str, Any]] = []
         for n_layers in depths:
@@ -130,12 +131,13 @@ class SearchSpace:
                 wished.append(params)
         fitted = []
         for params in wished:
-            kept = {k: v for k, v in params.items() if self._fits(k, v)}
+            kept = {k: v for k, v in params.items() if self.fits(k, v)}
             if kept and kept not in fitted:
                 fitted.append(kept)
         return fitted
 
-    def _fits(self, name: str, value: Any) -> bool:
+    def fits(self, name: str, value: Any) -> bool:
+        """Return whether parameter ``name`` may take ``value`` in this space."""
         knob = "units" if name.startswith("units_l") else name
         dist = self.dimensions.get(knob)
         if not isinstance(dist, BaseDistribution):
@@ -172,8 +174,7 @@ def default_space(
     if max_epochs is None:
         # ~200k example-passes in all: 160 epochs for 1,250 rows, 10 for 20,000 rows and more.
         max_epochs = int(min(1000, max(10, round(200_000 / n_train))))
-    if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 10:
-        raise ValueError(f"max_epochs must be an int >= 10, got max_epochs={max_epochs!r}")
+    check_int("max_epochs", max_epochs, least=10)
     width = min(max(1.5 * n_features, low), high)
     return SearchSpace({
         "learning_rate": FloatDistribution(1e-4, 1e-1, log=True, prior=Prior(10 ** -2.5)),
@@ -227,10 +228,9 @@ def _check_value(key: str, kind: str, value: Any) -> None:
         if value not in _CHOICES[key]:
             raise ValueError(f"expected one of {list(_CHOICES[key])}, got {value!r}")
     elif kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_int(value):
             raise ValueError(f"expected an int, got {value!r}")
-    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-            value):
+    elif not (is_number(value) and math.isfinite(value)):
         raise ValueError(f"expected a finite number, got {value!r}")
 
 

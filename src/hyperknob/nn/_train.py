@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import random
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -14,13 +13,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from hyperknob._training_record import StopReason, TrainingRecord
 from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._model import MLP, build_mlp
+from hyperknob.nn._tracker import DIVERGENCE_FACTOR, EpochTracker
+
+__all__ = ["DIVERGENCE_FACTOR", "EpochRecord", "TrainResult", "evaluate", "resolve_device",
+           "to_tensors", "train"]
 
 if TYPE_CHECKING:
     from hyperknob.nn._data import Dataset
 
-DIVERGENCE_FACTOR = 10.0  # a loss this many times its starting value has diverged
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,8 +42,9 @@ class EpochRecord:
 class TrainResult:
     """The trained model (best epoch's weights) and the curves that led there.
 
-    ``stop_reason`` is ``"completed"``, ``"early_stopping"``, ``"diverged"`` or ``"stopped"``
-    (the ``on_epoch`` hook asked to stop, e.g. a pruner); ``stop_detail`` says why in words.
+    ``stop_reason`` is a :class:`StopReason` (a ``str``: ``"completed"``,
+    ``"early_stopping"``, ``"diverged"`` or ``"stopped"`` -- the ``on_epoch`` hook asked to
+    stop, e.g. a pruner); ``stop_detail`` says why in words.
     """
 
     model: MLP
@@ -48,15 +52,26 @@ class TrainResult:
     history: tuple[EpochRecord, ...]
     metric: str
     best_epoch: int
-    stop_reason: str
+    stop_reason: StopReason
     stop_detail: str
     n_parameters: int
     initial_loss: float
+    device: str = "cpu"
+    seconds: float = 0.0
 
     @property
     def best(self) -> EpochRecord:
         """Return the record of the best epoch (the weights the model holds)."""
         return self.history[self.best_epoch]
+
+    def record(self, *, train_rows: int | None = None) -> TrainingRecord:
+        """Return what a trial keeps of this run (see :func:`hyperknob.nn.store_record`)."""
+        return TrainingRecord(
+            curves={name: tuple(values) for name, values in self.curves().items()},
+            config=self.config.to_dict(), stop_reason=self.stop_reason,
+            stop_detail=self.stop_detail, n_parameters=self.n_parameters,
+            best_epoch=self.best_epoch, train_rows=train_rows, device=self.device,
+            seconds=self.seconds)
 
     def curves(self) -> dict[str, list[float]]:
         """Return train loss, validation loss and validation metric per epoch."""
@@ -86,13 +101,6 @@ def resolve_device(device: str) -> torch.device:
     return resolved
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python's, numpy's and torch's global generators (dropout draws from torch's)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def make_optimizer(model: nn.Module, config: MLPConfig) -> torch.optim.Optimizer:
     """Return the optimizer the config names, with its own settings. L2 is weight decay."""
     params = model.parameters()
@@ -119,7 +127,8 @@ def make_schedule(optimizer: torch.optim.Optimizer,
     return None
 
 
-def _to_tensors(data: Dataset, device: torch.device) -> dict[str, torch.Tensor]:
+def to_tensors(data: Dataset, device: torch.device) -> dict[str, torch.Tensor]:
+    """Return the training and validation splits as tensors on ``device``."""
     classify = data.task == "classification"
     out = {}
     for split in ("train", "val"):
@@ -129,6 +138,39 @@ def _to_tensors(data: Dataset, device: torch.device) -> dict[str, torch.Tensor]:
         out[f"y_{split}"] = torch.as_tensor(
             np.asarray(y, dtype=np.int64 if classify else np.float32), device=device)
     return out
+
+
+@dataclasses.dataclass
+class _Problem:
+    """The data as tensors on the device, the loss, and how the metric is read."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    classify: bool
+    target_std: float
+    loss_fn: nn.Module
+
+    @classmethod
+    def on(cls, data: Dataset, device: torch.device) -> _Problem:
+        classify = data.task == "classification"
+        tensors = to_tensors(data, device)
+        y_train, y_val = tensors["y_train"], tensors["y_val"]
+        if not classify:
+            y_train, y_val = y_train.unsqueeze(1), y_val.unsqueeze(1)
+        return cls(tensors["x_train"], y_train, tensors["x_val"], y_val, classify,
+                   data.target_std, nn.CrossEntropyLoss() if classify else nn.MSELoss())
+
+    def validate(self, model: nn.Module) -> tuple[float, float]:
+        """Return the validation loss and metric (accuracy, or RMSE in target units)."""
+        model.eval()
+        with torch.no_grad():
+            out = model(self.x_val)
+            val_loss = float(self.loss_fn(out, self.y_val))
+            if self.classify:
+                return val_loss, float((out.argmax(dim=1) == self.y_val).float().mean())
+            return val_loss, math.sqrt(val_loss) * self.target_std
 
 
 def train(
@@ -153,6 +195,9 @@ def train(
     ``"best"`` (the weights of the best validation epoch) or ``"last"`` (the last epoch's: a
     refit whose validation rows are in its training set has nothing to choose by).
 
+    ``seed`` fixes the initial weights, the batch order and the dropout draws; the
+    caller's random state (torch's, numpy's, Python's) is left as it was.
+
     Example:
         >>> from hyperknob.nn import load_dataset
         >>> result = train(MLPConfig(epochs=5), load_dataset("iris"))  # doctest: +SKIP
@@ -161,104 +206,101 @@ def train(
         raise ValueError(f"log_every must be an int >= 1 or None, got {log_every!r}")
     if keep not in ("best", "last"):
         raise ValueError(f"keep must be 'best' or 'last', got keep={keep!r}")
-    classify = data.task == "classification"
     target = resolve_device(device)
-    seed_everything(seed)
-    n_outputs = int(data.n_classes or 0) if classify else 1
-    model = build_mlp(config, data.n_features, n_outputs).to(target)
-    tensors = _to_tensors(data, target)
-    x_train, y_train = tensors["x_train"], tensors["y_train"]
-    x_val, y_val = tensors["x_val"], tensors["y_val"]
-    if not classify:
-        y_train, y_val = y_train.unsqueeze(1), y_val.unsqueeze(1)
-    loss_fn: nn.Module = nn.CrossEntropyLoss() if classify else nn.MSELoss()
+    began = time.perf_counter()
+    # The weights' initial draws and dropout come from torch's generator: seed it inside a
+    # fork, so the caller's random state is untouched and every run with ``seed`` is alike.
+    with torch.random.fork_rng(devices=[target] if target.type == "cuda" else []):
+        torch.manual_seed(seed)
+        problem = _Problem.on(data, target)
+        n_outputs = int(data.n_classes or 0) if problem.classify else 1
+        model = build_mlp(config, data.n_features, n_outputs).to(target)
+        with torch.no_grad():
+            initial_loss = float(problem.loss_fn(model(problem.x_train), problem.y_train))
+        tracker = EpochTracker(config, problem.classify, initial_loss)
+        history, best_state = _fit(model, config, problem, tracker, seed, on_epoch,
+                                   _Logger(log_every, log))
+    if tracker.stop is None:  # e.g. zero epochs ran
+        tracker.stop = (StopReason.COMPLETED, f"trained all {config.epochs} epochs")
+    best_epoch = tracker.best_epoch
+    if keep == "last" or best_state is None:
+        best_epoch = len(history) - 1
+    else:
+        model.load_state_dict(best_state)
+    return TrainResult(
+        model=model, config=config, history=tuple(history),
+        metric="accuracy" if problem.classify else "rmse", best_epoch=max(best_epoch, 0),
+        stop_reason=tracker.stop[0], stop_detail=tracker.stop[1],
+        n_parameters=sum(p.numel() for p in model.parameters()), initial_loss=initial_loss,
+        device=str(target), seconds=time.perf_counter() - began,
+    )
+
+
+class _Logger:
+    """Print the cost every ``every`` iterations (None: never)."""
+
+    def __init__(self, every: int | None, log: Callable[[str], Any]) -> None:
+        self.every, self.log, self.iteration = every, log, 0
+
+    def step(self, epoch: int, loss: torch.Tensor) -> None:
+        self.iteration += 1
+        if self.every is not None and self.iteration % self.every == 0:
+            self.log(f"epoch {epoch} iteration {self.iteration}: cost {float(loss):.6g}")
+
+
+def _fit(model: MLP, config: MLPConfig, problem: _Problem, tracker: EpochTracker, seed: int,
+         on_epoch: Callable[[EpochRecord], bool] | None,
+         logger: _Logger) -> tuple[list[EpochRecord], dict[str, torch.Tensor] | None]:
+    """The epochs: train, check divergence, validate, keep the best weights, ask the hook."""
     optimizer = make_optimizer(model, config)
     schedule = make_schedule(optimizer, config)
     shuffle = torch.Generator().manual_seed(seed)
-    weights = model.weight_matrices()
-    n = x_train.shape[0]
-    with torch.no_grad():
-        initial_loss = float(loss_fn(model(x_train), y_train))
-    limit = DIVERGENCE_FACTOR * max(initial_loss, 1e-8)
-
     history: list[EpochRecord] = []
-    best_epoch, best_key = -1, (math.inf, math.inf)
     best_state: dict[str, torch.Tensor] | None = None
-    stop_reason, stop_detail = "completed", f"trained all {config.epochs} epochs"
-    since_better, best_val_loss = 0, math.inf
-    iteration = 0
     for epoch in range(config.epochs):
         started = time.perf_counter()
-        model.train()
-        order = torch.randperm(n, generator=shuffle).to(target)
-        batch_losses: list[torch.Tensor] = []
-        for start in range(0, n, config.batch_size):
-            index = order[start:start + config.batch_size]
-            loss = loss_fn(model(x_train[index]), y_train[index])
-            batch_losses.append(loss.detach())  # summed once per epoch: no launch per batch
-            if config.l1 > 0:
-                loss = loss + config.l1 * sum(w.abs().sum() for w in weights)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            iteration += 1
-            if log_every is not None and iteration % log_every == 0:
-                log(f"epoch {epoch} iteration {iteration}: cost {float(loss.detach()):.6g}")
-        sizes = torch.full((len(batch_losses),), float(config.batch_size), device=target)
-        sizes[-1] = n - config.batch_size * (len(batch_losses) - 1)
-        train_loss = float(torch.stack(batch_losses) @ sizes) / n
+        train_loss = _train_epoch(model, config, problem, optimizer, shuffle, epoch, logger)
         learning_rate = optimizer.param_groups[0]["lr"]
         if schedule is not None:
             schedule.step()
-        if not math.isfinite(train_loss) or train_loss > limit:
-            stop_reason = "diverged"
-            stop_detail = (f"training loss {train_loss:.4g} at epoch {epoch} "
-                           + ("is not finite" if not math.isfinite(train_loss) else
-                              f"is over {DIVERGENCE_FACTOR:g}x its starting value "
-                              f"{initial_loss:.4g}")
-                           + f"; learning rate {config.learning_rate:g}")
+        if tracker.diverged(epoch, train_loss):
             history.append(EpochRecord(epoch, train_loss, math.nan, math.nan, learning_rate,
                                        time.perf_counter() - started))
             break
-        model.eval()
-        with torch.no_grad():
-            out = model(x_val)
-            val_loss = float(loss_fn(out, y_val))
-            if classify:
-                val_metric = float((out.argmax(dim=1) == y_val).float().mean())
-            else:
-                val_metric = math.sqrt(val_loss) * data.target_std
+        val_loss, val_metric = problem.validate(model)
         record = EpochRecord(epoch, train_loss, val_loss, val_metric, learning_rate,
                              time.perf_counter() - started)
         history.append(record)
-        key = (-val_metric if classify else val_metric, val_loss)
-        if math.isfinite(val_loss) and key < best_key:
-            best_epoch, best_key = epoch, key
+        if tracker.validated(epoch, val_loss, val_metric):
             best_state = copy.deepcopy(model.state_dict())
-        if val_loss < best_val_loss:
-            best_val_loss, since_better = val_loss, 0
-        else:
-            since_better += 1
-        if on_epoch is not None and on_epoch(record):
-            stop_reason, stop_detail = "stopped", f"stopped after epoch {epoch} by on_epoch"
+        if tracker.decide(epoch, hook_stops=on_epoch is not None and on_epoch(record)):
             break
-        if config.patience is not None and since_better >= config.patience:
-            stop_reason = "early_stopping"
-            stop_detail = (f"validation loss did not improve for {config.patience} epochs "
-                           f"(best {best_val_loss:.4g})")
-            break
-    if keep == "last":
-        best_epoch = len(history) - 1
-    elif best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_epoch = len(history) - 1
-    return TrainResult(
-        model=model, config=config, history=tuple(history),
-        metric="accuracy" if classify else "rmse", best_epoch=max(best_epoch, 0),
-        stop_reason=stop_reason, stop_detail=stop_detail,
-        n_parameters=sum(p.numel() for p in model.parameters()), initial_loss=initial_loss,
-    )
+    return history, best_state
+
+
+def _train_epoch(model: MLP, config: MLPConfig, problem: _Problem,
+                 optimizer: torch.optim.Optimizer, shuffle: torch.Generator, epoch: int,
+                 logger: _Logger) -> float:
+    """Run one epoch of mini-batch steps; return the mean training loss over its rows."""
+    model.train()
+    x, y = problem.x_train, problem.y_train
+    n = x.shape[0]
+    order = torch.randperm(n, generator=shuffle).to(x.device)
+    weights = model.weight_matrices()
+    batch_losses: list[torch.Tensor] = []
+    for start in range(0, n, config.batch_size):
+        index = order[start:start + config.batch_size]
+        loss = problem.loss_fn(model(x[index]), y[index])
+        batch_losses.append(loss.detach())  # summed once per epoch: no launch per batch
+        if config.l1 > 0:
+            loss = loss + config.l1 * sum(w.abs().sum() for w in weights)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        logger.step(epoch, loss.detach())
+    sizes = torch.full((len(batch_losses),), float(config.batch_size), device=x.device)
+    sizes[-1] = n - config.batch_size * (len(batch_losses) - 1)
+    return float(torch.stack(batch_losses) @ sizes) / n
 
 
 def evaluate(model: nn.Module, data: Dataset, split: str = "test", *,

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperknob._checks import check_int, check_number, invalid, is_int
+from hyperknob._training_record import read_record
 from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._data import Dataset, load_dataset
 from hyperknob.nn._objective import NeuralNetworkObjective
@@ -34,7 +36,7 @@ from hyperknob.nn._plan import (
     search_plan,
 )
 from hyperknob.nn._run_files import save_run
-from hyperknob.nn._select import REFITS, SELECTIONS, Fits, finalize, rank_key
+from hyperknob.nn._select import REFITS, SELECTIONS, Fits, config_of, finalize, rank_key
 from hyperknob.nn._space import SearchSpace, default_space, load_space
 from hyperknob.nn._train import evaluate, resolve_device
 from hyperknob.trial import TrialState
@@ -118,14 +120,8 @@ class TuneResult:
 
 
 def _check_budget(trials: int | None, timeout: float | None) -> None:
-    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int)
-                               or trials < 1):
-        raise ValueError(f"trials must be an int >= 1 or None, got trials={trials!r}")
-    if timeout is not None and (isinstance(timeout, bool)
-                                or not isinstance(timeout, (int, float))
-                                or not math.isfinite(timeout) or timeout <= 0):
-        raise ValueError(f"timeout must be a number of seconds > 0 or None, got "
-                         f"timeout={timeout!r}")
+    check_int("trials", trials, least=1, none_ok=True)
+    check_number("timeout", timeout, above=0, none_ok=True, unit="seconds")
     if trials is not None and timeout is not None:
         raise ValueError("give trials or timeout, not both")
 
@@ -138,8 +134,8 @@ def _resolve_auto(select: str, refit: str, ensemble: int | str) -> tuple[str, st
         raise ValueError(f"select must be 'auto' or one of {SELECTIONS}, got select={select!r}")
     if refit not in REFITS:
         raise ValueError(f"refit must be 'auto' or one of {REFITS}, got refit={refit!r}")
-    if isinstance(members, bool) or not isinstance(members, int) or members < 1:
-        raise ValueError(f"ensemble must be 'auto' or an int >= 1, got ensemble={ensemble!r}")
+    if not (is_int(members) and members >= 1):
+        raise invalid("ensemble", ensemble, "'auto' or an int >= 1")
     return select, refit, members
 
 
@@ -239,8 +235,7 @@ def tune(
     _check_budget(trials, timeout)
     if trials is None and timeout is None:
         trials = DEFAULT_TRIALS
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got seed={seed!r}")
+    check_int("seed", seed, least=0)
     select, refit, members = _resolve_auto(select, refit, ensemble)
     _check_runner(jobs, batch, executor, strategy, log_every)
     dataset = data if isinstance(data, Dataset) else load_dataset(data, target=target,
@@ -296,10 +291,9 @@ def tune(
 
 def _check_runner(jobs: int, batch: int | str, executor: Any, strategy: str | None,
                   log_every: int | None) -> None:
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be an int >= 1, got jobs={jobs!r}")
-    if batch != "auto" and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
-        raise ValueError(f"batch must be 'auto' or an int >= 1, got batch={batch!r}")
+    check_int("jobs", jobs, least=1)
+    if batch != "auto" and not (is_int(batch) and batch >= 1):
+        raise invalid("batch", batch, "'auto' or an int >= 1")
     if executor is not None:
         for clash, given in (("jobs > 1", jobs > 1), ("batch", batch != 1),
                              ("strategy 'progressive'", strategy == "progressive")):
@@ -411,7 +405,7 @@ def _baseline(trials: list[FrozenTrial], fits: Fits, maximize: bool,
     configuration trained in full (as its trial was, unless a pruner stopped that trial),
     the best by validation, scored on test."""
     ruled = [t for t in trials if t.user_attrs.get("source") == "rule of thumb"
-             and "config" in t.user_attrs]
+             and config_of(t) is not None]
     if not ruled:
         return None
     runs = [(rank_key(fits.get(t, seed=fits.seed), maximize), t.number, t) for t in ruled]
@@ -423,7 +417,8 @@ def _baseline(trials: list[FrozenTrial], fits: Fits, maximize: bool,
 
 
 def _epochs_spent(trials: list[FrozenTrial]) -> int:
-    return sum(int(t.user_attrs.get("epochs_run", 0)) for t in trials)
+    records = (read_record(t) for t in trials)
+    return sum(record.epochs_run for record in records if record is not None)
 
 
 def _finish(study: Study, job: NeuralNetworkObjective, how: str, done: int, started: float,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import TYPE_CHECKING
 
@@ -11,34 +12,42 @@ if TYPE_CHECKING:
     from hyperknob.study._view import StudyView
 
 
-class BasePruner:
+class BasePruner(abc.ABC):
     """Decide whether a running trial should stop early.
 
     Like samplers, pruners never write and keep no state of their own that the stored trials
     could not rebuild: every decision is a function of the study's stored trials, so it is
     the same in every worker process and after a restart.
 
-    Subclasses define :meth:`check`, which says why a trial should stop (or returns None), or
-    only :meth:`prune`, the yes/no form (Optuna's interface); each has a default in terms of
-    the other. ``Trial.should_prune`` asks :meth:`check` and keeps the reason, which the study
-    stores with the PRUNED trial.
+    An abstract base class. Subclasses define :meth:`check`, which says why a trial should
+    stop (or returns None), or only :meth:`prune`, the yes/no form (Optuna's interface),
+    which then gives :meth:`check` a default reason; a subclass defining neither is refused
+    when it is defined. ``Trial.should_prune`` asks :meth:`check` and keeps the reason,
+    which the study stores with the PRUNED trial.
     """
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.check is BasePruner.check and cls.prune is BasePruner.prune:
+        defines_check = any("check" in vars(k) for k in cls.__mro__[:-1] if k is not BasePruner)
+        defines_prune = any("prune" in vars(k) for k in cls.__mro__[:-1] if k is not BasePruner)
+        if not defines_check and not defines_prune:
             raise TypeError(f"pruner {cls.__name__} must define check() or prune()")
+        if not defines_check:  # Optuna's style: the reason says who pruned, and at which step
+            cls.check = _check_from_prune  # type: ignore[method-assign]
 
     def prune(self, study: StudyView, trial: FrozenTrial) -> bool:
         """Return True if ``trial`` (with its reported intermediate values) should stop."""
         return self.check(study, trial) is not None
 
+    @abc.abstractmethod
     def check(self, study: StudyView, trial: FrozenTrial) -> str | None:
         """Return why ``trial`` should stop now, with the numbers behind it, or None."""
-        if not self.prune(study, trial):
-            return None
-        step = last_step(trial)
-        return f"{type(self).__name__} pruned the trial at step {step}"
+
+
+def _check_from_prune(self: BasePruner, study: StudyView, trial: FrozenTrial) -> str | None:
+    if not self.prune(study, trial):
+        return None
+    return f"{type(self).__name__} pruned the trial at step {last_step(trial)}"
 
 
 class NopPruner(BasePruner):
@@ -57,15 +66,6 @@ def last_step(trial: FrozenTrial) -> int | None:
     """Return the largest step ``trial`` reported, or None before its first report."""
     values = trial.intermediate_values
     return max(values) if values else None
-
-
-def check_int(name: str, value: object, least: int) -> int:
-    """Return ``value`` if it is an int >= ``least``; else raise a clear error."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {name}={value!r}")
-    if value < least:
-        raise ValueError(f"{name} must be >= {least}, got {name}={value}")
-    return value
 
 
 def is_nan(value: float) -> bool:

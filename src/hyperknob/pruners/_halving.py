@@ -22,8 +22,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from hyperknob._checks import check_int
 from hyperknob._direction import StudyDirection
-from hyperknob.pruners._base import BasePruner, check_int, last_step
+from hyperknob.pruners._base import BasePruner, last_step
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -109,7 +110,7 @@ def halving_check(
 def _check_min_resource(min_resource: int | str) -> int | str:
     if min_resource == "auto":
         return "auto"
-    return check_int("min_resource", min_resource, 1)
+    return check_int("min_resource", min_resource, least=1)
 
 
 class SuccessiveHalvingPruner(BasePruner):
@@ -137,10 +138,10 @@ class SuccessiveHalvingPruner(BasePruner):
         bootstrap_count: int = 0,
     ) -> None:
         self.min_resource = _check_min_resource(min_resource)
-        self.reduction_factor = check_int("reduction_factor", reduction_factor, 2)
+        self.reduction_factor = check_int("reduction_factor", reduction_factor, least=2)
         self.min_early_stopping_rate = check_int("min_early_stopping_rate",
-                                                 min_early_stopping_rate, 0)
-        self.bootstrap_count = check_int("bootstrap_count", bootstrap_count, 0)
+                                                 min_early_stopping_rate, least=0)
+        self.bootstrap_count = check_int("bootstrap_count", bootstrap_count, least=0)
 
     def check(self, study: StudyView, trial: FrozenTrial) -> str | None:
         min_resource = (auto_min_resource(study) if self.min_resource == "auto"
@@ -180,16 +181,16 @@ class HyperbandPruner(BasePruner):
         reduction_factor: int = 3,
         bootstrap_count: int = 0,
     ) -> None:
-        self.min_resource = check_int("min_resource", min_resource, 1)
+        self.min_resource = check_int("min_resource", min_resource, least=1)
         if max_resource != "auto":
-            check_int("max_resource", max_resource, 1)
+            check_int("max_resource", max_resource, least=1)
             assert isinstance(max_resource, int)
             if max_resource < min_resource:
                 raise ValueError(f"max_resource must be >= min_resource, got "
                                  f"max_resource={max_resource}, min_resource={min_resource}")
         self.max_resource = max_resource
-        self.reduction_factor = check_int("reduction_factor", reduction_factor, 2)
-        self.bootstrap_count = check_int("bootstrap_count", bootstrap_count, 0)
+        self.reduction_factor = check_int("reduction_factor", reduction_factor, least=2)
+        self.bootstrap_count = check_int("bootstrap_count", bootstrap_count, least=0)
 
     def n_brackets(self, max_resource: int) -> int:
         """Return ``s_max + 1`` for a maximum resource."""

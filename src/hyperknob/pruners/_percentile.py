@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hyperknob._checks import check_int, check_number
 from hyperknob._direction import StudyDirection
-from hyperknob.pruners._base import BasePruner, check_int, last_step
+from hyperknob.pruners._base import BasePruner, last_step
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -54,14 +55,11 @@ class PercentilePruner(BasePruner):
         *,
         n_min_trials: int = 1,
     ) -> None:
-        if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not (
-                0.0 <= percentile <= 100.0):
-            raise ValueError(f"percentile must be a number in [0, 100], got {percentile!r}")
-        self.percentile = float(percentile)
-        self.n_startup_trials = check_int("n_startup_trials", n_startup_trials, 0)
-        self.n_warmup_steps = check_int("n_warmup_steps", n_warmup_steps, 0)
-        self.interval_steps = check_int("interval_steps", interval_steps, 1)
-        self.n_min_trials = check_int("n_min_trials", n_min_trials, 1)
+        self.percentile = check_number("percentile", percentile, least=0.0, most=100.0)
+        self.n_startup_trials = check_int("n_startup_trials", n_startup_trials, least=0)
+        self.n_warmup_steps = check_int("n_warmup_steps", n_warmup_steps, least=0)
+        self.interval_steps = check_int("interval_steps", interval_steps, least=1)
+        self.n_min_trials = check_int("n_min_trials", n_min_trials, least=1)
 
     def _name(self) -> str:
         return f"{type(self).__name__}({self.percentile:g}th percentile)"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from hyperknob._checks import check_int, check_number, invalid, is_number
 from hyperknob._direction import StudyDirection
-from hyperknob.pruners._base import BasePruner, check_int, last_step
+from hyperknob.pruners._base import BasePruner, last_step
 from hyperknob.pruners._percentile import is_check_step
 from hyperknob.trial._frozen import FrozenTrial
 
@@ -17,8 +18,8 @@ if TYPE_CHECKING:
 def _bound(name: str, value: float | None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise TypeError(f"{name} must be a number or None, got {name}={value!r}")
+    if not is_number(value) or math.isnan(value):
+        raise invalid(name, value, "a number or None")
     return float(value)
 
 
@@ -44,8 +45,8 @@ class ThresholdPruner(BasePruner):
             raise TypeError("ThresholdPruner needs lower, upper or both")
         if self.lower is not None and self.upper is not None and self.lower > self.upper:
             raise ValueError(f"lower must be <= upper, got lower={lower!r}, upper={upper!r}")
-        self.n_warmup_steps = check_int("n_warmup_steps", n_warmup_steps, 0)
-        self.interval_steps = check_int("interval_steps", interval_steps, 1)
+        self.n_warmup_steps = check_int("n_warmup_steps", n_warmup_steps, least=0)
+        self.interval_steps = check_int("interval_steps", interval_steps, least=1)
 
     def check(self, study: StudyView, trial: FrozenTrial) -> str | None:
         step = last_step(trial)
@@ -81,11 +82,8 @@ class PatientPruner(BasePruner):
         if wrapped is not None and not isinstance(wrapped, BasePruner):
             raise TypeError(f"wrapped must be a pruner or None, got {wrapped!r}")
         self.wrapped = wrapped
-        self.patience = check_int("patience", patience, 0)
-        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not (
-                min_delta >= 0.0):
-            raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
-        self.min_delta = float(min_delta)
+        self.patience = check_int("patience", patience, least=0)
+        self.min_delta = check_number("min_delta", min_delta, least=0.0)
 
     def check(self, study: StudyView, trial: FrozenTrial) -> str | None:
         steps = sorted(trial.intermediate_values)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 from typing import TYPE_CHECKING, Any
 
+from hyperknob._checks import check_int
 from hyperknob.distributions import BaseDistribution
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.samplers._rng import check_seed
@@ -61,10 +62,7 @@ class AutoSampler(BaseSampler):
         from hyperknob.samplers.tpe import TPESampler
 
         for name, value, least in (("gp_trials", gp_trials, 0), ("gp_parallel", gp_parallel, 1)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, got {name}={value!r}")
-            if value < least:
-                raise ValueError(f"{name} must be >= {least}, got {name}={value}")
+            check_int(name, value, least=least)
         self.seed = check_seed(seed)
         self.gp_trials = gp_trials
         self.gp_parallel = gp_parallel

@@ -42,7 +42,7 @@ def _values(name: str, spec: Sequence[CategoricalChoice] | BaseDistribution) -> 
         raise TypeError(f"grid dimension {name!r} must be a list of values or a distribution, "
                         f"got {spec!r}")
     values = list(CategoricalDistribution(tuple(spec)).choices)  # validates: non-empty, hashable
-    keys = [GridSampler._key([v]) for v in values]
+    keys = [_point_key([v]) for v in values]
     for index, key in enumerate(keys):
         if key in keys[:index]:
             raise ValueError(
@@ -50,6 +50,15 @@ def _values(name: str, spec: Sequence[CategoricalChoice] | BaseDistribution) -> 
                 f"{values[index]!r}, which are the same number"
             )
     return values
+
+
+def _point_key(values: Sequence[Any]) -> tuple[tuple[str, Any], ...]:
+    # 1 in the grid and 1.0 from suggest_float are the same point; True is not 1.
+    return tuple(
+        ("number", float(v)) if isinstance(v, (int, float)) and not isinstance(v, bool)
+        else (type(v).__name__, v)
+        for v in values
+    )
 
 
 class GridSampler(BaseSampler):
@@ -78,21 +87,12 @@ class GridSampler(BaseSampler):
         self._axes = [_values(name, self.search_space[name]) for name in self._names]
         self._points = list(itertools.product(*self._axes))
         self._order = np.random.default_rng(self.seed).permutation(len(self._points))
-        self._index = {self._key(p): i for i, p in enumerate(self._points)}
+        self._index = {_point_key(p): i for i, p in enumerate(self._points)}
 
     @property
     def grid_size(self) -> int:
         """Return the number of grid points."""
         return len(self._points)
-
-    @staticmethod
-    def _key(values: Sequence[Any]) -> tuple[tuple[str, Any], ...]:
-        # 1 in the grid and 1.0 from suggest_float are the same point; True is not 1.
-        return tuple(
-            ("number", float(v)) if isinstance(v, (int, float)) and not isinstance(v, bool)
-            else (type(v).__name__, v)
-            for v in values
-        )
 
     def _holds_point(self, trial: FrozenTrial) -> bool:
         return all(name in trial.params for name in self._names)
@@ -101,7 +101,7 @@ class GridSampler(BaseSampler):
         taken = set()
         for trial in trials:
             if self._holds_point(trial):
-                index = self._index.get(self._key([trial.params[n] for n in self._names]))
+                index = self._index.get(_point_key([trial.params[n] for n in self._names]))
                 if index is not None:
                     taken.add(index)
         return taken

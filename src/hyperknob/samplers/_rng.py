@@ -11,6 +11,8 @@ import hashlib
 
 import numpy as np
 
+from hyperknob._checks import check_int
+
 
 def fresh_seed() -> int:
     """Return a random 63-bit seed for a sampler created with ``seed=None``."""
@@ -21,11 +23,7 @@ def check_seed(seed: int | None) -> int:
     """Validate a user seed and return it, or a fresh one for None."""
     if seed is None:
         return fresh_seed()
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got seed={seed}")
-    return int(seed)
+    return check_int("seed", seed, least=0)
 
 
 class UnitHash:

@@ -61,9 +61,11 @@ class _Record:
     def freeze(self) -> FrozenTrial:
         if self.frozen is None:
             self.frozen = FrozenTrial.build(
-                self.number, self.trial_id, self.state, self.value, self.params,
-                self.distributions, self.user_attrs, self.system_attrs, self.intermediate,
-                self.start, self.complete,
+                number=self.number, trial_id=self.trial_id, state=self.state, value=self.value,
+                params=self.params, distributions=self.distributions,
+                user_attrs=self.user_attrs, system_attrs=self.system_attrs,
+                intermediate_values=self.intermediate, datetime_start=self.start,
+                datetime_complete=self.complete,
             )
         return self.frozen
 

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import traceback as traceback_module
 import uuid
 import warnings
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyperknob._direction import StudyDirection
-from hyperknob.exceptions import StudyNotFoundError, TrialPruned, UpdateFinishedTrialError
+from hyperknob.exceptions import StudyNotFoundError, UpdateFinishedTrialError
 from hyperknob.pruners._base import BasePruner, NopPruner
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.storages import BaseStorage, StudySummary, get_storage
-from hyperknob.study._heartbeat import HeartbeatPolicy
+from hyperknob.study._heartbeat import Beater, HeartbeatPolicy, stale_reason
+from hyperknob.study._host import StudyHost
 from hyperknob.study._view import StudyView
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
-from hyperknob.trial._trial import Trial, check_objective_value, prune_attrs
+from hyperknob.trial._trial import Trial, check_objective_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,8 +73,25 @@ class Study:
         self.sampler = sampler if sampler is not None else _default_sampler(None)
         self.pruner = pruner if pruner is not None else NopPruner()
         self._view = StudyView(self._storage, self._study_id, study_name, self.direction)
-        self._stop_flag: Any = None  # set by stop(); a shared Event inside worker processes
+        self._host = StudyHost(self)
         self._stopped = False
+
+    def with_storage(self, storage: BaseStorage) -> Study:
+        """Return this study seen through another handle on its storage (a worker's own
+        connection): same name, sampler, pruner and heartbeat policy."""
+        return Study(study_name=self.study_name, storage=storage, sampler=self.sampler,
+                     pruner=self.pruner, heartbeat=self.heartbeat)
+
+    @property
+    def storage(self) -> BaseStorage:
+        """Return the storage the study lives in: for reading, and for handing to workers
+        (who open their own study on it); only the study writes to it."""
+        return self._storage
+
+    @property
+    def view(self) -> StudyView:
+        """Return the read-only view of the study that samplers and pruners get."""
+        return self._view
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -123,13 +143,36 @@ class Study:
         frame: pd.DataFrame = pd.DataFrame(trial_records(self.trials))
         return frame
 
-    # -- ask and tell ----------------------------------------------------------------------
+    # -- the trial lifecycle: ask, then tell / prune / fail -----------------------------------
     def ask(self) -> Trial:
-        """Start a trial: the oldest enqueued one if any, else a new one."""
+        """Start a trial: the oldest enqueued one if any, else a new one.
+
+        Under a :class:`HeartbeatPolicy`, trials whose worker went silent are failed (and
+        retried) first.
+        """
+        if self.heartbeat is not None:
+            self.reap_stale_trials()
         frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
             frozen = self._storage.create_new_trial(self._study_id)
-        return Trial(self, frozen)
+        self._host.opened(frozen.trial_id)
+        return Trial(frozen, self._host)
+
+    def hand_off(self, trial: Trial) -> int:
+        """Give up this process's handle on a running trial that a worker elsewhere runs
+        (it opens it with :meth:`running_trial`); return the trial's number."""
+        self._host.closed(trial.trial_id)
+        return trial.number
+
+    def running_trial(self, number: int) -> Trial:
+        """Return a live handle on RUNNING trial ``number`` that another process asked for
+        (a worker runs the objective on a trial its driver started)."""
+        trial_id = self._storage.get_trial_id_from_number(self._study_id, number)
+        frozen = self._storage.get_trial(trial_id)
+        if frozen.state is not TrialState.RUNNING:
+            raise ValueError(f"trial {number} is {frozen.state.name}, not RUNNING")
+        self._host.opened(trial_id)
+        return Trial(frozen, self._host)
 
     def tell(
         self,
@@ -144,31 +187,107 @@ class Study:
         An invalid value (None, a string, NaN, inf) makes the trial FAIL with the reason
         recorded in ``system_attrs["fail_reason"]``; the study goes on.
         """
-        if isinstance(trial, Trial):
-            live = trial
-        elif isinstance(trial, int) and not isinstance(trial, bool):
-            trial_id = self._storage.get_trial_id_from_number(self._study_id, trial)
-            live = Trial(self, self._storage.get_trial(trial_id))
-        else:
-            raise TypeError(f"trial must be a Trial or a trial number, got {trial!r}")
+        live = self._live(trial)
         if state is not None and not isinstance(state, TrialState):
             raise TypeError(f"state must be a TrialState, got {state!r}")
         if state in (TrialState.RUNNING, TrialState.WAITING):
             raise ValueError(f"state must be COMPLETE, PRUNED or FAIL, got {state!r}")
         if state is None:
             state = TrialState.COMPLETE
-        attrs: dict[str, Any] = {}
-        number: float | None = None
-        if state is TrialState.COMPLETE:
-            number, reason = check_objective_value(value)
-            if reason is not None:
-                state, attrs["fail_reason"] = TrialState.FAIL, reason
-                warnings.warn(f"trial {live.number} failed: {reason}", stacklevel=2)
-        elif value is not None:
-            raise ValueError(f"a {state.name} trial takes no value, got value={value!r}")
-        elif state is TrialState.PRUNED:
-            attrs = prune_attrs(live, None)
-        return self._finish(live, state, number, attrs, skip_if_finished=skip_if_finished)
+        if state is TrialState.PRUNED:
+            if value is not None:
+                raise ValueError(f"a PRUNED trial takes no value, got value={value!r}")
+            return self.prune(live, skip_if_finished=skip_if_finished)
+        if state is TrialState.FAIL:
+            if value is not None:
+                raise ValueError(f"a FAIL trial takes no value, got value={value!r}")
+            return self._finish(live, TrialState.FAIL, None, {},
+                                skip_if_finished=skip_if_finished)
+        number, reason = check_objective_value(value)
+        if reason is not None:
+            warnings.warn(f"trial {live.number} failed: {reason}", stacklevel=2)
+            return self._finish(live, TrialState.FAIL, None, {"fail_reason": reason},
+                                skip_if_finished=skip_if_finished)
+        return self._finish(live, TrialState.COMPLETE, number, {},
+                            skip_if_finished=skip_if_finished)
+
+    def prune(self, trial: Trial | int, reason: str | None = None, *,
+              skip_if_finished: bool = False) -> FrozenTrial:
+        """Finish a trial as PRUNED, with why: ``reason``, else what the pruner said at the
+        trial's last ``should_prune``; the last step it reported is kept too."""
+        live = self._live(trial)
+        why = reason or self._host.prune_reason(live.trial_id) or (
+            "the objective raised TrialPruned")
+        attrs: dict[str, Any] = {"prune_reason": why}
+        last = live.snapshot().last_step
+        if last is not None:
+            attrs["pruned_at_step"] = last
+        return self._finish(live, TrialState.PRUNED, None, attrs,
+                            skip_if_finished=skip_if_finished)
+
+    def fail(self, trial: Trial | int, error: BaseException | str, *,
+             skip_if_finished: bool = False) -> FrozenTrial:
+        """Finish a trial as FAIL: ``error`` is the exception that stopped it (its traceback
+        is kept) or the reason in words (a lost worker, an interrupted driver)."""
+        live = self._live(trial)
+        attrs: dict[str, Any]
+        if isinstance(error, BaseException):
+            text = "".join(traceback_module.format_exception(type(error), error,
+                                                             error.__traceback__))
+            attrs = {"fail_reason": f"the objective raised {type(error).__name__}: {error}",
+                     "traceback": text}
+        elif isinstance(error, str) and error:
+            attrs = {"fail_reason": error}
+        else:
+            raise TypeError(f"error must be an exception or a non-empty reason, got {error!r}")
+        return self._finish(live, TrialState.FAIL, None, attrs,
+                            skip_if_finished=skip_if_finished)
+
+    def requeue(self, trial: FrozenTrial, *, max_retries: int) -> bool:
+        """Queue a failed trial's parameters again as a new WAITING trial linked to it
+        (``retried_from``, ``retry_of``, ``retry_count``), unless its line of retries already
+        holds ``max_retries``; return whether it was queued."""
+        done = int(trial.system_attrs.get("retry_count", 0))
+        if done >= max_retries:
+            return False
+        origin = trial.system_attrs.get("retried_from", trial.number)
+        template = FrozenTrial(
+            number=-1, trial_id=-1, state=TrialState.WAITING,
+            user_attrs=dict(trial.user_attrs),
+            system_attrs={"fixed_params": dict(trial.params), "retried_from": origin,
+                          "retry_of": trial.number, "retry_count": done + 1})
+        self._storage.create_new_trial(self._study_id, template)
+        return True
+
+    @contextlib.contextmanager
+    def keep_alive(self, trials: Sequence[Trial]) -> Iterator[None]:
+        """Beat for running ``trials`` while the block runs (under a heartbeat policy; else
+        nothing), so that other workers do not take them for dead."""
+        policy = self.heartbeat
+        if policy is None or not trials:
+            yield
+            return
+        beater = Beater(self._storage.record_heartbeat, [t.trial_id for t in trials],
+                        policy.interval)
+        try:
+            yield
+        finally:
+            beater.stop()
+
+    def should_stop(self) -> bool:
+        """Return whether :meth:`stop` was called since the current :meth:`optimize` began."""
+        return self._stopped
+
+    def _live(self, trial: Trial | int) -> Trial:
+        if isinstance(trial, Trial):
+            return trial
+        if isinstance(trial, int) and not isinstance(trial, bool):
+            trial_id = self._storage.get_trial_id_from_number(self._study_id, trial)
+            frozen = self._storage.get_trial(trial_id)
+            if frozen.state is TrialState.RUNNING:
+                self._host.opened(trial_id)
+            return Trial(frozen, self._host)
+        raise TypeError(f"trial must be a Trial or a trial number, got {trial!r}")
 
     def _finish(
         self,
@@ -177,30 +296,44 @@ class Study:
         value: float | None,
         attrs: Mapping[str, Any],
         *,
-        skip_if_finished: bool = False,
+        skip_if_finished: bool,
     ) -> FrozenTrial:
-        if not self._storage.finish_trial(live._trial_id, state, value, attrs):
-            stored = self._storage.get_trial(live._trial_id)
+        trial_id = live.trial_id
+        if not self._storage.finish_trial(trial_id, state, value, attrs):
+            self._host.closed(trial_id)
+            stored = self._storage.get_trial(trial_id)
             if skip_if_finished:
                 return stored
             raise UpdateFinishedTrialError(
                 f"trial {live.number} is already {stored.state.name}; it cannot be told again"
             )
-        live._system_attrs.update(attrs)
-        live._state = state
-        live._frozen = None
-        return live._snapshot(state, value)
+        self._host.closed(trial_id)
+        now = live.snapshot()
+        return FrozenTrial.build(
+            number=now.number, trial_id=trial_id, state=state, value=value, params=now.params,
+            distributions=now.distributions, user_attrs=now.user_attrs,
+            system_attrs={**now.system_attrs, **attrs},
+            intermediate_values=now.intermediate_values, datetime_start=now.datetime_start,
+            datetime_complete=datetime.datetime.now())
 
-    def _prune(self, live: Trial, error: TrialPruned) -> FrozenTrial:
-        return self._finish(live, TrialState.PRUNED, None, prune_attrs(live, str(error)),
-                            skip_if_finished=True)
-
-    def _fail(self, live: Trial, error: BaseException) -> FrozenTrial:
-        text = "".join(traceback_module.format_exception(type(error), error,
-                                                         error.__traceback__))
-        reason = f"the objective raised {type(error).__name__}: {error}"
-        return self._finish(live, TrialState.FAIL, None,
-                            {"fail_reason": reason, "traceback": text}, skip_if_finished=True)
+    def reap_stale_trials(self, policy: HeartbeatPolicy | None = None) -> list[FrozenTrial]:
+        """Fail the study's stale trials (RUNNING, no heartbeat for the grace period of
+        ``policy``, default the study's), re-enqueue those with retries left, and return the
+        trials this call failed. :meth:`ask` does this before each trial."""
+        policy = policy or self.heartbeat
+        if policy is None:
+            raise ValueError("reap_stale_trials() needs a HeartbeatPolicy: the study has none")
+        cutoff = datetime.datetime.now() - datetime.timedelta(seconds=policy.grace)
+        failed = []
+        for trial_id in self._storage.get_stale_trial_ids(self._study_id, cutoff):
+            if not self._storage.finish_trial(trial_id, TrialState.FAIL, None,
+                                              {"fail_reason": stale_reason(policy)}):
+                continue  # another worker reaped it first, or it finished meanwhile
+            self._host.closed(trial_id)
+            trial = self._storage.get_trial(trial_id)
+            failed.append(trial)
+            self.requeue(trial, max_retries=policy.max_retries)
+        return failed
 
     def enqueue_trial(
         self, params: Mapping[str, Any], *, user_attrs: Mapping[str, Any] | None = None
@@ -257,8 +390,6 @@ class Study:
     def stop(self) -> None:
         """Ask :meth:`optimize` to start no new trial (running ones finish)."""
         self._stopped = True
-        if self._stop_flag is not None:
-            self._stop_flag.set()
 
     def __repr__(self) -> str:
         return f"Study(study_name={self.study_name!r}, direction={self.direction.name})"

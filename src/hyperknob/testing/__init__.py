@@ -1,4 +1,4 @@
-"""Contract test suites that every storage, sampler and pruner must pass.
+"""Contract test suites that every storage, sampler, pruner and executor must pass.
 
 Subclass a suite in a pytest module and implement its factory hook; pytest collects the
 subclass (name it ``Test...``) and runs every check against your implementation::
@@ -19,14 +19,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hyperknob.testing._executor_contract import ExecutorContract
     from hyperknob.testing._pruner_contract import PrunerContract
     from hyperknob.testing._sampler_contract import SamplerContract
     from hyperknob.testing._storage_contract import StorageContract
 
-__all__ = ["PrunerContract", "SamplerContract", "StorageContract"]
+__all__ = ["ExecutorContract", "PrunerContract", "SamplerContract", "StorageContract"]
 
 #: The modules the suites are made of; pytest rewrites their asserts.
 _SUITE_MODULES = (
+    "hyperknob.testing._executor_contract",
     "hyperknob.testing._storage_contract",
     "hyperknob.testing._storage_contract_base",
     "hyperknob.testing._storage_contract_studies",
@@ -51,6 +53,10 @@ def _rewrite_asserts() -> None:
 def __getattr__(name: str) -> Any:
     if name in __all__:
         _rewrite_asserts()
+    if name == "ExecutorContract":
+        from hyperknob.testing._executor_contract import ExecutorContract
+
+        return ExecutorContract
     if name == "StorageContract":
         from hyperknob.testing._storage_contract import StorageContract
 

@@ -151,7 +151,7 @@ with open(pruner_file, "rb") as f:
     pruner = pickle.load(f)
 study = load_study(study_name=name, storage=url, pruner=pruner, sampler=RandomSampler(seed=0))
 study.optimize(scripted_objective, n_trials=int(n_trials))
-study._storage.close()
+study.storage.close()
 """
 
 
@@ -330,8 +330,8 @@ class PrunerContract:
         for trial in fresh_study.trials:
             for step in sorted(trial.intermediate_values):
                 cut = prefix(trial, step)
-                ours = pruner.check(study._view, cut)
-                theirs = fresh.check(fresh_study._view, cut)
+                ours = pruner.check(study.view, cut)
+                theirs = fresh.check(fresh_study.view, cut)
                 assert ours == theirs, (
                     f"trial {trial.number} at step {step}: the pruner that ran the study says "
                     f"{ours!r}, a fresh one on the reloaded study says {theirs!r}")
@@ -339,7 +339,7 @@ class PrunerContract:
             # The yes/no form agrees (checked on the whole curve only, to save reads).
             last = trial.last_step
             assert last is not None
-            assert fresh.prune(fresh_study._view, prefix(trial, last)) is (
+            assert fresh.prune(fresh_study.view, prefix(trial, last)) is (
                 decisions[-1] is not None)
         if self.prunes_bad_trials:
             assert any(d is not None for d in decisions)
@@ -397,12 +397,12 @@ class PrunerContract:
             last = trial.last_step
             assert last is not None
             if self.decisions_only_stricter and trial.state is TrialState.PRUNED:
-                assert final.check(study._view, prefix(trial, last)) is not None, (
+                assert final.check(study.view, prefix(trial, last)) is not None, (
                     f"trial {trial.number}, pruned at step {last}, is no longer pruned there")
             nan_at = trial.params["nan_at"]
             if self.prunes_nan and 0 <= nan_at <= last:
                 # NaN is pruned whatever the other trials did.
-                assert final.check(study._view, prefix(trial, nan_at)) is not None
+                assert final.check(study.view, prefix(trial, nan_at)) is not None
 
     def test_continues_after_restart(self, pruner_storage: PrunerStorage,
                                      tmp_path: Path) -> None:
@@ -446,4 +446,4 @@ class PrunerContract:
             # half's trials, read from the storage.
             empty = create_study(pruner=self.make_pruner())
             cut = prefix(first_new, first_new.system_attrs["pruned_at_step"])
-            assert empty.pruner.check(empty._view, cut) is None
+            assert empty.pruner.check(empty.view, cut) is None

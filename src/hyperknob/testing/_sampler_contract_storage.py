@@ -99,7 +99,7 @@ class SamplerStorageChecks(SamplerContractBase):
         url = f"sqlite:///{tmp_path}/restart.db"
         first = create_study(study_name="restart", storage=url, sampler=self.make_sampler(9))
         first.optimize(objective_for(space), n_trials=half)
-        first._storage.close()
+        first.storage.close()
         resumed: Study = load_study(study_name="restart", storage=url,
                                     sampler=self.make_sampler(9))
         resumed.optimize(objective_for(space), n_trials=2 * half)

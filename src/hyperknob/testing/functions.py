@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from hyperknob._checks import check_int
+
 if TYPE_CHECKING:
     from hyperknob.trial import Trial
 
@@ -234,8 +236,7 @@ def get_test_function(name: str, dim: int | None = None) -> TestFunction:
         )
     if dim is None:
         return TEST_FUNCTIONS[name]
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise TypeError(f"dim must be an int, got {dim!r}")
+    check_int("dim", dim)
     if name in _FIXED_DIM:
         if dim != _FIXED_DIM[name]:
             raise ValueError(f"{name} is defined in {_FIXED_DIM[name]} dimensions only, "

@@ -81,6 +81,7 @@ class FrozenTrial:
     @classmethod
     def build(
         cls,
+        *,
         number: int,
         trial_id: int,
         state: TrialState,
@@ -93,7 +94,10 @@ class FrozenTrial:
         datetime_start: datetime.datetime | None,
         datetime_complete: datetime.datetime | None,
     ) -> FrozenTrial:
-        """Build a record from mutable mappings (copied) without per-field checks: a hot path."""
+        """Build a record from mutable mappings (copied) without per-field checks: a hot path.
+
+        Every field is a keyword: eleven positional values are too easy to swap.
+        """
         self = object.__new__(cls)
         self.__dict__.update(
             number=number, trial_id=trial_id, state=state, value=value,

@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hyperknob._checks import check_int
 from hyperknob.distributions import (
     BaseDistribution,
     CategoricalChoice,
@@ -21,7 +22,7 @@ from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
-    from hyperknob.study._study import Study
+    from hyperknob.trial._host import TrialHost
 
 
 # Define-by-run builds the same distributions trial after trial; validate each one only once.
@@ -61,6 +62,9 @@ def _prior_key(prior: Prior | None) -> tuple[Any, ...]:
 class Trial:
     """One evaluation of the objective. Created by :meth:`Study.ask`; not built by users.
 
+    A trial reads and writes only through its :class:`~hyperknob.trial.TrialHost`, which its
+    study hands it: the study is what writes to storage.
+
     Example:
         >>> def objective(trial):
         ...     lr = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
@@ -68,8 +72,8 @@ class Trial:
         ...     return lr * layers
     """
 
-    def __init__(self, study: Study, frozen: FrozenTrial) -> None:
-        self._study = study
+    def __init__(self, frozen: FrozenTrial, host: TrialHost) -> None:
+        self._host = host
         self._trial_id = frozen.trial_id
         self._number = frozen.number
         self._params: dict[str, Any] = dict(frozen.params)
@@ -77,7 +81,6 @@ class Trial:
         self._user_attrs: dict[str, Any] = dict(frozen.user_attrs)
         self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
-        self._prune_reason: str | None = None
         self._datetime_start = frozen.datetime_start or datetime.datetime.now()
         fixed = frozen.system_attrs.get("fixed_params", {})
         self._fixed: dict[str, Any] = dict(fixed) if isinstance(fixed, dict) else {}
@@ -90,6 +93,24 @@ class Trial:
     def number(self) -> int:
         """Return the trial's number, unique and consecutive within its study from 0."""
         return self._number
+
+    @property
+    def study(self) -> Any:
+        """Return the :class:`~hyperknob.Study` this trial belongs to (in a worker process or
+        on a Ray node: that worker's handle on it)."""
+        return self._host.study
+
+    @property
+    def trial_id(self) -> int:
+        """Return the trial's id in its storage (unique across the storage's studies)."""
+        return self._trial_id
+
+    @property
+    def state(self) -> TrialState:
+        """Return RUNNING while the trial runs, then the state its study finished it in."""
+        if self._host.is_open(self._trial_id):
+            return self._state
+        return self._host.stored_state(self._trial_id)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -203,9 +224,7 @@ class Trial:
             else:
                 # Not jointly sampled, or sampled for another range than this call asks for
                 # (the objective changed the parameter's range): draw it on its own.
-                study = self._study
-                value = study.sampler.sample_independent(
-                    study._view, self._snapshot(), name, distribution)
+                value = self._host.sample_independent(self.snapshot(), name, distribution)
                 source = "sampler's suggestion"
         try:
             internal = distribution.to_internal(value)
@@ -216,7 +235,7 @@ class Trial:
             raise ValueError(
                 f"parameter {name!r}: {source} {value!r} lies outside {distribution!r}"
             )
-        self._study._storage.set_trial_param(self._trial_id, name, internal, distribution)
+        self._host.set_param(self._trial_id, name, internal, distribution)
         external = distribution.to_external(internal)
         self._params[name] = external
         self._distributions[name] = distribution
@@ -225,17 +244,13 @@ class Trial:
 
     def _relative_params(self) -> dict[str, Any]:
         if self._relative is None:
-            study = self._study
-            snapshot = self._snapshot()
-            space = study.sampler.infer_relative_search_space(study._view, snapshot)
-            self._relative = dict(study.sampler.sample_relative(study._view, snapshot, space))
+            self._relative = dict(self._host.sample_relative(self.snapshot()))
         return self._relative
 
     # -- reporting and pruning -------------------------------------------------------------
     def report(self, value: float, step: int) -> None:
         """Report an intermediate value (e.g. validation loss after epoch ``step``)."""
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise TypeError(f"step must be an int >= 0, got step={step!r}")
+        check_int("step", step, least=0)
         if isinstance(value, (str, bytes, bool)) or value is None:
             raise TypeError(f"reported value must be a float, got {value!r}")
         try:
@@ -248,7 +263,7 @@ class Trial:
                 f"{number!r} is ignored", stacklevel=2)
             return
         self._check_running()
-        self._study._storage.set_trial_intermediate_value(self._trial_id, step, number)
+        self._host.report(self._trial_id, step, number)
         self._intermediate[step] = number
         self._frozen = None
 
@@ -258,47 +273,42 @@ class Trial:
         The pruner's reason is kept: a ``TrialPruned`` raised without a message after this
         stores it with the trial (``system_attrs["prune_reason"]``).
         """
-        reason = self._study.pruner.check(self._study._view, self._snapshot())
-        self._prune_reason = reason  # the last answer: a later "go on" clears an earlier stop
-        return reason is not None
+        return self._host.should_prune(self.snapshot())
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serializable value to the trial."""
         self._check_running()
-        self._study._storage.set_trial_attr(self._trial_id, "user", key, value)
+        self._host.set_attr(self._trial_id, "user", key, value)
         self._user_attrs[key] = value
         self._frozen = None
 
     def set_system_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serializable value for hyperknob's own components."""
         self._check_running()
-        self._study._storage.set_trial_attr(self._trial_id, "system", key, value)
+        self._host.set_attr(self._trial_id, "system", key, value)
         self._system_attrs[key] = value
         self._frozen = None
 
+    def snapshot(self) -> FrozenTrial:
+        """Return the trial as it stands, as a :class:`FrozenTrial` (cached until it changes)."""
+        if self._frozen is None:
+            self._frozen = FrozenTrial.build(
+                number=self._number, trial_id=self._trial_id, state=self._state, value=None,
+                params=self._params, distributions=self._distributions,
+                user_attrs=self._user_attrs, system_attrs=self._system_attrs,
+                intermediate_values=self._intermediate, datetime_start=self._datetime_start,
+                datetime_complete=None)
+        return self._frozen
+
     # -- internals -------------------------------------------------------------------------
     def _check_running(self) -> None:
-        if self._state is not TrialState.RUNNING:
+        if not self._host.is_open(self._trial_id):
             from hyperknob.exceptions import UpdateFinishedTrialError
 
+            state = self._host.stored_state(self._trial_id)
             raise UpdateFinishedTrialError(
-                f"trial {self._number} is {self._state.name}; only a RUNNING trial can change"
+                f"trial {self._number} is {state.name}; only a RUNNING trial can change"
             )
-
-    def _snapshot(
-        self, state: TrialState | None = None, value: float | None = None
-    ) -> FrozenTrial:
-        if state is None and self._frozen is not None:
-            return self._frozen
-        finished = state is not None and state.is_finished()
-        frozen = FrozenTrial.build(
-            self._number, self._trial_id, state or self._state, value, self._params,
-            self._distributions, self._user_attrs, self._system_attrs, self._intermediate,
-            self._datetime_start, datetime.datetime.now() if finished else None,
-        )
-        if state is None:
-            self._frozen = frozen
-        return frozen
 
     def __repr__(self) -> str:
         return f"Trial(number={self._number}, params={self._params!r})"
@@ -324,13 +334,3 @@ def _fits(value: Any, distribution: BaseDistribution) -> bool:
         return distribution.contains(distribution.to_internal(value))
     except (TypeError, ValueError):
         return False
-
-
-def prune_attrs(trial: Trial, message: str | None) -> dict[str, Any]:
-    """Return the system attributes a PRUNED trial stores: why (``message``, else the reason
-    the pruner gave the trial's last ``should_prune``), and the last step it reported."""
-    reason = message or trial._prune_reason or "the objective raised TrialPruned"
-    attrs: dict[str, Any] = {"prune_reason": reason}
-    if trial._intermediate:
-        attrs["pruned_at_step"] = max(trial._intermediate)
-    return attrs

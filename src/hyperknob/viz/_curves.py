@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from hyperknob._direction import StudyDirection
+from hyperknob._training_record import read_record
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.viz._data import StudyOrTrials, _Record, direction_of, finite_value, trials_of
 
@@ -21,12 +22,12 @@ class CurvesData(_Record):
     """Learning curves, one per kept trial, ordered by trial number.
 
     Attributes:
-        key: The curve drawn: None for the reported intermediate values, else a key of
-            ``user_attrs["curves"]`` (``"train_loss"``, ``"val_loss"``, ``"val_metric"``).
+        key: The curve drawn: None for the reported intermediate values, else a curve of
+            the training record (``"train_loss"``, ``"val_loss"``, ``"val_metric"``).
         numbers, states: Each kept trial's number and state name.
         labels: Each kept trial's diagnosis label from the ``labels`` given, else None.
         steps: Each curve's steps: the reported steps, or ``1, 2, ...`` (epochs trained) for
-            a ``user_attrs["curves"]`` list, as the trainer reports epoch ``e`` at step
+            a training record's curve, as the trainer reports epoch ``e`` at step
             ``e + 1``.
         values: Each curve's values, None where not finite (a gap in the line).
         n_left_out: Trials with a curve that were not kept (beyond ``max_lines``).
@@ -64,19 +65,16 @@ def _curve(trial: FrozenTrial, key: str | None) -> tuple[list[int], list[float |
     if key is None:
         steps = sorted(trial.intermediate_values)
         return steps, [_finite_or_none(trial.intermediate_values[s]) for s in steps]
-    curves = trial.user_attrs.get("curves")
-    values = curves.get(key) if isinstance(curves, Mapping) else None
-    if not isinstance(values, Sequence) or isinstance(values, str):
-        return [], []
-    return list(range(1, len(values) + 1)), [_finite_or_none(v) for v in values]
+    record = read_record(trial)
+    values = record.curve(key) if record is not None else ()
+    return list(range(1, len(values) + 1)), list(values)
 
 
 def _has_curve(trial: FrozenTrial, key: str | None) -> bool:
     if key is None:
         return bool(trial.intermediate_values)
-    curves = trial.user_attrs.get("curves")
-    values = curves.get(key) if isinstance(curves, Mapping) else None
-    return isinstance(values, Sequence) and not isinstance(values, str) and len(values) > 0
+    record = read_record(trial)
+    return record is not None and len(record.curve(key)) > 0
 
 
 def select_lines(
@@ -108,8 +106,9 @@ def curves_data(
 ) -> CurvesData:
     """Return one learning curve per trial, at most ``max_lines`` of them.
 
-    ``key=None`` takes the intermediate values each trial reported; a key of
-    ``user_attrs["curves"]`` (as :mod:`hyperknob.nn` records them) takes that curve.
+    ``key=None`` takes the intermediate values each trial reported; a curve of the trial's
+    training record (``"train_loss"``, ``"val_loss"``, ``"val_metric"``, as
+    :mod:`hyperknob.nn` records them) takes that curve.
     ``labels`` maps trial numbers to a diagnosis label (e.g. ``"overfitting"``; an enum
     member counts as its value). Past
     ``max_lines``, the best half of ``max_lines`` trials by value and an even sample of the

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperknob._training_record import read_record
 from hyperknob.trial._frozen import FrozenTrial
 
 if TYPE_CHECKING:
@@ -64,8 +65,9 @@ def layer_parameters(trial: FrozenTrial, dataset: Mapping[str, Any] | None
                      ) -> list[tuple[str, str, int, int]]:
     """Return ``(layer, W shape, W count, b count)`` of an nn trial's MLP, from its recorded
     widths and the dataset's sizes (no torch needed); empty when they are not recorded."""
-    widths = trial.user_attrs.get("hidden_layers")
-    if not isinstance(widths, list) or not dataset:
+    record = read_record(trial)
+    widths = record.hidden_layers if record is not None else None
+    if not widths or not dataset:
         return []
     n_in = int(dataset.get("n_features") or 0)
     n_out = int(dataset.get("n_classes") or 1)
@@ -119,6 +121,7 @@ def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
         left = _table([(k, v) for k, v in sorted(best.params.items())],
                       ("hyperparameter (set before training)", "value"))
         layers = layer_parameters(best, dataset)
+        record = read_record(best)
         right = ""
         if layers:
             total = sum(w + b for _, _, w, b in layers)
@@ -126,8 +129,8 @@ def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
                            ("layer", "W (out x in)", "W", "b")) + (
                 f"<p>Learned parameters (W and b, set by training): <b id='n-parameters'>"
                 f"{total:,}</b></p>")
-        elif "n_parameters" in best.user_attrs:
-            right = f"<p>Learned parameters: {_e(best.user_attrs['n_parameters'])}</p>"
+        elif record is not None and record.n_parameters is not None:
+            right = f"<p>Learned parameters: {_e(record.n_parameters)}</p>"
         sections.append(f"<div style='display:flex;gap:40px'><div>{left}</div>"
                         f"<div>{right}</div></div>")
     else:

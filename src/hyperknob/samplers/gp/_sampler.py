@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hyperknob._checks import check_bool, check_int, check_number
 from hyperknob._direction import StudyDirection
 from hyperknob.distributions import (
     BaseDistribution,
@@ -289,19 +290,12 @@ class GPSampler(BaseSampler):
         for name, value, minimum in (("n_startup_trials", n_startup_trials, 0),
                                      ("n_restarts", n_restarts, 0),
                                      ("n_candidates", n_candidates, 1)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, got {name}={value!r}")
-            if value < minimum:
-                raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
+            check_int(name, value, least=minimum)
         for name, flag in (("deterministic_objective", deterministic_objective),
                            ("constant_liar", constant_liar), ("warm_start", warm_start),
                            ("trust_region", trust_region)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be a bool, got {name}={flag!r}")
-        if isinstance(prior_beta, bool) or not isinstance(prior_beta, (int, float)) or not (
-                math.isfinite(prior_beta) and prior_beta >= 0):
-            raise ValueError(f"prior_beta must be a finite number >= 0, got "
-                             f"prior_beta={prior_beta!r}")
+            check_bool(name, flag)
+        check_number("prior_beta", prior_beta, least=0.0)
         self.seed = check_seed(seed)
         self.n_startup_trials = n_startup_trials
         self.deterministic_objective = deterministic_objective

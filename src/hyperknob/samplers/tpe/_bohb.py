@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperknob.pruners._base import check_int
+from hyperknob._checks import check_int
 from hyperknob.pruners._halving import rung_resources, rung_value
 from hyperknob.samplers.tpe._history import (
     TIER_COMPLETE,
@@ -60,10 +60,10 @@ class BOHBSampler(TPESampler):
         **tpe: Any,
     ) -> None:
         super().__init__(**tpe)
-        self.min_resource = check_int("min_resource", min_resource, 1)
-        self.reduction_factor = check_int("reduction_factor", reduction_factor, 2)
+        self.min_resource = check_int("min_resource", min_resource, least=1)
+        self.reduction_factor = check_int("reduction_factor", reduction_factor, least=2)
         if min_points_in_model is not None:
-            check_int("min_points_in_model", min_points_in_model, 2)
+            check_int("min_points_in_model", min_points_in_model, least=2)
         self.min_points_in_model = min_points_in_model
         #: The budget (rung step) of the last model fitted; None: final values.
         self.last_budget: int | None = None

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from hyperknob._checks import check_int, check_number
 from hyperknob.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -161,13 +162,8 @@ class TPESampler(BaseSampler):
     ) -> None:
         for name, value, least in (("n_startup_trials", n_startup_trials, 0),
                                    ("n_ei_candidates", n_ei_candidates, 1)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, got {name}={value!r}")
-            if value < least:
-                raise ValueError(f"{name} must be >= {least}, got {name}={value}")
-        if isinstance(prior_weight, bool) or not isinstance(prior_weight, (int, float)) or not (
-                math.isfinite(prior_weight) and prior_weight > 0):
-            raise ValueError(f"prior_weight must be a finite number > 0, got {prior_weight!r}")
+            check_int(name, value, least=least)
+        check_number("prior_weight", prior_weight, above=0.0)
         if gamma is not None and not callable(gamma):
             raise TypeError(f"gamma must be a callable int -> int or None, got {gamma!r}")
         if startup not in ("qmc", "random"):

@@ -1,0 +1,53 @@
+"""Every way of running the optimize loop passes the same executor contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hyperknob import BatchedExecutor, ProcessExecutor, SerialExecutor
+from hyperknob.execution import OneByOne
+from hyperknob.testing import ExecutorContract
+
+
+class TestSerial(ExecutorContract):
+    def make_executor(self) -> Any:
+        return SerialExecutor()
+
+
+class TestProcessesInMemory(ExecutorContract):
+    max_in_flight = 2
+
+    def make_executor(self) -> Any:
+        return ProcessExecutor(2)
+
+
+class TestProcessesOnSQLite(ExecutorContract):
+    max_in_flight = 2
+
+    def make_executor(self) -> Any:
+        return ProcessExecutor(2)
+
+    def storage(self, tmp_path: Path) -> Any:
+        return f"sqlite:///{tmp_path}/contract.db"
+
+
+class TestBatched(ExecutorContract):
+    max_in_flight = 4
+
+    def make_executor(self) -> Any:
+        return BatchedExecutor(4)
+
+    def wrap(self, func: Any) -> Any:
+        return OneByOne(func)
+
+
+def test_batched_executor_refuses_a_plain_objective() -> None:
+    import hyperknob
+
+    study = hyperknob.create_study()
+    with pytest.raises(TypeError, match="evaluate_batch"):
+        study.optimize(lambda t: 0.0, n_trials=2, executor=BatchedExecutor(2))
+    assert study.trials == []
