@@ -38,7 +38,7 @@ class StopReason(str, enum.Enum):
             return None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainingRecord:
     """One trained configuration, as stored on its trial.
 

@@ -51,3 +51,23 @@ def test_batched_executor_refuses_a_plain_objective() -> None:
     with pytest.raises(TypeError, match="evaluate_batch"):
         study.optimize(lambda t: 0.0, n_trials=2, executor=BatchedExecutor(2))
     assert study.trials == []
+
+
+def test_an_error_raised_after_ctrl_c_is_stored_and_raised_as_the_interrupt() -> None:
+    import hyperknob
+    from hyperknob.execution import evaluate
+    from hyperknob.execution._loop import InterruptGuard
+
+    study = hyperknob.create_study()
+    trial = study.ask()
+    guard = InterruptGuard()
+    guard.interrupted = True  # the SIGINT handler saw Ctrl-C; then an import failed under it
+
+    def objective(t: hyperknob.Trial) -> float:
+        raise ImportError("initialization failed")
+
+    with pytest.raises(KeyboardInterrupt, match="surfaced as ImportError") as raised:
+        evaluate(study, trial, objective, (ImportError,), guard)
+    assert isinstance(raised.value.__cause__, ImportError)
+    reason = study.trials[0].system_attrs["fail_reason"]
+    assert "KeyboardInterrupt" in reason and "ImportError: initialization failed" in reason

@@ -119,9 +119,12 @@ def evaluate(
     except TrialPruned as pruned:
         with guard.writing():
             return study.prune(trial, str(pruned) or None, skip_if_finished=True)
-    except BaseException as error:
+    except BaseException as raised:
+        error = _as_interrupt(raised) if guard.interrupted else raised
         with guard.writing():
             frozen = study.fail(trial, error, skip_if_finished=True)
+        if error is not raised:
+            raise error from raised
         if not isinstance(error, catch):
             raise
         logger.warning("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
@@ -164,6 +167,9 @@ class InterruptGuard:
         self._writing = False
         self._pending = False
         self._previous: Any = None
+        #: Whether a Ctrl-C arrived: whatever the objective raises after it is an interrupt
+        #: (a SIGINT landing in an import surfaces as an ImportError, for one).
+        self.interrupted = False
 
     def __enter__(self) -> InterruptGuard:
         if (threading.current_thread() is threading.main_thread()
@@ -177,6 +183,7 @@ class InterruptGuard:
             self._previous = None
 
     def _handle(self, signum: int, frame: object) -> None:
+        self.interrupted = True
         if self._writing:
             self._pending = True
         else:
@@ -193,6 +200,13 @@ class InterruptGuard:
             if self._pending:
                 self._pending = False
                 raise KeyboardInterrupt
+
+
+def _as_interrupt(error: BaseException) -> BaseException:
+    """Return ``error`` if it is a KeyboardInterrupt, else one that names it."""
+    if isinstance(error, KeyboardInterrupt):
+        return error
+    return KeyboardInterrupt(f"Ctrl-C, which surfaced as {type(error).__name__}: {error}")
 
 
 _NO_GUARD = InterruptGuard()  # never entered: writes run unguarded, Ctrl-C as usual

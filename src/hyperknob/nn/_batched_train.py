@@ -238,9 +238,12 @@ def _after_epoch(model: _Model, epoch: int, train_loss: float, val_loss: float,
     rate = model.rates[epoch]
     tracker = model.tracker
     if tracker.diverged(epoch, train_loss):
-        model.history.append(EpochRecord(epoch, train_loss, math.nan, math.nan, rate, seconds))
+        model.history.append(EpochRecord(epoch=epoch, train_loss=train_loss, val_loss=math.nan,
+                                         val_metric=math.nan, learning_rate=rate,
+                                         seconds=seconds))
         return False
-    record = EpochRecord(epoch, train_loss, val_loss, val_metric, rate, seconds)
+    record = EpochRecord(epoch=epoch, train_loss=train_loss, val_loss=val_loss,
+                         val_metric=val_metric, learning_rate=rate, seconds=seconds)
     model.history.append(record)
     better = tracker.validated(epoch, val_loss, val_metric)
     tracker.decide(epoch, hook_stops=on_epoch is not None and on_epoch(model.index, record))

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class EpochRecord:
     """What one epoch of training produced."""
 
@@ -38,7 +38,7 @@ class EpochRecord:
     seconds: float
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainResult:
     """The trained model (best epoch's weights) and the curves that led there.
 
@@ -264,12 +264,14 @@ def _fit(model: MLP, config: MLPConfig, problem: _Problem, tracker: EpochTracker
         if schedule is not None:
             schedule.step()
         if tracker.diverged(epoch, train_loss):
-            history.append(EpochRecord(epoch, train_loss, math.nan, math.nan, learning_rate,
-                                       time.perf_counter() - started))
+            history.append(EpochRecord(
+                epoch=epoch, train_loss=train_loss, val_loss=math.nan, val_metric=math.nan,
+                learning_rate=learning_rate, seconds=time.perf_counter() - started))
             break
         val_loss, val_metric = problem.validate(model)
-        record = EpochRecord(epoch, train_loss, val_loss, val_metric, learning_rate,
-                             time.perf_counter() - started)
+        record = EpochRecord(epoch=epoch, train_loss=train_loss, val_loss=val_loss,
+                             val_metric=val_metric, learning_rate=learning_rate,
+                             seconds=time.perf_counter() - started)
         history.append(record)
         if tracker.validated(epoch, val_loss, val_metric):
             best_state = copy.deepcopy(model.state_dict())
