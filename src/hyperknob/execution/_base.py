@@ -16,7 +16,7 @@ class Executor(Protocol):
     watches ``n_trials``, the deadline, :meth:`Study.stop` and grid exhaustion), asks them
     with ``loop.ask()``, hands every finished trial to ``loop.finished`` on the driver, and
     re-raises an objective's exception whose type is not in ``catch`` after its trial is
-    stored as FAIL. :func:`hyperknob.testing.run_executor_contract` checks all of this.
+    stored as FAIL. :class:`hyperknob.testing.ExecutorContract` checks all of this.
     """
 
     def run(self, loop: TrialLoop, func: Any, catch: tuple[type[Exception], ...]) -> None:

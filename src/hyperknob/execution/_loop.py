@@ -53,6 +53,7 @@ class TrialLoop:
         on_trial: Callable[[TrialState, float | None], None] | None = None,
     ) -> None:
         self.study = study
+        self._sampler_view = study.view  # read once: the view of a study does not change
         self.n_trials = n_trials
         self.deadline = deadline
         self.callbacks = list(callbacks)
@@ -73,7 +74,7 @@ class TrialLoop:
             return False
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return False
-        return not study.sampler.is_exhausted(study.view)
+        return not study.sampler.is_exhausted(self._sampler_view)
 
     def ask(self) -> Trial:
         """Start a trial (counted against ``n_trials``)."""
@@ -92,7 +93,8 @@ class TrialLoop:
     def finished(self, frozen: FrozenTrial) -> None:
         """Record a finished trial: log it, update the progress bar, run the callbacks."""
         self.finished_count += 1
-        _log(frozen)
+        if logger.isEnabledFor(logging.INFO):
+            _log(frozen)
         if self._on_trial is not None:
             self._on_trial(frozen.state, frozen.value)
         for callback in self.callbacks:
@@ -114,8 +116,11 @@ def evaluate(
     """
     guard = guard or _NO_GUARD
     try:
-        with study.keep_alive([trial]):
+        if study.heartbeat is None:
             value = func(trial)
+        else:
+            with study.keep_alive([trial]):
+                value = func(trial)
     except TrialPruned as pruned:
         with guard.writing():
             return study.prune(trial, str(pruned) or None, skip_if_finished=True)
@@ -213,8 +218,6 @@ _NO_GUARD = InterruptGuard()  # never entered: writes run unguarded, Ctrl-C as u
 
 
 def _log(frozen: FrozenTrial) -> None:
-    if not logger.isEnabledFor(logging.INFO):
-        return
     if frozen.state is TrialState.COMPLETE:
         logger.info("trial %d finished with value %r and parameters %r", frozen.number,
                     frozen.value, dict(frozen.params))

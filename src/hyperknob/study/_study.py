@@ -155,13 +155,13 @@ class Study:
         frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
             frozen = self._storage.create_new_trial(self._study_id)
-        self._host.opened(frozen.trial_id)
+        self._host._open[frozen.trial_id] = None
         return Trial(frozen, self._host)
 
     def hand_off(self, trial: Trial) -> int:
         """Give up this process's handle on a running trial that a worker elsewhere runs
         (it opens it with :meth:`running_trial`); return the trial's number."""
-        self._host.closed(trial.trial_id)
+        self._host._open.pop(trial.trial_id, None)
         return trial.number
 
     def running_trial(self, number: int) -> Trial:
@@ -171,7 +171,7 @@ class Study:
         frozen = self._storage.get_trial(trial_id)
         if frozen.state is not TrialState.RUNNING:
             raise ValueError(f"trial {number} is {frozen.state.name}, not RUNNING")
-        self._host.opened(trial_id)
+        self._host._open[trial_id] = None
         return Trial(frozen, self._host)
 
     def tell(
@@ -187,7 +187,7 @@ class Study:
         An invalid value (None, a string, NaN, inf) makes the trial FAIL with the reason
         recorded in ``system_attrs["fail_reason"]``; the study goes on.
         """
-        live = self._live(trial)
+        live = trial if isinstance(trial, Trial) else self._live(trial)
         if state is not None and not isinstance(state, TrialState):
             raise TypeError(f"state must be a TrialState, got {state!r}")
         if state in (TrialState.RUNNING, TrialState.WAITING):
@@ -285,7 +285,7 @@ class Study:
             trial_id = self._storage.get_trial_id_from_number(self._study_id, trial)
             frozen = self._storage.get_trial(trial_id)
             if frozen.state is TrialState.RUNNING:
-                self._host.opened(trial_id)
+                self._host._open[trial_id] = None
             return Trial(frozen, self._host)
         raise TypeError(f"trial must be a Trial or a trial number, got {trial!r}")
 
@@ -298,23 +298,17 @@ class Study:
         *,
         skip_if_finished: bool,
     ) -> FrozenTrial:
-        trial_id = live.trial_id
+        trial_id = live._trial_id  # the study's own trial handle (the hot path)
         if not self._storage.finish_trial(trial_id, state, value, attrs):
-            self._host.closed(trial_id)
+            self._host._open.pop(trial_id, None)
             stored = self._storage.get_trial(trial_id)
             if skip_if_finished:
                 return stored
             raise UpdateFinishedTrialError(
                 f"trial {live.number} is already {stored.state.name}; it cannot be told again"
             )
-        self._host.closed(trial_id)
-        now = live.snapshot()
-        return FrozenTrial.build(
-            number=now.number, trial_id=trial_id, state=state, value=value, params=now.params,
-            distributions=now.distributions, user_attrs=now.user_attrs,
-            system_attrs={**now.system_attrs, **attrs},
-            intermediate_values=now.intermediate_values, datetime_start=now.datetime_start,
-            datetime_complete=datetime.datetime.now())
+        self._host._open.pop(trial_id, None)
+        return live.snapshot(finished=state, value=value, system_attrs=attrs)
 
     def reap_stale_trials(self, policy: HeartbeatPolicy | None = None) -> list[FrozenTrial]:
         """Fail the study's stale trials (RUNNING, no heartbeat for the grace period of
@@ -329,7 +323,7 @@ class Study:
             if not self._storage.finish_trial(trial_id, TrialState.FAIL, None,
                                               {"fail_reason": stale_reason(policy)}):
                 continue  # another worker reaped it first, or it finished meanwhile
-            self._host.closed(trial_id)
+            self._host._open.pop(trial_id, None)
             trial = self._storage.get_trial(trial_id)
             failed.append(trial)
             self.requeue(trial, max_retries=policy.max_retries)

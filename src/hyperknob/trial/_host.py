@@ -8,7 +8,7 @@ which is the study's narrow writer. The trial package depends on this protocol o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any, Protocol
 
 from hyperknob.distributions import BaseDistribution
@@ -44,8 +44,10 @@ class TrialHost(Protocol):
     def set_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
         """Store a user ("user") or system ("system") attribute of a running trial."""
 
-    def is_open(self, trial_id: int) -> bool:
-        """Return whether the trial is RUNNING and was not yet finished through this host."""
+    @property
+    def open_trials(self) -> Container[int]:
+        """Return the ids of the trials that are RUNNING here: asked through this host's study
+        and not yet finished by it."""
 
     def stored_state(self, trial_id: int) -> TrialState:
         """Return the trial's state as stored (for the error about a finished trial)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyperknob._checks import check_int
@@ -74,6 +74,7 @@ class Trial:
 
     def __init__(self, frozen: FrozenTrial, host: TrialHost) -> None:
         self._host = host
+        self._open_trials = host.open_trials
         self._trial_id = frozen.trial_id
         self._number = frozen.number
         self._params: dict[str, Any] = dict(frozen.params)
@@ -108,7 +109,7 @@ class Trial:
     @property
     def state(self) -> TrialState:
         """Return RUNNING while the trial runs, then the state its study finished it in."""
-        if self._host.is_open(self._trial_id):
+        if self._trial_id in self._open_trials:
             return self._state
         return self._host.stored_state(self._trial_id)
 
@@ -289,8 +290,22 @@ class Trial:
         self._system_attrs[key] = value
         self._frozen = None
 
-    def snapshot(self) -> FrozenTrial:
-        """Return the trial as it stands, as a :class:`FrozenTrial` (cached until it changes)."""
+    def snapshot(self, *, finished: TrialState | None = None, value: float | None = None,
+                 system_attrs: Mapping[str, Any] | None = None) -> FrozenTrial:
+        """Return the trial as it stands, as a :class:`FrozenTrial` (cached until it changes).
+
+        With ``finished``: the record as its study stores it on finishing it in that state,
+        with ``value``, ``system_attrs`` added and the completion time now.
+        """
+        if finished is not None:
+            return FrozenTrial.build(
+                number=self._number, trial_id=self._trial_id, state=finished, value=value,
+                params=self._params, distributions=self._distributions,
+                user_attrs=self._user_attrs,
+                system_attrs={**self._system_attrs, **system_attrs} if system_attrs
+                else self._system_attrs,
+                intermediate_values=self._intermediate, datetime_start=self._datetime_start,
+                datetime_complete=datetime.datetime.now())
         if self._frozen is None:
             self._frozen = FrozenTrial.build(
                 number=self._number, trial_id=self._trial_id, state=self._state, value=None,
@@ -302,7 +317,7 @@ class Trial:
 
     # -- internals -------------------------------------------------------------------------
     def _check_running(self) -> None:
-        if not self._host.is_open(self._trial_id):
+        if self._trial_id not in self._open_trials:
             from hyperknob.exceptions import UpdateFinishedTrialError
 
             state = self._host.stored_state(self._trial_id)
