@@ -12,11 +12,12 @@ class Executor(Protocol):
     """Runs the trials of a :class:`~hyperknob.execution.TrialLoop` until it says stop.
 
     ``Study.optimize(..., executor=...)`` builds the loop from the validated arguments and
-    calls :meth:`run`. An executor starts trials only while ``loop.may_start()`` (which
-    watches ``n_trials``, the deadline, :meth:`Study.stop` and grid exhaustion), asks them
-    with ``loop.ask()``, hands every finished trial to ``loop.finished`` on the driver, and
-    re-raises an objective's exception whose type is not in ``catch`` after its trial is
-    stored as FAIL. :class:`hyperknob.testing.ExecutorContract` checks all of this.
+    calls :meth:`run`. An executor takes each trial with ``loop.next_trial()`` (None once
+    ``n_trials``, the deadline, :meth:`Study.stop` or a finished grid ends the loop; worker
+    processes share the loop's budget), hands every finished trial to ``loop.finished`` on
+    the driver, and re-raises an objective's exception whose type is not in ``catch`` after
+    its trial is stored as FAIL. :class:`hyperknob.testing.ExecutorContract` checks all of
+    this.
     """
 
     def run(self, loop: TrialLoop, func: Any, catch: tuple[type[Exception], ...]) -> None:

@@ -62,7 +62,7 @@ class BatchedExecutor:
     (e.g. ``hyperknob.nn.objective(...)``, which trains the K networks as one model).
 
     ``n_trials`` cuts the last batch; the deadline, :meth:`Study.stop` and a sampler with
-    nothing left are checked before each ask.
+    nothing left are checked before each trial is asked.
 
     Example:
         >>> import hyperknob
@@ -85,8 +85,10 @@ class BatchedExecutor:
                             f"(suggest() and evaluate_batch(), e.g. hyperknob.nn.objective"
                             f"(...)), got {func!r}")
         with InterruptGuard() as guard:
-            while loop.may_start():
+            while True:
                 finished, error = self.run_batch(loop, func, catch, guard)
+                if not finished:
+                    return
                 for frozen in finished:
                     loop.finished(frozen)
                 if error is not None:
@@ -106,10 +108,15 @@ class BatchedExecutor:
         finished: list[FrozenTrial] = []
         error: BaseException | None = None
         try:
-            while len(trials) < self.batch and (not trials or loop.may_start()):
+            while len(trials) < self.batch:
                 with guard.writing():
-                    trials.append(loop.ask())
-                suggested.append(func.suggest(trials[-1]))
+                    trial = loop.next_trial()
+                    if trial is None:
+                        break
+                    trials.append(trial)
+                suggested.append(func.suggest(trial))
+            if not trials:
+                return [], None
             with study.keep_alive(trials):  # one thread beats for the batch until all are told
                 outcomes = func.evaluate_batch(trials, suggested)
                 for trial, outcome in zip(trials, outcomes, strict=True):

@@ -1,10 +1,10 @@
 """The one optimize loop: which trial may start, how one trial runs, what follows its end.
 
 Every way of running trials -- here, in worker processes, on Ray actors, K at a time in one
-batched training -- is an executor that drives a :class:`TrialLoop`: it asks the loop
-whether another trial may start (:meth:`TrialLoop.may_start` checks :meth:`Study.stop`,
-``n_trials``, the deadline and a sampler with nothing left, all in one place), asks the
-trial through it, evaluates it with :func:`evaluate` wherever it runs, and hands each
+batched training -- is an executor that drives a :class:`TrialLoop`: it takes the next trial
+from the loop (:meth:`TrialLoop.next_trial` checks :meth:`Study.stop`, the ``n_trials``
+budget, the deadline and a sampler with nothing left, all in one place, and returns None
+when the loop is over), evaluates it with :func:`evaluate` wherever it runs, and hands each
 finished trial back (:meth:`TrialLoop.finished` updates the progress bar and runs the
 callbacks, on the driver). Executors use the study's public lifecycle only
 (``ask``/``tell``/``prune``/``fail``), so the study stays the one writer of storage.
@@ -31,6 +31,39 @@ if TYPE_CHECKING:
 logger = logging.getLogger("hyperknob")
 
 
+class Budget:
+    """How many trials may still start, and whether to stop: the part of a loop that worker
+    processes share (``ProcessExecutor`` hands them one in shared memory)."""
+
+    def __init__(self, n_trials: int | None) -> None:
+        self.n_trials = n_trials
+        self.started = 0
+        self._stop = False
+
+    def left(self) -> int | None:
+        """Return how many more trials may start (None: no limit)."""
+        return None if self.n_trials is None else max(0, self.n_trials - self.started)
+
+    def take(self) -> bool:
+        """Take one trial's place if one is left; return whether it was taken."""
+        if self.n_trials is not None and self.started >= self.n_trials:
+            return False
+        self.started += 1
+        return True
+
+    def give_back(self) -> None:
+        """Return a taken place (a lost trial's retry will take it)."""
+        self.started -= 1
+
+    def stop(self) -> None:
+        """Start no more trials, in every worker sharing this budget."""
+        self._stop = True
+
+    def stopped(self) -> bool:
+        """Return whether :meth:`stop` was called."""
+        return self._stop
+
+
 class TrialLoop:
     """The budget and the bookkeeping of one ``Study.optimize`` call, whatever runs it.
 
@@ -39,8 +72,11 @@ class TrialLoop:
         n_trials: How many trials to start (None: no limit); a lost trial that is retried
             gives its place back (:meth:`give_back`).
         deadline: ``time.monotonic()`` after which no trial starts (None: none).
-        callbacks: ``callback(study, frozen_trial)`` for each finished trial, on the driver.
+        callbacks: ``callback(study, frozen_trial)`` for each finished trial.
         on_trial: ``on_trial(state, value)`` for each finished trial (the progress bar).
+        budget: The budget to draw from instead of a fresh one for ``n_trials`` (worker
+            processes share one).
+        log: Whether to log each finished trial (a worker leaves that to its driver).
     """
 
     def __init__(
@@ -51,49 +87,64 @@ class TrialLoop:
         deadline: float | None = None,
         callbacks: Iterable[CallbackFunc] = (),
         on_trial: Callable[[TrialState, float | None], None] | None = None,
+        budget: Budget | None = None,
+        log: bool = True,
     ) -> None:
         self.study = study
+        self._log = log
         self._sampler_view = study.view  # read once: the view of a study does not change
-        self.n_trials = n_trials
+        self.budget = budget if budget is not None else Budget(n_trials)
+        self.n_trials = self.budget.n_trials
         self.deadline = deadline
         self.callbacks = list(callbacks)
         self._on_trial = on_trial
-        self.started = 0
         self.finished_count = 0
 
     def left(self) -> int | None:
         """Return how many more trials the budget allows (None: no limit)."""
-        return None if self.n_trials is None else max(0, self.n_trials - self.started)
+        return self.budget.left()
 
-    def may_start(self) -> bool:
-        """Return whether another trial may start now."""
+    def _open(self) -> bool:
+        """Return whether the loop is still open: not stopped, before the deadline, and the
+        sampler has something left (a finished grid stops every worker)."""
         study = self.study
-        if study.should_stop():
-            return False
-        if self.n_trials is not None and self.started >= self.n_trials:
+        if study.should_stop() or self.budget.stopped():
             return False
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return False
-        return not study.sampler.is_exhausted(self._sampler_view)
+        if study.sampler.is_exhausted(self._sampler_view):
+            self.budget.stop()
+            return False
+        return True
 
-    def ask(self) -> Trial:
-        """Start a trial (counted against ``n_trials``)."""
-        trial = self.study.ask()
-        self.started += 1
-        return trial
+    def may_start(self) -> bool:
+        """Return whether another trial may start now (takes nothing from the budget)."""
+        left = self.budget.left()
+        return (left is None or left > 0) and self._open()
 
-    def ask_for_worker(self) -> int:
-        """Start a trial (counted) that a worker elsewhere runs; return its number."""
-        return self.study.hand_off(self.ask())
+    def next_trial(self) -> Trial | None:
+        """Start the next trial, counted against the budget, or return None: stopped, out of
+        budget or time, or nothing left to sample."""
+        if not self.budget.take():
+            return None
+        if not self._open():  # checked after taking: the ask follows at once (a grid point
+            self.budget.give_back()  # another worker claims meanwhile is counted)
+            return None
+        return self.study.ask()
+
+    def next_for_worker(self) -> int | None:
+        """Like :meth:`next_trial`, for a trial a worker elsewhere runs: return its number."""
+        trial = self.next_trial()
+        return None if trial is None else self.study.hand_off(trial)
 
     def give_back(self) -> None:
         """Return a started trial's place in the budget (its retry will take it)."""
-        self.started -= 1
+        self.budget.give_back()
 
     def finished(self, frozen: FrozenTrial) -> None:
         """Record a finished trial: log it, update the progress bar, run the callbacks."""
         self.finished_count += 1
-        if logger.isEnabledFor(logging.INFO):
+        if self._log and logger.isEnabledFor(logging.INFO):
             _log(frozen)
         if self._on_trial is not None:
             self._on_trial(frozen.state, frozen.value)
@@ -143,19 +194,21 @@ def ask_and_evaluate(
     func: ObjectiveFunc,
     catch: tuple[type[Exception], ...],
     guard: InterruptGuard,
-) -> FrozenTrial:
-    """Ask one trial through ``loop`` and evaluate it here. A Ctrl-C while the trial is
-    being created is held until it exists, then fails it."""
+) -> FrozenTrial | None:
+    """Start the loop's next trial and evaluate it here; None when the loop may start no
+    more. A Ctrl-C while the trial is being created is held until it exists, then fails it."""
     trial = None
     try:
         with guard.writing():
-            trial = loop.ask()
+            trial = loop.next_trial()
     except BaseException as error:
         if trial is None:
             raise
         with guard.writing():
             loop.study.fail(trial, error, skip_if_finished=True)
         raise
+    if trial is None:
+        return None
     return evaluate(loop.study, trial, func, catch, guard)
 
 

@@ -1,13 +1,13 @@
 """ProcessExecutor: run the optimize loop's trials in k forked worker processes.
 
-The driver (the process calling ``Study.optimize``) keeps the loop: it asks each trial and
-hands its number to an idle worker, which opens the study on its own storage connection and
-runs the objective on that trial (suggestions, reports, pruning, the final tell) exactly as
-a Ray actor does. Workers are forked, so objectives may be closures or lambdas. SQL storages
+Every worker runs the one loop (:class:`TrialLoop`) on its own storage connection, drawing
+trials from a budget in shared memory (:class:`SharedBudget`), and sends each finished trial
+to the driver (the process calling ``Study.optimize``), which runs the callbacks and the
+progress bar. Workers are forked, so objectives may be closures or lambdas. SQL storages
 reconnect in each worker; an in-memory storage is served to them by the driver
-(``storages._remote``). A worker that dies mid-trial (SIGKILL, a crash) has its trial
-stored as FAIL ("lost: ...") and retried under the study's heartbeat policy, and a fresh
-worker takes its place.
+(``storages._remote``). Each worker notes in shared memory which trial it runs: one that dies
+mid-trial (SIGKILL, a crash) has its trial stored as FAIL ("lost: ...") by the driver and
+retried under the study's heartbeat policy, and a fresh worker takes its place.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hyperknob._checks import check_int
-from hyperknob.execution._loop import InterruptGuard, TrialLoop, evaluate
+from hyperknob.execution._loop import Budget, InterruptGuard, TrialLoop, evaluate
 from hyperknob.storages._base import BaseStorage
 from hyperknob.storages._in_memory import InMemoryStorage
 from hyperknob.storages._sql import SQLStorage
 
 if TYPE_CHECKING:
     from hyperknob.study._study import ObjectiveFunc, Study
-    from hyperknob.trial._frozen import FrozenTrial
 
 INTERRUPTED = "interrupted: the driver got KeyboardInterrupt (Ctrl-C)"
 
@@ -52,27 +51,72 @@ def picklable(error: BaseException) -> BaseException:
         return RuntimeError(f"{type(error).__name__}: {error}\n{text}")
 
 
+class SharedBudget(Budget):
+    """A :class:`Budget` in shared memory: the forked workers of one run draw from it, and a
+    stop from any of them (or from the driver) reaches all."""
+
+    def __init__(self, ctx: Any, n_trials: int | None) -> None:
+        self.n_trials = n_trials
+        self._count = ctx.Value("q", 0)
+        self._event = ctx.Event()
+
+    @property
+    def started(self) -> int:  # type: ignore[override]
+        return int(self._count.value)
+
+    def left(self) -> int | None:
+        return None if self.n_trials is None else max(0, self.n_trials - self.started)
+
+    def take(self) -> bool:
+        with self._count.get_lock():
+            if self.n_trials is not None and self._count.value >= self.n_trials:
+                return False
+            self._count.value += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._count.get_lock():
+            self._count.value -= 1
+
+    def stop(self) -> None:
+        self._event.set()
+
+    def stopped(self) -> bool:
+        return bool(self._event.is_set())
+
+
 def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
-          connect: Callable[[], BaseStorage], index: int, tasks: Any, results: Any) -> None:
+          connect: Callable[[], BaseStorage], index: int, budget: SharedBudget,
+          deadline: float | None, current: Any, results: Any) -> None:
+    """A worker: the same loop as the driver's, on its own storage connection, drawing from
+    the shared budget; each finished trial goes to the driver for its callbacks."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     guard = InterruptGuard().__enter__()
     storage = connect()
     try:
         mine = study.with_storage(storage)
-        for number in iter(tasks.get, None):
-            trial = mine.running_trial(number)
+        loop = TrialLoop(mine, deadline=deadline, budget=budget, log=False,
+                         callbacks=[lambda _, frozen: results.put(("trial", index, frozen))])
+        while True:
+            with guard.writing():  # a Ctrl-C here waits until the driver can see the trial
+                trial = loop.next_trial()
+                if trial is None:
+                    break
+                current[index] = trial.number
             try:
                 frozen = evaluate(mine, trial, func, catch, guard)
             except BaseException as error:  # stored as FAIL; the driver re-raises it
-                results.put((index, storage.get_trial(trial.trial_id), picklable(error)))
-                if not isinstance(error, Exception):
-                    break  # KeyboardInterrupt, SystemExit: this worker ends
-            else:
-                results.put((index, frozen, None))
+                budget.stop()
+                current[index] = -1
+                results.put(("error", index, picklable(error)))
+                break
+            current[index] = -1
+            loop.finished(frozen)
     except KeyboardInterrupt:
-        pass
+        budget.stop()
     finally:
         storage.close()
+        results.put(("done", index, None))
         results.close()
         results.join_thread()
 
@@ -80,6 +124,11 @@ def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
 class ProcessExecutor:
     """Run trials in ``n_jobs`` forked worker processes sharing the study's storage
     (``Study.optimize(n_jobs=k)`` builds one). ``-1``: one worker per CPU.
+
+    Every worker runs the loop (the same :class:`TrialLoop`) on its own connection, drawing
+    from one budget in shared memory; finished trials go to the driver, which runs the
+    callbacks and the progress bar. A :meth:`Study.stop` from a callback, a finished grid or
+    an error stops every worker.
 
     Example:
         >>> import hyperknob
@@ -98,7 +147,7 @@ class ProcessExecutor:
 
     def run(self, loop: TrialLoop, func: ObjectiveFunc,
             catch: tuple[type[Exception], ...]) -> None:
-        """Hand the loop's trials to the workers until it may start no more."""
+        """Run the loop's trials in the workers until none may start and all are done."""
         storage = loop.study.storage
         server = None
         connect: Callable[[], BaseStorage]
@@ -120,7 +169,7 @@ class ProcessExecutor:
         try:
             pool.run(self.n_jobs)
         finally:
-            pool.close()
+            pool.join()
             if server is not None:
                 server.close()
         if pool.error is not None:
@@ -128,7 +177,7 @@ class ProcessExecutor:
 
 
 class _Pool:
-    """The workers of one ``run``, the trial each holds, and the driver's side of the loop."""
+    """The workers of one ``run`` and the driver's side of the loop."""
 
     def __init__(self, ctx: Any, loop: TrialLoop, func: ObjectiveFunc,
                  catch: tuple[type[Exception], ...], connect: Callable[[], BaseStorage]) -> None:
@@ -137,90 +186,79 @@ class _Pool:
         self.func = func
         self.catch = catch
         self.connect = connect
+        self.budget = SharedBudget(ctx, loop.left())
         self.results = ctx.Queue()
         self.workers: list[Any] = []
-        self.tasks: list[Any] = []
-        self.held: dict[int, int] = {}  # worker index -> the number of the trial it runs
-        self.idle: list[int] = []
+        self.current: Any = None  # per worker: the number of the trial it runs, or -1
+        self.done: set[int] = set()
         self.error: BaseException | None = None
 
     def spawn(self, index: int) -> None:
-        tasks = self.ctx.SimpleQueue()
+        self.current[index] = -1
         worker = self.ctx.Process(target=_work, daemon=True, args=(
-            self.loop.study, self.func, self.catch, self.connect, index, tasks, self.results))
+            self.loop.study, self.func, self.catch, self.connect, index, self.budget,
+            self.loop.deadline, self.current, self.results))
         worker.start()
         if index < len(self.workers):
-            self.workers[index], self.tasks[index] = worker, tasks
+            self.workers[index] = worker
         else:
             self.workers.append(worker)
-            self.tasks.append(tasks)
 
     def run(self, n_jobs: int) -> None:
-        wanted = n_jobs if self.loop.n_trials is None else max(1, min(n_jobs,
-                                                                      self.loop.n_trials))
+        left = self.loop.left()
+        wanted = n_jobs if left is None else max(1, min(n_jobs, left))
+        self.current = self.ctx.Array("q", [-1] * wanted, lock=False)
         for index in range(wanted):
             self.spawn(index)
-        self.idle = list(range(wanted))[::-1]
-        with InterruptGuard() as guard:
-            try:
-                while True:
-                    while self.idle and self.error is None and self.loop.may_start():
-                        with guard.writing():  # a Ctrl-C here waits until the trial is held
-                            index = self.idle.pop()
-                            number = self.loop.ask_for_worker()
-                            self.held[index] = number
-                            self.tasks[index].put(number)
-                    if not self.held:
-                        return
-                    try:
-                        self.handle(self.results.get(timeout=0.2))
-                    except queue.Empty:
-                        self.bury_dead()
-            except KeyboardInterrupt:
-                for worker in self.workers:
-                    if worker.is_alive() and worker.pid is not None:
-                        os.kill(worker.pid, signal.SIGINT)
-                self.join()
-                for number in self.held.values():  # those a worker had not begun
-                    self.loop.study.fail(number, INTERRUPTED + ": KeyboardInterrupt",
+        try:
+            while len(self.done) < len(self.workers):
+                if self.loop.study.should_stop():
+                    self.budget.stop()
+                try:
+                    kind, index, payload = self.results.get(timeout=0.2)
+                except queue.Empty:
+                    self.bury_dead()
+                    continue
+                if kind == "trial":
+                    self.loop.finished(payload)
+                elif kind == "error" and self.error is None:
+                    self.error = payload
+                elif kind == "done":
+                    self.done.add(index)
+        except KeyboardInterrupt:
+            self.budget.stop()
+            for worker in self.workers:
+                if worker.is_alive() and worker.pid is not None:
+                    os.kill(worker.pid, signal.SIGINT)
+            self.join()
+            for number in self.current:  # trials a worker had not begun or not finished
+                if number >= 0:
+                    self.loop.study.fail(int(number), INTERRUPTED + ": KeyboardInterrupt",
                                          skip_if_finished=True)
-                raise
-
-    def handle(self, result: tuple[int, FrozenTrial, BaseException | None]) -> None:
-        index, frozen, error = result
-        self.held.pop(index, None)
-        self.idle.append(index)
-        self.loop.finished(frozen)
-        if error is not None and self.error is None:
-            self.error = error
+            raise
 
     def bury_dead(self) -> None:
-        """Fail (and maybe retry) the trial of each worker that died; replace the worker."""
-        dead = [i for i in self.held if not self.workers[i].is_alive()]
-        if not dead:
-            return
-        while True:  # results that arrived before a worker died are not lost
-            try:
-                self.handle(self.results.get_nowait())
-            except queue.Empty:
-                break
+        """Fail (and maybe retry) the trial of each worker that died; replace the worker
+        while trials are left."""
         study = self.loop.study
-        for index in dead:
-            number = self.held.pop(index, None)
-            if number is None:  # it finished its trial, then died: only replace it
-                self.spawn(index)
+        for index, worker in enumerate(self.workers):
+            if index in self.done or worker.is_alive():
                 continue
-            reason = (f"lost: its worker process died (exit code "
-                      f"{self.workers[index].exitcode})")
-            frozen = study.fail(number, reason, skip_if_finished=True)
-            policy = study.heartbeat
-            if frozen.system_attrs.get("fail_reason") == reason and policy is not None and (
-                    study.requeue(frozen, max_retries=policy.max_retries)):
-                self.loop.give_back()
+            number = int(self.current[index])
+            if number >= 0:
+                reason = f"lost: its worker process died (exit code {worker.exitcode})"
+                frozen = study.fail(number, reason, skip_if_finished=True)
+                policy = study.heartbeat
+                if frozen.system_attrs.get("fail_reason") == reason and policy is not None and (
+                        study.requeue(frozen, max_retries=policy.max_retries)):
+                    self.budget.give_back()
+                else:
+                    self.loop.finished(frozen)
+            if self.loop.may_start() and not self.budget.stopped():
+                self.spawn(index)
             else:
-                self.loop.finished(frozen)
-            self.spawn(index)
-            self.idle.append(index)
+                self.current[index] = -1
+                self.done.add(index)
 
     def join(self) -> None:
         for worker in self.workers:
@@ -228,9 +266,3 @@ class _Pool:
             if worker.is_alive():
                 worker.terminate()
                 worker.join(timeout=5)
-
-    def close(self) -> None:
-        for worker, tasks in zip(self.workers, self.tasks, strict=True):
-            if worker.is_alive():
-                tasks.put(None)
-        self.join()

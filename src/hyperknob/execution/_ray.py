@@ -346,10 +346,10 @@ class _Actors:
 
     def launch(self) -> None:
         while self.idle and not self.stopping:
-            if not self.loop.may_start():
+            number = self.loop.next_for_worker()
+            if number is None:
                 self.stopping = True
                 return
-            number = self.loop.ask_for_worker()
             actor = self.idle.pop()
             self.busy[actor.run.remote(number)] = (actor, number)
 

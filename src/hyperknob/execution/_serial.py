@@ -26,8 +26,8 @@ class SerialExecutor:
             catch: tuple[type[Exception], ...]) -> None:
         """Ask, evaluate and finish trials here until the loop may start no more."""
         with InterruptGuard() as guard:
-            while loop.may_start():
-                loop.finished(ask_and_evaluate(loop, func, catch, guard))
+            while (frozen := ask_and_evaluate(loop, func, catch, guard)) is not None:
+                loop.finished(frozen)
 
     def __repr__(self) -> str:
         return "SerialExecutor()"

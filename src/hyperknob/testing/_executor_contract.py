@@ -163,8 +163,13 @@ class ExecutorContract:
         study = self.study(tmp_path, sampler=grid)
         self.optimize(study, square_objective, n_trials=50)
         trials = self.assert_all_finished(study)
-        assert sorted(t.params["x"] for t in trials) == [-2.0, -1.0, 0.0, 1.0, 2.0]
+        assert {t.params["x"] for t in trials} == {-2.0, -1.0, 0.0, 1.0, 2.0}
         assert all(t.state is TrialState.COMPLETE for t in trials)
+        # Workers checking at the same moment may both take the last point (as in Optuna):
+        # never more than one extra trial per other worker.
+        assert len(trials) <= 5 + self.max_in_flight - 1
+        if self.max_in_flight == 1:
+            assert len(trials) == 5
 
     # -- failures ----------------------------------------------------------------------------
     def test_a_failing_objective_is_stored_then_raised(self, tmp_path: Any) -> None:
