@@ -141,13 +141,22 @@ class TrialLoop:
         """Return a started trial's place in the budget (its retry will take it)."""
         self.budget.give_back()
 
+    def wants_records(self) -> bool:
+        """Return whether :meth:`finished` needs whole records (callbacks or an INFO log to
+        feed); else :meth:`tally` of a trial's state and value is enough."""
+        return bool(self.callbacks) or (self._log and logger.isEnabledFor(logging.INFO))
+
+    def tally(self, state: TrialState, value: float | None) -> None:
+        """Count a finished trial and update the progress bar."""
+        self.finished_count += 1
+        if self._on_trial is not None:
+            self._on_trial(state, value)
+
     def finished(self, frozen: FrozenTrial) -> None:
         """Record a finished trial: log it, update the progress bar, run the callbacks."""
-        self.finished_count += 1
+        self.tally(frozen.state, frozen.value)
         if self._log and logger.isEnabledFor(logging.INFO):
             _log(frozen)
-        if self._on_trial is not None:
-            self._on_trial(frozen.state, frozen.value)
         for callback in self.callbacks:
             callback(self.study, frozen)
 

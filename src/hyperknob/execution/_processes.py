@@ -29,6 +29,7 @@ from hyperknob.storages._sql import SQLStorage
 
 if TYPE_CHECKING:
     from hyperknob.study._study import ObjectiveFunc, Study
+    from hyperknob.trial._frozen import FrozenTrial
 
 INTERRUPTED = "interrupted: the driver got KeyboardInterrupt (Ctrl-C)"
 
@@ -87,16 +88,20 @@ class SharedBudget(Budget):
 
 def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
           connect: Callable[[], BaseStorage], index: int, budget: SharedBudget,
-          deadline: float | None, current: Any, results: Any) -> None:
+          deadline: float | None, current: Any, results: Any, records: bool) -> None:
     """A worker: the same loop as the driver's, on its own storage connection, drawing from
-    the shared budget; each finished trial goes to the driver for its callbacks."""
+    the shared budget; each finished trial goes to the driver for its callbacks (the whole
+    record when ``records``, else its state and value: pickling costs)."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     guard = InterruptGuard().__enter__()
     storage = connect()
     try:
         mine = study.with_storage(storage)
-        loop = TrialLoop(mine, deadline=deadline, budget=budget, log=False,
-                         callbacks=[lambda _, frozen: results.put(("trial", index, frozen))])
+
+        def send(_: Study, frozen: FrozenTrial) -> None:
+            results.put(("trial", index, frozen if records else (frozen.state, frozen.value)))
+
+        loop = TrialLoop(mine, deadline=deadline, budget=budget, log=False, callbacks=[send])
         while True:
             with guard.writing():  # a Ctrl-C here waits until the driver can see the trial
                 trial = loop.next_trial()
@@ -197,7 +202,7 @@ class _Pool:
         self.current[index] = -1
         worker = self.ctx.Process(target=_work, daemon=True, args=(
             self.loop.study, self.func, self.catch, self.connect, index, self.budget,
-            self.loop.deadline, self.current, self.results))
+            self.loop.deadline, self.current, self.results, self.loop.wants_records()))
         worker.start()
         if index < len(self.workers):
             self.workers[index] = worker
@@ -219,7 +224,9 @@ class _Pool:
                 except queue.Empty:
                     self.bury_dead()
                     continue
-                if kind == "trial":
+                if kind == "trial" and isinstance(payload, tuple):
+                    self.loop.tally(*payload)
+                elif kind == "trial":
                     self.loop.finished(payload)
                 elif kind == "error" and self.error is None:
                     self.error = payload
