@@ -38,7 +38,8 @@ class Budget:
     def __init__(self, n_trials: int | None) -> None:
         self.n_trials = n_trials
         self.started = 0
-        self._stop = False
+        #: Set by :meth:`stop`: start no more trials, in every worker sharing this budget.
+        self.stop_requested = False
 
     def left(self) -> int | None:
         """Return how many more trials may start (None: no limit)."""
@@ -57,11 +58,7 @@ class Budget:
 
     def stop(self) -> None:
         """Start no more trials, in every worker sharing this budget."""
-        self._stop = True
-
-    def stopped(self) -> bool:
-        """Return whether :meth:`stop` was called."""
-        return self._stop
+        self.stop_requested = True
 
 
 class TrialLoop:
@@ -108,7 +105,7 @@ class TrialLoop:
         """Return whether the loop is still open: not stopped, before the deadline, and the
         sampler has something left (a finished grid stops every worker)."""
         study = self.study
-        if study.should_stop() or self.budget.stopped():
+        if study.should_stop() or self.budget.stop_requested:
             return False
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return False

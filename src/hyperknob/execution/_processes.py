@@ -82,7 +82,8 @@ class SharedBudget(Budget):
     def stop(self) -> None:
         self._event.set()
 
-    def stopped(self) -> bool:
+    @property
+    def stop_requested(self) -> bool:  # type: ignore[override]
         return bool(self._event.is_set())
 
 
@@ -261,7 +262,7 @@ class _Pool:
                     self.budget.give_back()
                 else:
                     self.loop.finished(frozen)
-            if self.loop.may_start() and not self.budget.stopped():
+            if self.loop.may_start() and not self.budget.stop_requested:
                 self.spawn(index)
             else:
                 self.current[index] = -1

@@ -150,7 +150,7 @@ class NeuralNetworkObjective:
         too, with ``"diverged: ..."`` and the evidence as the reason: like a pruned trial it
         stopped early by a rule and its region is bad, so samplers rank it below every
         COMPLETE trial (a FAIL would hide it from them). Either way the curves up to the stop
-        stay in ``user_attrs["curves"]`` and the intermediate values.
+        stay in the trial's training record and its intermediate values.
         """
         return self.outcome(self.train_trial(trial))
 

@@ -225,7 +225,8 @@ class Trial:
             else:
                 # Not jointly sampled, or sampled for another range than this call asks for
                 # (the objective changed the parameter's range): draw it on its own.
-                value = self._host.sample_independent(self.snapshot(), name, distribution)
+                value = self._host.sample_independent(
+                    self._frozen or self._freeze(), name, distribution)
                 source = "sampler's suggestion"
         try:
             internal = distribution.to_internal(value)
@@ -245,7 +246,7 @@ class Trial:
 
     def _relative_params(self) -> dict[str, Any]:
         if self._relative is None:
-            self._relative = dict(self._host.sample_relative(self.snapshot()))
+            self._relative = dict(self._host.sample_relative(self._frozen or self._freeze()))
         return self._relative
 
     # -- reporting and pruning -------------------------------------------------------------
@@ -274,7 +275,7 @@ class Trial:
         The pruner's reason is kept: a ``TrialPruned`` raised without a message after this
         stores it with the trial (``system_attrs["prune_reason"]``).
         """
-        return self._host.should_prune(self.snapshot())
+        return self._host.should_prune(self._frozen or self._freeze())
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serializable value to the trial."""
@@ -306,13 +307,15 @@ class Trial:
                 else self._system_attrs,
                 intermediate_values=self._intermediate, datetime_start=self._datetime_start,
                 datetime_complete=datetime.datetime.now())
-        if self._frozen is None:
-            self._frozen = FrozenTrial.build(
-                number=self._number, trial_id=self._trial_id, state=self._state, value=None,
-                params=self._params, distributions=self._distributions,
-                user_attrs=self._user_attrs, system_attrs=self._system_attrs,
-                intermediate_values=self._intermediate, datetime_start=self._datetime_start,
-                datetime_complete=None)
+        return self._frozen or self._freeze()
+
+    def _freeze(self) -> FrozenTrial:
+        self._frozen = FrozenTrial.build(
+            number=self._number, trial_id=self._trial_id, state=self._state, value=None,
+            params=self._params, distributions=self._distributions,
+            user_attrs=self._user_attrs, system_attrs=self._system_attrs,
+            intermediate_values=self._intermediate, datetime_start=self._datetime_start,
+            datetime_complete=None)
         return self._frozen
 
     # -- internals -------------------------------------------------------------------------
