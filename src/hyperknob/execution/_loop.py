@@ -12,12 +12,11 @@ callbacks, on the driver). Executors use the study's public lifecycle only
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from hyperknob.exceptions import TrialPruned
@@ -231,6 +230,7 @@ class InterruptGuard:
         self._writing = False
         self._pending = False
         self._previous: Any = None
+        self._writer = _Writing(self)
         #: Whether a Ctrl-C arrived: whatever the objective raises after it is an interrupt
         #: (a SIGINT landing in an import surfaces as an ImportError, for one).
         self.interrupted = False
@@ -253,17 +253,29 @@ class InterruptGuard:
         else:
             raise KeyboardInterrupt
 
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Run a storage write; a Ctrl-C arriving meanwhile is raised after it."""
-        self._writing = True
-        try:
-            yield
-        finally:
-            self._writing = False
-            if self._pending:
-                self._pending = False
-                raise KeyboardInterrupt
+    def writing(self) -> _Writing:
+        """Return a context for a storage write: a Ctrl-C arriving in it is raised after it."""
+        return self._writer
+
+
+class _Writing:
+    """The context :meth:`InterruptGuard.writing` returns (a class, not a generator-based
+    context manager: it is entered twice per trial)."""
+
+    __slots__ = ("_guard",)
+
+    def __init__(self, guard: InterruptGuard) -> None:
+        self._guard = guard
+
+    def __enter__(self) -> None:
+        self._guard._writing = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        guard = self._guard
+        guard._writing = False
+        if guard._pending:
+            guard._pending = False
+            raise KeyboardInterrupt
 
 
 def _as_interrupt(error: BaseException) -> BaseException:
