@@ -18,6 +18,7 @@ Cells (``--cells``):
 * ``processes-memory``: ``n_jobs=2`` with the in-memory study served to the workers.
 * ``ray-memory``: ``RayExecutor`` on a local Ray (``ray.init`` not timed; actor start-up is),
   one CPU per trial, the study in memory served by the driver.
+* ``ray-sqlite``: the same with the study in a SQLite file the driver serves to the actors.
 
 Reported per cell: the median over repeats of wall time / trial for each tree, and the ratio
 new / old (1.05 = 5 % slower). Every measurement goes to ``--out`` as JSON with the command.
@@ -51,6 +52,7 @@ CELLS: dict[str, tuple[str, int]] = {  # cell -> (kind, default trials)
     "processes-sqlite": ("processes", 200),
     "processes-memory": ("processes", 400),
     "ray-memory": ("ray", 200),
+    "ray-sqlite": ("ray", 200),
 }
 
 RUN = r'''

@@ -128,8 +128,9 @@ class TrialLoop:
             return None
         return self.study.ask()
 
-    def next_for_worker(self) -> int | None:
-        """Like :meth:`next_trial`, for a trial a worker elsewhere runs: return its number."""
+    def next_for_worker(self) -> FrozenTrial | None:
+        """Like :meth:`next_trial`, for a trial a worker elsewhere runs: return its record,
+        which the worker opens with ``Study.running_trial``."""
         trial = self.next_trial()
         return None if trial is None else self.study.hand_off(trial)
 

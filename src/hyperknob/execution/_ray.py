@@ -110,10 +110,10 @@ class _TrialWorker:
         """Return this actor's node id once it is up."""
         return self._node
 
-    def run(self, number: int) -> _Outcome:
+    def run(self, started: FrozenTrial) -> _Outcome:
         """Run the objective on a trial the driver started, and finish the trial."""
         study = self._study
-        trial = study.running_trial(number)
+        trial = study.running_trial(started)
         trial.set_system_attr("ray_node", self._node)
         trial.set_system_attr("worker", self._where)
         try:
@@ -346,12 +346,12 @@ class _Actors:
 
     def launch(self) -> None:
         while self.idle and not self.stopping:
-            number = self.loop.next_for_worker()
-            if number is None:
+            started = self.loop.next_for_worker()
+            if started is None:
                 self.stopping = True
                 return
             actor = self.idle.pop()
-            self.busy[actor.run.remote(number)] = (actor, number)
+            self.busy[actor.run.remote(started)] = (actor, started.number)
 
     def started(self, ref: Any) -> None:
         actor = self.starting.pop(ref)

@@ -158,20 +158,24 @@ class Study:
         self._host._open[frozen.trial_id] = None
         return Trial(frozen, self._host)
 
-    def hand_off(self, trial: Trial) -> int:
-        """Give up this process's handle on a running trial that a worker elsewhere runs
-        (it opens it with :meth:`running_trial`); return the trial's number."""
+    def hand_off(self, trial: Trial) -> FrozenTrial:
+        """Give up this process's handle on a running trial that a worker elsewhere runs;
+        return its record, which the worker opens with :meth:`running_trial`."""
         self._host._open.pop(trial.trial_id, None)
-        return trial.number
+        return trial.snapshot()
 
-    def running_trial(self, number: int) -> Trial:
-        """Return a live handle on RUNNING trial ``number`` that another process asked for
-        (a worker runs the objective on a trial its driver started)."""
-        trial_id = self._storage.get_trial_id_from_number(self._study_id, number)
-        frozen = self._storage.get_trial(trial_id)
+    def running_trial(self, trial: int | FrozenTrial) -> Trial:
+        """Return a live handle on a RUNNING trial that another process asked for (a worker
+        runs the objective on a trial its driver started): its number, read from storage,
+        or the record :meth:`hand_off` gave the driver (no read)."""
+        if isinstance(trial, FrozenTrial):
+            frozen = trial
+        else:
+            trial_id = self._storage.get_trial_id_from_number(self._study_id, trial)
+            frozen = self._storage.get_trial(trial_id)
         if frozen.state is not TrialState.RUNNING:
-            raise ValueError(f"trial {number} is {frozen.state.name}, not RUNNING")
-        self._host._open[trial_id] = None
+            raise ValueError(f"trial {frozen.number} is {frozen.state.name}, not RUNNING")
+        self._host._open[frozen.trial_id] = None
         return Trial(frozen, self._host)
 
     def tell(
