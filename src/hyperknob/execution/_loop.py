@@ -228,8 +228,10 @@ class InterruptGuard:
     """
 
     def __init__(self) -> None:
-        self._writing = False
-        self._pending = False
+        #: Whether a storage write is under way, and whether a Ctrl-C came during it (the
+        #: write's context, :class:`_Writing`, raises it when the write is done).
+        self.in_write = False
+        self.held_interrupt = False
         self._previous: Any = None
         self._writer = _Writing(self)
         #: Whether a Ctrl-C arrived: whatever the objective raises after it is an interrupt
@@ -249,8 +251,8 @@ class InterruptGuard:
 
     def _handle(self, signum: int, frame: object) -> None:
         self.interrupted = True
-        if self._writing:
-            self._pending = True
+        if self.in_write:
+            self.held_interrupt = True
         else:
             raise KeyboardInterrupt
 
@@ -269,13 +271,13 @@ class _Writing:
         self._guard = guard
 
     def __enter__(self) -> None:
-        self._guard._writing = True
+        self._guard.in_write = True
 
     def __exit__(self, *exc_info: object) -> None:
         guard = self._guard
-        guard._writing = False
-        if guard._pending:
-            guard._pending = False
+        guard.in_write = False
+        if guard.held_interrupt:
+            guard.held_interrupt = False
             raise KeyboardInterrupt
 
 
