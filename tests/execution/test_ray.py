@@ -276,6 +276,7 @@ class TestRayContract(ExecutorContract):
     """The executor contract, on the two one-CPU worker nodes of the test cluster."""
 
     max_in_flight = 2
+    startup_seconds = 20.0  # a worker actor may take seconds to start on a loaded machine
 
     @pytest.fixture(autouse=True)
     def _on_the_cluster(self, cluster: Any) -> None:

@@ -65,6 +65,9 @@ class ExecutorContract:
 
     #: How many trials the executor may run at once (workers, actors, a batch's size).
     max_in_flight = 1
+    #: Seconds the executor may need before its first trial starts (actors on a cluster):
+    #: the timeout test gives it this much more.
+    startup_seconds = 0.0
 
     def make_executor(self) -> Any:
         """Return a fresh executor to test."""
@@ -113,7 +116,7 @@ class ExecutorContract:
     def test_timeout_stops_starting_trials(self, tmp_path: Any) -> None:
         study = self.study(tmp_path)
         began = time.monotonic()
-        self.optimize(study, sleepy_objective, timeout=1.0)
+        self.optimize(study, sleepy_objective, timeout=1.0 + self.startup_seconds)
         took = time.monotonic() - began
         trials = self.assert_all_finished(study)
         assert trials, "no trial ran within the timeout"
