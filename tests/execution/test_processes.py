@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -214,3 +215,30 @@ def test_ctrl_c_leaves_no_running_trial_and_keeps_completed_ones(
     assert all("KeyboardInterrupt" in t.system_attrs["fail_reason"] for t in interrupted), [
         t.system_attrs["fail_reason"] for t in interrupted]
     assert [t.number for t in trials] == list(range(len(trials)))
+
+
+def test_a_worker_killed_mid_trial_is_replaced_and_its_trial_failed_and_retried(
+        tmp_path: Path) -> None:
+    policy = hyperknob.HeartbeatPolicy(interval=5.0, max_retries=1)
+    study = hyperknob.create_study(storage=f"sqlite:///{tmp_path}/s.db", heartbeat=policy,
+                                   sampler=hyperknob.samplers.RandomSampler(seed=0))
+    flag = tmp_path / "killed"
+
+    def objective(trial: hyperknob.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        if trial.number == 3 and not flag.exists():
+            flag.write_text("once")
+            os.kill(os.getpid(), signal.SIGKILL)  # this worker dies mid-trial
+        return x
+
+    study.optimize(objective, n_trials=8, n_jobs=2)
+    trials = study.trials
+    assert TrialState.RUNNING not in [t.state for t in trials]
+    lost = [t for t in trials if t.state is TrialState.FAIL]
+    assert [t.number for t in lost] == [3]
+    assert lost[0].system_attrs["fail_reason"] == "lost: its worker process died (exit code -9)"
+    retry = [t for t in trials if t.system_attrs.get("retried_from") == 3]
+    assert len(retry) == 1 and retry[0].state is TrialState.COMPLETE
+    assert retry[0].params == lost[0].params
+    # The retry took the lost trial's place in the budget: 8 trials ran to completion.
+    assert [t.state for t in trials].count(TrialState.COMPLETE) == 8
