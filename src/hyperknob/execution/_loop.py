@@ -90,11 +90,9 @@ class TrialLoop:
         self._log = log
         self._sampler_view = study.view  # read once: the view of a study does not change
         self.budget = budget if budget is not None else Budget(n_trials)
-        self.n_trials = self.budget.n_trials
         self.deadline = deadline
         self.callbacks = list(callbacks)
         self._on_trial = on_trial
-        self.finished_count = 0
 
     def left(self) -> int | None:
         """Return how many more trials the budget allows (None: no limit)."""
@@ -144,8 +142,7 @@ class TrialLoop:
         return bool(self.callbacks) or (self._log and logger.isEnabledFor(logging.INFO))
 
     def tally(self, state: TrialState, value: float | None) -> None:
-        """Count a finished trial and update the progress bar."""
-        self.finished_count += 1
+        """Update the progress bar for a finished trial."""
         if self._on_trial is not None:
             self._on_trial(state, value)
 
@@ -173,11 +170,8 @@ def evaluate(
     """
     guard = guard or _NO_GUARD
     try:
-        if study.heartbeat is None:
+        with study.keep_alive((trial,)):
             value = func(trial)
-        else:
-            with study.keep_alive([trial]):
-                value = func(trial)
     except TrialPruned as pruned:
         with guard.writing():
             return study.prune(trial, str(pruned) or None, skip_if_finished=True)

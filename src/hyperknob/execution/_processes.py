@@ -65,9 +65,6 @@ class SharedBudget(Budget):
     def started(self) -> int:  # type: ignore[override]
         return int(self._count.value)
 
-    def left(self) -> int | None:
-        return None if self.n_trials is None else max(0, self.n_trials - self.started)
-
     def take(self) -> bool:
         with self._count.get_lock():
             if self.n_trials is not None and self._count.value >= self.n_trials:

@@ -84,6 +84,12 @@ class Beater:
         self._stop.set()
         self._thread.join(timeout=5.0)
 
+    def __enter__(self) -> Beater:
+        return self  # beating since it was made
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
 
 def stale_reason(policy: HeartbeatPolicy) -> str:
     """Return the fail reason of a trial reaped under ``policy``."""

@@ -7,7 +7,7 @@ import datetime
 import traceback as traceback_module
 import uuid
 import warnings
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyperknob._direction import StudyDirection
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 ObjectiveFunc = Callable[[Trial], float]
 CallbackFunc = Callable[["Study", FrozenTrial], None]
+
+
+_NOT_BEATING = contextlib.nullcontext()
 
 
 def _default_sampler(seed: int | None) -> BaseSampler:
@@ -263,20 +266,15 @@ class Study:
         self._storage.create_new_trial(self._study_id, template)
         return True
 
-    @contextlib.contextmanager
-    def keep_alive(self, trials: Sequence[Trial]) -> Iterator[None]:
-        """Beat for running ``trials`` while the block runs (under a heartbeat policy; else
-        nothing), so that other workers do not take them for dead."""
+    def keep_alive(self, trials: Sequence[Trial]) -> contextlib.AbstractContextManager[Any]:
+        """Return a context that beats for running ``trials`` while it runs (under a heartbeat
+        policy; else one that does nothing, and costs next to nothing), so that other workers
+        do not take them for dead."""
         policy = self.heartbeat
         if policy is None or not trials:
-            yield
-            return
-        beater = Beater(self._storage.record_heartbeat, [t.trial_id for t in trials],
-                        policy.interval)
-        try:
-            yield
-        finally:
-            beater.stop()
+            return _NOT_BEATING
+        return Beater(self._storage.record_heartbeat, [t.trial_id for t in trials],
+                      policy.interval)
 
     def should_stop(self) -> bool:
         """Return whether :meth:`stop` was called since the current :meth:`optimize` began."""
@@ -303,15 +301,15 @@ class Study:
         skip_if_finished: bool,
     ) -> FrozenTrial:
         trial_id = live._trial_id  # the study's own trial handle (the hot path)
-        if not self._storage.finish_trial(trial_id, state, value, attrs):
-            self._host._open.pop(trial_id, None)
+        finished = self._storage.finish_trial(trial_id, state, value, attrs)
+        self._host._open.pop(trial_id, None)  # finished now or before: no longer open here
+        if not finished:
             stored = self._storage.get_trial(trial_id)
             if skip_if_finished:
                 return stored
             raise UpdateFinishedTrialError(
                 f"trial {live.number} is already {stored.state.name}; it cannot be told again"
             )
-        self._host._open.pop(trial_id, None)
         return live.snapshot(finished=state, value=value, system_attrs=attrs)
 
     def reap_stale_trials(self, policy: HeartbeatPolicy | None = None) -> list[FrozenTrial]:
