@@ -320,3 +320,28 @@ def test_a_changed_range_is_sampled_afresh_by_a_model_based_sampler() -> None:
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=4)  # the range changed
     assert all(0 <= t.params["x"] <= 1 for t in study.trials[6:])
     assert all(t.state is TrialState.COMPLETE for t in study.trials)
+
+
+def test_the_public_lifecycle_refuses_bad_input_and_keeps_what_is_stored() -> None:
+    study = hyperknob.create_study(sampler=hyperknob.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    trial.suggest_float("x", 0.0, 1.0)
+    with pytest.raises(TypeError, match="error must be an exception or a non-empty reason"):
+        study.fail(trial, 3)  # type: ignore[arg-type]
+    assert study.trials[0].state is TrialState.RUNNING  # nothing written
+    failed = study.fail(trial, "lost: the machine went away")
+    assert failed.state is TrialState.FAIL
+    assert failed.system_attrs["fail_reason"] == "lost: the machine went away"
+    with pytest.raises(hyperknob.exceptions.UpdateFinishedTrialError, match="already FAIL"):
+        study.prune(trial)
+    with pytest.raises(ValueError, match="max_retries must be an int >= 0, got max_retries=-1"):
+        study.requeue(failed, max_retries=-1)
+    with pytest.raises(ValueError, match="finished trial's record"):
+        study.requeue(study.ask().snapshot(), max_retries=1)
+    with pytest.raises(ValueError, match="trial 0 is FAIL, not RUNNING"):
+        study.running_trial(0)
+    assert study.requeue(failed, max_retries=1) is True
+    assert study.requeue(failed.replace(system_attrs={"retry_count": 1}), max_retries=1) is False
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.RUNNING,
+                                               TrialState.WAITING]
+    assert study.trials[2].system_attrs["fixed_params"] == {"x": failed.params["x"]}

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hyperknob._checks import check_int
 from hyperknob._direction import StudyDirection
 from hyperknob.exceptions import StudyNotFoundError, UpdateFinishedTrialError
 from hyperknob.pruners._base import BasePruner, NopPruner
@@ -254,6 +255,9 @@ class Study:
         """Queue a failed trial's parameters again as a new WAITING trial linked to it
         (``retried_from``, ``retry_of``, ``retry_count``), unless its line of retries already
         holds ``max_retries``; return whether it was queued."""
+        check_int("max_retries", max_retries, least=0)
+        if not isinstance(trial, FrozenTrial) or not trial.state.is_finished():
+            raise ValueError(f"requeue() takes a finished trial's record, got {trial!r}")
         done = int(trial.system_attrs.get("retry_count", 0))
         if done >= max_retries:
             return False
