@@ -109,7 +109,7 @@ def test_values_have_the_declared_types() -> None:
         ("0.5", "returned '0.5' of type str"),
         (math.nan, "returned nan; expected a finite float"),
         (math.inf, "returned inf"),
-        ([1.0], "of type list"),
+        ([1.0, 2.0], "returned 2 values"),
     ],
 )
 def test_bad_objective_values_fail_the_trial_and_the_study_goes_on(

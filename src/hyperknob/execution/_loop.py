@@ -69,7 +69,7 @@ class TrialLoop:
             gives its place back (:meth:`give_back`).
         deadline: ``time.monotonic()`` after which no trial starts (None: none).
         callbacks: ``callback(study, frozen_trial)`` for each finished trial.
-        on_trial: ``on_trial(state, value)`` for each finished trial (the progress bar).
+        on_trial: ``on_trial(state, values)`` for each finished trial (the progress bar).
         budget: The budget to draw from instead of a fresh one for ``n_trials`` (worker
             processes share one).
         log: Whether to log each finished trial (a worker leaves that to its driver).
@@ -82,7 +82,7 @@ class TrialLoop:
         n_trials: int | None = None,
         deadline: float | None = None,
         callbacks: Iterable[CallbackFunc] = (),
-        on_trial: Callable[[TrialState, float | None], None] | None = None,
+        on_trial: Callable[[TrialState, tuple[float, ...] | None], None] | None = None,
         budget: Budget | None = None,
         log: bool = True,
     ) -> None:
@@ -138,17 +138,17 @@ class TrialLoop:
 
     def wants_records(self) -> bool:
         """Return whether :meth:`finished` needs whole records (callbacks or an INFO log to
-        feed); else :meth:`tally` of a trial's state and value is enough."""
+        feed); else :meth:`tally` of a trial's state and values is enough."""
         return bool(self.callbacks) or (self._log and logger.isEnabledFor(logging.INFO))
 
-    def tally(self, state: TrialState, value: float | None) -> None:
+    def tally(self, state: TrialState, values: tuple[float, ...] | None) -> None:
         """Update the progress bar for a finished trial."""
         if self._on_trial is not None:
-            self._on_trial(state, value)
+            self._on_trial(state, values)
 
     def finished(self, frozen: FrozenTrial) -> None:
         """Record a finished trial: log it, update the progress bar, run the callbacks."""
-        self.tally(frozen.state, frozen.value)
+        self.tally(frozen.state, frozen.values)
         if self._log and logger.isEnabledFor(logging.INFO):
             _log(frozen)
         for callback in self.callbacks:
@@ -287,8 +287,10 @@ _NO_GUARD = InterruptGuard()  # never entered: writes run unguarded, Ctrl-C as u
 
 def _log(frozen: FrozenTrial) -> None:
     if frozen.state is TrialState.COMPLETE:
-        logger.info("trial %d finished with value %r and parameters %r", frozen.number,
-                    frozen.value, dict(frozen.params))
+        values = frozen.values or ()
+        logger.info("trial %d finished with %s %r and parameters %r", frozen.number,
+                    "value" if len(values) == 1 else "values",
+                    values[0] if len(values) == 1 else list(values), dict(frozen.params))
     else:
         logger.info("trial %d %s: %s", frozen.number, frozen.state.name,
                     frozen.system_attrs.get("fail_reason", ""))

@@ -89,7 +89,7 @@ def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
           deadline: float | None, current: Any, results: Any, records: bool) -> None:
     """A worker: the same loop as the driver's, on its own storage connection, drawing from
     the shared budget; each finished trial goes to the driver for its callbacks (the whole
-    record when ``records``, else its state and value: pickling costs)."""
+    record when ``records``, else its state and values: pickling costs)."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     guard = InterruptGuard().__enter__()
     storage = connect()
@@ -97,7 +97,7 @@ def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
         mine = study.with_storage(storage)
 
         def send(_: Study, frozen: FrozenTrial) -> None:
-            results.put(("trial", index, frozen if records else (frozen.state, frozen.value)))
+            results.put(("trial", index, frozen if records else (frozen.state, frozen.values)))
 
         loop = TrialLoop(mine, deadline=deadline, budget=budget, log=False, callbacks=[send])
         while True:

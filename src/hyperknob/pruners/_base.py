@@ -6,10 +6,18 @@ import abc
 import math
 from typing import TYPE_CHECKING
 
+from hyperknob._direction import StudyDirection
 from hyperknob.trial._frozen import FrozenTrial
 
 if TYPE_CHECKING:
     from hyperknob.study._view import StudyView
+
+
+def reported_direction(study: StudyView) -> StudyDirection:
+    """Return the direction of the values trials report (``trial.report``): the study's, or
+    with several objectives the first one's (a trial reports its progress on one measure,
+    the first objective; hyperknob's nn objectives report the validation metric)."""
+    return study.directions[0]
 
 
 class BasePruner(abc.ABC):

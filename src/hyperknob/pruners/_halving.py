@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from hyperknob._checks import check_int
 from hyperknob._direction import StudyDirection
-from hyperknob.pruners._base import BasePruner, last_step
+from hyperknob.pruners._base import BasePruner, last_step, reported_direction
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -89,7 +89,7 @@ def halving_check(
     value = trial.intermediate_values[step]
     if math.isnan(value):
         return f"{name}: the value reported at step {step} is NaN"
-    sign = 1.0 if study.direction is StudyDirection.MINIMIZE else -1.0
+    sign = 1.0 if reported_direction(study) is StudyDirection.MINIMIZE else -1.0
     others = [t for t in study.get_trials() if t.number != trial.number and peers(t)]
     for resource in reached:
         competing = [rung_value(t, resource) for t in others]

@@ -9,7 +9,7 @@ import numpy as np
 
 from hyperknob._checks import check_int, check_number
 from hyperknob._direction import StudyDirection
-from hyperknob.pruners._base import BasePruner, last_step
+from hyperknob.pruners._base import BasePruner, last_step, reported_direction
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -71,7 +71,7 @@ class PercentilePruner(BasePruner):
         complete = study.get_trials((TrialState.COMPLETE,))
         if len(complete) < self.n_startup_trials:
             return None
-        direction = study.direction
+        direction = reported_direction(study)
         current = trial.intermediate_values[step]
         if math.isnan(current):
             return f"{self._name()}: the value reported at step {step} is NaN"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from hyperknob._checks import check_int, check_number, invalid, is_number
 from hyperknob._direction import StudyDirection
-from hyperknob.pruners._base import BasePruner, last_step
+from hyperknob.pruners._base import BasePruner, last_step, reported_direction
 from hyperknob.pruners._percentile import is_check_step
 from hyperknob.trial._frozen import FrozenTrial
 
@@ -94,7 +94,7 @@ class PatientPruner(BasePruner):
         recent = [v for v in values[len(values) - self.patience:] if not math.isnan(v)]
         if not before:
             return None
-        sign = 1.0 if study.direction is StudyDirection.MINIMIZE else -1.0
+        sign = 1.0 if reported_direction(study) is StudyDirection.MINIMIZE else -1.0
         best_before = min(sign * v for v in before)
         best_recent = min((sign * v for v in recent), default=math.inf)
         if best_recent < best_before - self.min_delta:

@@ -15,11 +15,13 @@ from hyperknob.samplers._random import RandomSampler
 from hyperknob.samplers._search_space import IntersectionSearchSpace
 
 if TYPE_CHECKING:
+    from hyperknob.samplers._nsga2 import NSGAIISampler
     from hyperknob.samplers.gp import GPSampler
     from hyperknob.samplers.tpe import BOHBSampler, TPESampler
 
 __all__ = ["AutoSampler", "BOHBSampler", "BaseSampler", "GPSampler", "GridSampler",
-           "IntersectionSearchSpace", "QMCSampler", "RandomSampler", "TPESampler"]
+           "IntersectionSearchSpace", "NSGAIISampler", "QMCSampler", "RandomSampler",
+           "TPESampler"]
 
 
 def __getattr__(name: str) -> Any:
@@ -31,6 +33,10 @@ def __getattr__(name: str) -> Any:
         from hyperknob.samplers.tpe import BOHBSampler
 
         return BOHBSampler
+    if name == "NSGAIISampler":
+        from hyperknob.samplers._nsga2 import NSGAIISampler
+
+        return NSGAIISampler
     if name == "GPSampler":
         from hyperknob.samplers.gp import GPSampler
 

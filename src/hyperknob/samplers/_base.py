@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from hyperknob.distributions import BaseDistribution
@@ -46,6 +47,17 @@ class BaseSampler(abc.ABC):
         self, study: StudyView, trial: FrozenTrial, name: str, distribution: BaseDistribution
     ) -> Any:
         """Return an external value for one parameter."""
+
+    def finish_attrs(self, study: StudyView, trial: FrozenTrial) -> Mapping[str, Any]:
+        """Return system attributes to store with ``trial`` as the study finishes it.
+
+        Called for a COMPLETE or PRUNED trial, with the record as it will be stored (its
+        final state and values), before the write: what is returned is written in the same
+        transaction. Samplers with a ``constraints_func`` return the constraint values here
+        (``samplers/_constraints.py``); an exception fails the trial and propagates. Samplers
+        never write themselves: the study does.
+        """
+        return {}
 
     def is_exhausted(self, study: StudyView) -> bool:
         """Return True when the sampler has nothing new to suggest (the study then stops)."""

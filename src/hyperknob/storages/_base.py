@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import datetime
-from collections.abc import Container, Mapping
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from hyperknob._direction import StudyDirection
@@ -13,7 +13,20 @@ from hyperknob.distributions import BaseDistribution
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
-SCHEMA_VERSION = 1
+#: 1: the first schema. 2: several objectives per study (hk_study_directions,
+#: hk_trial_values); a version-1 file is upgraded when first opened.
+SCHEMA_VERSION = 2
+
+
+def check_directions(directions: Sequence[StudyDirection]) -> list[StudyDirection]:
+    """Return ``directions`` as a list, or raise naming what is wrong: a storage's check of
+    ``create_new_study``'s argument."""
+    if isinstance(directions, (str, bytes)) or not isinstance(directions, Sequence) or not (
+            directions) or not all(isinstance(d, StudyDirection)
+                                   and d is not StudyDirection.NOT_SET for d in directions):
+        raise ValueError(f"directions must be a non-empty list of StudyDirection.MINIMIZE / "
+                         f"MAXIMIZE, got directions={directions!r}")
+    return list(directions)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,10 +35,24 @@ class StudySummary:
 
     study_id: int
     study_name: str
-    direction: StudyDirection
+    directions: tuple[StudyDirection, ...]
     n_trials: int
+    #: The best value of a one-objective study (None: no COMPLETE trial, or several
+    #: objectives, where no single trial is best).
     best_value: float | None
     datetime_start: datetime.datetime | None
+
+    @property
+    def direction(self) -> StudyDirection:
+        """Return the direction of a one-objective study.
+
+        Raises:
+            RuntimeError: The study has several objectives (read ``directions``).
+        """
+        if len(self.directions) > 1:
+            raise RuntimeError(f"study {self.study_name!r} has {len(self.directions)} "
+                               "objectives: read StudySummary.directions")
+        return self.directions[0]
 
 
 class BaseStorage(abc.ABC):
@@ -38,8 +65,9 @@ class BaseStorage(abc.ABC):
 
     # -- studies ---------------------------------------------------------------------------
     @abc.abstractmethod
-    def create_new_study(self, study_name: str, direction: StudyDirection) -> int:
-        """Create a study and return its id; raise ``DuplicatedStudyError`` if the name exists."""
+    def create_new_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
+        """Create a study with one direction per objective and return its id; raise
+        ``DuplicatedStudyError`` if the name exists."""
 
     @abc.abstractmethod
     def delete_study(self, study_id: int) -> None:
@@ -54,8 +82,8 @@ class BaseStorage(abc.ABC):
         """Return the name of a study."""
 
     @abc.abstractmethod
-    def get_study_direction(self, study_id: int) -> StudyDirection:
-        """Return the direction of a study."""
+    def get_study_directions(self, study_id: int) -> list[StudyDirection]:
+        """Return the directions of a study, one per objective."""
 
     @abc.abstractmethod
     def get_all_studies(self) -> list[StudySummary]:
@@ -97,10 +125,11 @@ class BaseStorage(abc.ABC):
         self,
         trial_id: int,
         state: TrialState,
-        value: float | None = None,
+        values: Sequence[float] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Move a RUNNING trial to a finished state in one transaction.
+        """Move a RUNNING trial to a finished state in one transaction, with one value per
+        objective (COMPLETE) or none.
 
         Returns False, changing nothing, if the trial had already finished (e.g. it was reaped
         as stale by another worker).
@@ -137,8 +166,12 @@ class BaseStorage(abc.ABC):
         return len(self.get_all_trials(study_id, states))
 
     def get_best_trial(self, study_id: int) -> FrozenTrial | None:
-        """Return the best COMPLETE trial (the lowest number among ties), or None."""
-        direction = self.get_study_direction(study_id)
+        """Return the best COMPLETE trial of a one-objective study (the lowest number among
+        ties), or None."""
+        directions = self.get_study_directions(study_id)
+        if len(directions) > 1:
+            raise RuntimeError("a study with several objectives has no single best trial")
+        direction = directions[0]
         best: FrozenTrial | None = None
         for trial in self.get_all_trials(study_id, (TrialState.COMPLETE,)):
             assert trial.value is not None

@@ -6,7 +6,7 @@ import copy
 import datetime
 import json
 import threading
-from collections.abc import Container, Mapping
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from hyperknob._direction import StudyDirection
@@ -17,7 +17,7 @@ from hyperknob.exceptions import (
     TrialNotFoundError,
     UpdateFinishedTrialError,
 )
-from hyperknob.storages._base import BaseStorage, StudySummary
+from hyperknob.storages._base import BaseStorage, StudySummary, check_directions
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -41,13 +41,13 @@ class _Record:
     """A trial as the storage keeps it: mutable while RUNNING, frozen on first read."""
 
     __slots__ = ("complete", "distributions", "frozen", "heartbeat", "intermediate", "number",
-                 "params", "start", "state", "system_attrs", "trial_id", "user_attrs", "value")
+                 "params", "start", "state", "system_attrs", "trial_id", "user_attrs", "values")
 
     def __init__(self, trial: FrozenTrial) -> None:
         self.number = trial.number
         self.trial_id = trial.trial_id
         self.state = trial.state
-        self.value = trial.value
+        self.values = trial.values
         self.params = dict(trial.params)
         self.distributions = dict(trial.distributions)
         self.user_attrs = dict(trial.user_attrs)
@@ -61,7 +61,7 @@ class _Record:
     def freeze(self) -> FrozenTrial:
         if self.frozen is None:
             self.frozen = FrozenTrial.build(
-                number=self.number, trial_id=self.trial_id, state=self.state, value=self.value,
+                number=self.number, trial_id=self.trial_id, state=self.state, values=self.values,
                 params=self.params, distributions=self.distributions,
                 user_attrs=self.user_attrs, system_attrs=self.system_attrs,
                 intermediate_values=self.intermediate, datetime_start=self.start,
@@ -71,12 +71,12 @@ class _Record:
 
 
 class _Study:
-    __slots__ = ("best", "direction", "name", "started", "system_attrs", "trials",
+    __slots__ = ("best", "directions", "name", "started", "system_attrs", "trials",
                  "user_attrs", "waiting")
 
-    def __init__(self, name: str, direction: StudyDirection) -> None:
+    def __init__(self, name: str, directions: list[StudyDirection]) -> None:
         self.name = name
-        self.direction = direction
+        self.directions = directions
         self.trials: list[_Record] = []
         self.waiting: list[int] = []  # numbers of WAITING trials, oldest first
         self.user_attrs: dict[str, Any] = {}
@@ -104,13 +104,14 @@ class InMemoryStorage(BaseStorage):
         self._next_trial_id = 0
 
     # -- studies ---------------------------------------------------------------------------
-    def create_new_study(self, study_name: str, direction: StudyDirection) -> int:
+    def create_new_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
+        checked = check_directions(directions)
         with self._lock:
             if any(s.name == study_name for s in self._studies.values()):
                 raise DuplicatedStudyError(f"a study named {study_name!r} already exists")
             study_id = self._next_study_id
             self._next_study_id += 1
-            self._studies[study_id] = _Study(study_name, direction)
+            self._studies[study_id] = _Study(study_name, checked)
             return study_id
 
     def delete_study(self, study_id: int) -> None:
@@ -130,14 +131,15 @@ class InMemoryStorage(BaseStorage):
     def get_study_name(self, study_id: int) -> str:
         return self._study(study_id).name
 
-    def get_study_direction(self, study_id: int) -> StudyDirection:
-        return self._study(study_id).direction
+    def get_study_directions(self, study_id: int) -> list[StudyDirection]:
+        return list(self._study(study_id).directions)
 
     def get_all_studies(self) -> list[StudySummary]:
         with self._lock:
             return [
-                StudySummary(study_id, study.name, study.direction, len(study.trials),
-                             None if study.best is None else study.best.value, study.started)
+                StudySummary(study_id, study.name, tuple(study.directions), len(study.trials),
+                             None if study.best is None or study.best.values is None
+                             else study.best.values[0], study.started)
                 for study_id, study in self._studies.items()
             ]
 
@@ -219,15 +221,16 @@ class InMemoryStorage(BaseStorage):
         self,
         trial_id: int,
         state: TrialState,
-        value: float | None = None,
+        values: Sequence[float] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
     ) -> bool:
+        checked = None if values is None else tuple(float(v) for v in values)
         attrs = {k: check_json("system", k, v) for k, v in (system_attrs or {}).items()}
         with self._lock:
             study, record = self._lookup(trial_id)
             if record.state.is_finished():
                 return False
-            record.state, record.value, record.complete = state, value, _now()
+            record.state, record.values, record.complete = state, checked, _now()
             record.system_attrs.update(attrs)
             record.frozen = None
             if state is TrialState.COMPLETE:
@@ -276,7 +279,10 @@ class InMemoryStorage(BaseStorage):
 
     def get_best_trial(self, study_id: int) -> FrozenTrial | None:
         with self._lock:
-            best = self._study(study_id).best
+            study = self._study(study_id)
+            if len(study.directions) > 1:
+                raise RuntimeError("a study with several objectives has no single best trial")
+            best = study.best
             return None if best is None else best.freeze()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -295,13 +301,16 @@ class InMemoryStorage(BaseStorage):
         return record
 
     def _update_best(self, study: _Study, record: _Record) -> None:
-        assert record.value is not None
+        if len(study.directions) > 1:
+            return  # several objectives: no single best
+        assert record.values is not None
         best = study.best
         if best is None:
             study.best = record
             return
-        assert best.value is not None
-        if study.direction.better(record.value, best.value) or (
-            record.value == best.value and record.number < best.number
+        assert best.values is not None
+        value, best_value = record.values[0], best.values[0]
+        if study.directions[0].better(value, best_value) or (
+            value == best_value and record.number < best.number
         ):
             study.best = record

@@ -17,7 +17,7 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Container, Mapping
+from collections.abc import Container, Mapping, Sequence
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
@@ -123,8 +123,8 @@ class StorageClient(BaseStorage):
             self._conn.close()
             self._conn = None
 
-    def create_new_study(self, study_name: str, direction: StudyDirection) -> int:
-        return int(self._call("create_new_study", study_name, direction))
+    def create_new_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
+        return int(self._call("create_new_study", study_name, list(directions)))
 
     def delete_study(self, study_id: int) -> None:
         self._call("delete_study", study_id)
@@ -135,8 +135,8 @@ class StorageClient(BaseStorage):
     def get_study_name(self, study_id: int) -> str:
         return str(self._call("get_study_name", study_id))
 
-    def get_study_direction(self, study_id: int) -> StudyDirection:
-        return StudyDirection(self._call("get_study_direction", study_id))
+    def get_study_directions(self, study_id: int) -> list[StudyDirection]:
+        return [StudyDirection(d) for d in self._call("get_study_directions", study_id)]
 
     def get_all_studies(self) -> list[StudySummary]:
         return list(self._call("get_all_studies"))
@@ -172,11 +172,12 @@ class StorageClient(BaseStorage):
         self,
         trial_id: int,
         state: TrialState,
-        value: float | None = None,
+        values: Sequence[float] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
     ) -> bool:
         attrs = {k: check_json("system", k, v) for k, v in (system_attrs or {}).items()}
-        return bool(self._call("finish_trial", trial_id, state, value, attrs))
+        sent = None if values is None else [float(v) for v in values]
+        return bool(self._call("finish_trial", trial_id, state, sent, attrs))
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         result: FrozenTrial = self._call("get_trial", trial_id)

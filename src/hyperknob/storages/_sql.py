@@ -9,7 +9,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -27,7 +27,12 @@ from hyperknob.exceptions import (
     UpdateFinishedTrialError,
 )
 from hyperknob.storages import _sql_schema as s
-from hyperknob.storages._base import SCHEMA_VERSION, BaseStorage, StudySummary
+from hyperknob.storages._base import (
+    SCHEMA_VERSION,
+    BaseStorage,
+    StudySummary,
+    check_directions,
+)
 from hyperknob.storages._in_memory import check_json
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
@@ -105,6 +110,7 @@ class SQLStorage(BaseStorage):
         self._engine = self._open()
         self._cache_lock = threading.Lock()
         self._cache: dict[int, tuple[int, dict[int, FrozenTrial]]] = {}
+        self._known_directions: dict[int, list[StudyDirection]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {"url": self.url, "max_retries": self._max_retries}
@@ -150,6 +156,20 @@ class SQLStorage(BaseStorage):
                 f"{_describe(self.url)} was written with schema version {found}; this "
                 f"hyperknob reads schema versions up to {SCHEMA_VERSION}. Upgrade hyperknob"
             )
+        elif int(found) < SCHEMA_VERSION:
+            self._upgrade(conn, int(found))
+
+    def _upgrade(self, conn: Connection, found: int) -> None:
+        """Bring a file of an older schema version to this one, in the opening transaction.
+
+        1 -> 2 only adds tables (created above by ``create_all``): every version-1 row reads
+        the same in version 2. A version-1 hyperknob then refuses the file (it names the
+        version), rather than misreading a multi-objective study.
+        """
+        conn.execute(s.meta.update().where(s.meta.c.key == "schema_version")
+                     .values(value=str(SCHEMA_VERSION)))
+        self._upsert(conn, s.meta, {"key": f"upgraded_from_{found}"},
+                     {"value": _now().isoformat(timespec="seconds")})
 
     # -- transactions ------------------------------------------------------------------------
     def _transaction(self, work: Callable[[Connection], T], *, write: bool = False) -> T:
@@ -201,7 +221,9 @@ class SQLStorage(BaseStorage):
                                                    and not os.access(path, os.W_OK))
 
     # -- studies ---------------------------------------------------------------------------
-    def create_new_study(self, study_name: str, direction: StudyDirection) -> int:
+    def create_new_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
+        checked = check_directions(directions)
+
         def work(conn: Connection) -> int:
             taken = conn.execute(
                 sa.select(s.studies.c.study_id).where(s.studies.c.study_name == study_name)
@@ -209,10 +231,15 @@ class SQLStorage(BaseStorage):
             if taken is not None:
                 raise DuplicatedStudyError(f"a study named {study_name!r} already exists")
             result = conn.execute(s.studies.insert().values(
-                study_name=study_name, direction=int(direction), next_trial_number=0,
+                study_name=study_name, direction=int(checked[0]), next_trial_number=0,
                 datetime_start=_now(),
             ))
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+            study_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            if len(checked) > 1:
+                conn.execute(s.study_directions.insert(), [
+                    {"study_id": study_id, "objective": k, "direction": int(d)}
+                    for k, d in enumerate(checked) if k > 0])
+            return study_id
 
         try:
             return self._transaction(work, write=True)
@@ -223,15 +250,17 @@ class SQLStorage(BaseStorage):
         def work(conn: Connection) -> None:
             self._study_row(conn, study_id)
             ids = sa.select(s.trials.c.trial_id).where(s.trials.c.study_id == study_id)
-            for table in (s.trial_params, s.trial_intermediate, s.trial_attrs):
+            for table in (s.trial_params, s.trial_intermediate, s.trial_attrs, s.trial_values):
                 conn.execute(table.delete().where(table.c.trial_id.in_(ids)))
             conn.execute(s.trials.delete().where(s.trials.c.study_id == study_id))
-            conn.execute(s.study_attrs.delete().where(s.study_attrs.c.study_id == study_id))
+            for table in (s.study_attrs, s.study_directions):
+                conn.execute(table.delete().where(table.c.study_id == study_id))
             conn.execute(s.studies.delete().where(s.studies.c.study_id == study_id))
 
         self._transaction(work, write=True)
         with self._cache_lock:
             self._cache.pop(study_id, None)
+        self._known_directions.pop(study_id, None)
 
     def get_study_id_from_name(self, study_name: str) -> int:
         row = self._transaction(lambda conn: conn.execute(
@@ -244,9 +273,23 @@ class SQLStorage(BaseStorage):
     def get_study_name(self, study_id: int) -> str:
         return str(self._transaction(lambda conn: self._study_row(conn, study_id).study_name))
 
-    def get_study_direction(self, study_id: int) -> StudyDirection:
-        direction = self._transaction(lambda conn: self._study_row(conn, study_id).direction)
-        return StudyDirection(direction)
+    def get_study_directions(self, study_id: int) -> list[StudyDirection]:
+        return self._transaction(lambda conn: self._directions(conn, study_id))
+
+    def _directions(self, conn: Connection, study_id: int) -> list[StudyDirection]:
+        """Return a study's directions (remembered: they never change; raise if the study is
+        gone, which the callers rely on)."""
+        known = self._known_directions.get(study_id)
+        if known is not None:
+            self._study_row(conn, study_id)
+            return list(known)
+        first = self._study_row(conn, study_id).direction
+        rest = conn.execute(sa.select(s.study_directions.c.direction)
+                            .where(s.study_directions.c.study_id == study_id)
+                            .order_by(s.study_directions.c.objective)).scalars().all()
+        directions = [StudyDirection(first), *(StudyDirection(d) for d in rest)]
+        self._known_directions[study_id] = directions
+        return list(directions)
 
     def get_all_studies(self) -> list[StudySummary]:
         def work(conn: Connection) -> list[StudySummary]:
@@ -260,15 +303,20 @@ class SQLStorage(BaseStorage):
                 .where(complete).group_by(s.trials.c.study_id)
             ).all()
             extremes = {row[0]: (row[1], row[2]) for row in best}
+            more: dict[int, list[StudyDirection]] = {}
+            for study_id, direction in conn.execute(
+                    sa.select(s.study_directions.c.study_id, s.study_directions.c.direction)
+                    .order_by(s.study_directions.c.study_id, s.study_directions.c.objective)):
+                more.setdefault(study_id, []).append(StudyDirection(direction))
             summaries = []
             for row in conn.execute(sa.select(s.studies).order_by(s.studies.c.study_id)):
-                direction = StudyDirection(row.direction)
+                directions = (StudyDirection(row.direction), *more.get(row.study_id, []))
                 low_high = extremes.get(row.study_id)
                 best_value = None
-                if low_high is not None:
-                    best_value = low_high[0 if direction is StudyDirection.MINIMIZE else 1]
+                if low_high is not None and len(directions) == 1:
+                    best_value = low_high[0 if directions[0] is StudyDirection.MINIMIZE else 1]
                 summaries.append(StudySummary(
-                    row.study_id, row.study_name, direction, counts.get(row.study_id, 0),
+                    row.study_id, row.study_name, directions, counts.get(row.study_id, 0),
                     best_value, row.datetime_start,
                 ))
             return summaries
@@ -328,20 +376,31 @@ class SQLStorage(BaseStorage):
             number = int(counter[0]) - 1
             if template is None:
                 trial = FrozenTrial(number, -1, TrialState.RUNNING, datetime_start=_now())
+                values = None
             else:
                 start = template.datetime_start
                 if start is None and template.state is not TrialState.WAITING:
                     start = _now()
                 trial = template.replace(number=number, datetime_start=start)
+                values = trial.values
             result = conn.execute(s.trials.insert().values(
-                study_id=study_id, number=number, state=int(trial.state), value=trial.value,
+                study_id=study_id, number=number, state=int(trial.state),
+                value=None if values is None else values[0],
                 datetime_start=trial.datetime_start, datetime_complete=trial.datetime_complete,
             ))
             trial_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             self._insert_details(conn, trial_id, trial)
+            if values is not None and len(values) > 1:
+                self._insert_values(conn, trial_id, values)
             return trial.replace(trial_id=trial_id)
 
         return self._transaction(work, write=True)
+
+    def _insert_values(self, conn: Connection, trial_id: int, values: Sequence[float]) -> None:
+        """Store the values of objectives 1, 2, ... (objective 0 is ``hk_trials.value``)."""
+        conn.execute(s.trial_values.insert(), [
+            {"trial_id": trial_id, "objective": k, "value": float(v)}
+            for k, v in enumerate(values) if k > 0])
 
     def _insert_details(self, conn: Connection, trial_id: int, trial: FrozenTrial) -> None:
         if trial.params:
@@ -438,9 +497,10 @@ class SQLStorage(BaseStorage):
         self,
         trial_id: int,
         state: TrialState,
-        value: float | None = None,
+        values: Sequence[float] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
     ) -> bool:
+        checked = None if values is None else [float(v) for v in values]
         texts = {
             k: json.dumps(check_json("system", k, v)) for k, v in (system_attrs or {}).items()
         }
@@ -450,13 +510,16 @@ class SQLStorage(BaseStorage):
                 s.trials.update()
                 .where(s.trials.c.trial_id == trial_id,
                        s.trials.c.state.in_([int(TrialState.RUNNING), int(TrialState.WAITING)]))
-                .values(state=int(state), value=value, datetime_complete=_now())
+                .values(state=int(state), value=None if checked is None else checked[0],
+                        datetime_complete=_now())
             )
             if updated.rowcount == 0:
                 if conn.execute(sa.select(s.trials.c.trial_id)
                                 .where(s.trials.c.trial_id == trial_id)).first() is None:
                     raise TrialNotFoundError(f"no trial with id {trial_id}")
                 return False
+            if checked is not None and len(checked) > 1:
+                self._insert_values(conn, trial_id, checked)
             for key, text in texts.items():
                 self._upsert(conn, s.trial_attrs,
                              {"trial_id": trial_id, "kind": "system", "key": key},
@@ -507,7 +570,10 @@ class SQLStorage(BaseStorage):
         return int(self._transaction(lambda conn: conn.execute(query).scalar_one()))
 
     def get_best_trial(self, study_id: int) -> FrozenTrial | None:
-        direction = self.get_study_direction(study_id)
+        directions = self.get_study_directions(study_id)
+        if len(directions) > 1:
+            raise RuntimeError("a study with several objectives has no single best trial")
+        direction = directions[0]
         order = s.trials.c.value.asc() if direction is StudyDirection.MINIMIZE else (
             s.trials.c.value.desc())
         row = self._transaction(lambda conn: conn.execute(
@@ -527,10 +593,11 @@ class SQLStorage(BaseStorage):
         lowest = max(watermark, from_number)
 
         def work(conn: Connection) -> list[FrozenTrial]:
-            self._study_row(conn, study_id)
+            several = len(self._directions(conn, study_id)) > 1
             in_window = sa.and_(s.trials.c.study_id == study_id, s.trials.c.number >= lowest)
             ids = sa.select(s.trials.c.trial_id).where(in_window)
-            return self._load(conn, in_window, lambda column: column.in_(ids))
+            return self._load(conn, in_window, lambda column: column.in_(ids),
+                              several_values=several)
 
         fresh = self._transaction(work)
         for trial in fresh:
@@ -552,8 +619,12 @@ class SQLStorage(BaseStorage):
         return [t for t in trials if t.state in states]
 
     def _load(
-        self, conn: Connection, trial_filter: Any, match: Callable[[Any], Any]
+        self, conn: Connection, trial_filter: Any, match: Callable[[Any], Any], *,
+        several_values: bool = True,
     ) -> list[FrozenTrial]:
+        """Return the trials ``trial_filter`` selects (``match``: the same set as a condition
+        on a trial_id column); ``several_values=False`` skips the query of objectives 1, 2, ...
+        (a one-objective study has none)."""
         rows = conn.execute(sa.select(s.trials).where(trial_filter)
                             .order_by(s.trials.c.number)).all()
         if not rows:
@@ -579,14 +650,23 @@ class SQLStorage(BaseStorage):
             sa.select(s.trial_attrs).where(match(s.trial_attrs.c.trial_id))
         ):
             attrs.setdefault((trial_id, kind), {})[key] = json.loads(text)
+        more: dict[int, list[float]] = {}
+        for trial_id, value in () if not several_values else conn.execute(
+            sa.select(s.trial_values.c.trial_id, s.trial_values.c.value)
+            .where(match(s.trial_values.c.trial_id))
+            .order_by(s.trial_values.c.trial_id, s.trial_values.c.objective)
+        ):
+            more.setdefault(trial_id, []).append(value)
+        empty: dict[Any, Any] = {}
         return [
-            FrozenTrial(
+            FrozenTrial.build(
                 number=row.number, trial_id=row.trial_id, state=TrialState(row.state),
-                value=row.value, params=params.get(row.trial_id),  # type: ignore[arg-type]
-                distributions=dists.get(row.trial_id),  # type: ignore[arg-type]
-                user_attrs=attrs.get((row.trial_id, "user")),  # type: ignore[arg-type]
-                system_attrs=attrs.get((row.trial_id, "system")),  # type: ignore[arg-type]
-                intermediate_values=inter.get(row.trial_id),  # type: ignore[arg-type]
+                values=None if row.value is None else (row.value, *more.get(row.trial_id, ())),
+                params=params.get(row.trial_id, empty),
+                distributions=dists.get(row.trial_id, empty),
+                user_attrs=attrs.get((row.trial_id, "user"), empty),
+                system_attrs=attrs.get((row.trial_id, "system"), empty),
+                intermediate_values=inter.get(row.trial_id, empty),
                 datetime_start=row.datetime_start, datetime_complete=row.datetime_complete,
             )
             for row in rows

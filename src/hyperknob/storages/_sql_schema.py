@@ -69,3 +69,20 @@ trial_attrs = sa.Table(
     sa.Column("key", sa.String(512), primary_key=True),
     sa.Column("value_json", sa.Text, nullable=False),
 )
+
+# Schema version 2: several objectives. The first objective keeps its place (hk_studies.direction,
+# hk_trials.value), so one-objective studies are stored exactly as in version 1; objectives
+# 1, 2, ... of a multi-objective study get a row each here.
+study_directions = sa.Table(
+    "hk_study_directions", metadata,
+    sa.Column("study_id", sa.Integer, sa.ForeignKey("hk_studies.study_id"), primary_key=True),
+    sa.Column("objective", sa.Integer, primary_key=True),
+    sa.Column("direction", sa.Integer, nullable=False),
+)
+
+trial_values = sa.Table(
+    "hk_trial_values", metadata,
+    sa.Column("trial_id", sa.Integer, sa.ForeignKey("hk_trials.trial_id"), primary_key=True),
+    sa.Column("objective", sa.Integer, primary_key=True),
+    sa.Column("value", sa.Float(precision=53), nullable=False),
+)

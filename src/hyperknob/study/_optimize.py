@@ -42,20 +42,23 @@ class Progress:
                  timeout: float | None) -> None:
         self._bar: Any = None
         self._best: float | None = None
-        self._direction = study.direction
+        # Several objectives have no single best value: the bar then counts trials only.
+        directions = study.directions
+        self._direction = directions[0] if len(directions) == 1 else None
         if enabled:
             from tqdm.auto import tqdm
 
             total = n_trials if n_trials is not None else None
             self._bar = tqdm(total=total, desc=study.study_name, unit="trial")
 
-    def update(self, state: TrialState, value: float | None) -> None:
+    def update(self, state: TrialState, values: tuple[float, ...] | None) -> None:
         if self._bar is None:
             return
-        if state is TrialState.COMPLETE and value is not None and (
-            self._best is None or self._direction.better(value, self._best)
+        direction = self._direction
+        if state is TrialState.COMPLETE and values is not None and direction is not None and (
+            self._best is None or direction.better(values[0], self._best)
         ):
-            self._best = value
+            self._best = values[0]
         if self._best is not None:
             self._bar.set_postfix_str(f"best={self._best:.6g}", refresh=False)
         self._bar.update(1)

@@ -11,24 +11,28 @@ from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyperknob._checks import check_int
-from hyperknob._direction import StudyDirection
+from hyperknob._direction import StudyDirection, parse_directions
+from hyperknob._losses import signed_losses
+from hyperknob.distributions import BaseDistribution
 from hyperknob.exceptions import StudyNotFoundError, UpdateFinishedTrialError
 from hyperknob.pruners._base import BasePruner, NopPruner
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.storages import BaseStorage, StudySummary, get_storage
 from hyperknob.study._heartbeat import Beater, HeartbeatPolicy, stale_reason
 from hyperknob.study._host import StudyHost
-from hyperknob.study._view import StudyView
+from hyperknob.study._view import StudyView, single_direction
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
-from hyperknob.trial._trial import Trial, check_objective_value
+from hyperknob.trial._trial import Trial, check_objective_values
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from hyperknob.execution._base import Executor
 
-ObjectiveFunc = Callable[[Trial], float]
+#: An objective returns a float, or one float per objective (a sequence) in a study with
+#: several.
+ObjectiveFunc = Callable[[Trial], float | Sequence[float]]
 CallbackFunc = Callable[["Study", FrozenTrial], None]
 
 
@@ -45,9 +49,11 @@ def _default_sampler(seed: int | None) -> BaseSampler:
 
 
 class Study:
-    """A named optimization: its trials, its direction, its sampler and pruner.
+    """A named optimization: its trials, its direction(s), its sampler and pruner.
 
-    Build with :func:`create_study` or :func:`load_study`.
+    Build with :func:`create_study` or :func:`load_study`. A study has one objective, or
+    several (``create_study(directions=[...])``): its objective then returns one value per
+    objective and :attr:`best_trials` is the Pareto front.
 
     Example:
         >>> import hyperknob
@@ -73,10 +79,10 @@ class Study:
         self._storage = get_storage(storage)
         self._study_id = self._storage.get_study_id_from_name(study_name)
         self.study_name = study_name
-        self.direction = self._storage.get_study_direction(self._study_id)
+        self._directions = self._storage.get_study_directions(self._study_id)
         self.sampler = sampler if sampler is not None else _default_sampler(None)
         self.pruner = pruner if pruner is not None else NopPruner()
-        self._view = StudyView(self._storage, self._study_id, study_name, self.direction)
+        self._view = StudyView(self._storage, self._study_id, study_name, self._directions)
         self._host = StudyHost(self)
         self._stopped = False
 
@@ -99,6 +105,43 @@ class Study:
 
     # -- reading ---------------------------------------------------------------------------
     @property
+    def directions(self) -> list[StudyDirection]:
+        """Return whether the study minimizes or maximizes each objective."""
+        return list(self._directions)
+
+    @property
+    def direction(self) -> StudyDirection:
+        """Return whether a one-objective study minimizes or maximizes.
+
+        Raises:
+            RuntimeError: The study has several objectives (read :attr:`directions`).
+        """
+        return single_direction(self._directions, f"study {self.study_name!r}")
+
+    def is_multi_objective(self) -> bool:
+        """Return whether the study has more than one objective."""
+        return len(self._directions) > 1
+
+    @property
+    def metric_names(self) -> list[str] | None:
+        """Return the names of the objectives set by :meth:`set_metric_names`, or None."""
+        names = self._storage.get_study_attrs(self._study_id, "system").get("metric_names")
+        return None if names is None else [str(n) for n in names]
+
+    def set_metric_names(self, metric_names: Sequence[str]) -> None:
+        """Name the objectives, in order (shown in ``trials_dataframe``, plots and reports)."""
+        if isinstance(metric_names, str) or not isinstance(metric_names, Sequence) or not all(
+                isinstance(n, str) and n for n in metric_names):
+            raise TypeError(f"metric_names must be a list of non-empty strings, got "
+                            f"metric_names={metric_names!r}")
+        if len(metric_names) != len(self._directions):
+            raise ValueError(f"metric_names must name each of the study's "
+                             f"{len(self._directions)} objectives, got "
+                             f"metric_names={list(metric_names)!r}")
+        self._storage.set_study_attr(self._study_id, "system", "metric_names",
+                                     list(metric_names))
+
+    @property
     def trials(self) -> list[FrozenTrial]:
         """Return every trial, ordered by number."""
         return self._storage.get_all_trials(self._study_id)
@@ -109,15 +152,45 @@ class Study:
 
     @property
     def best_trial(self) -> FrozenTrial:
-        """Return the best COMPLETE trial; ``ValueError`` if there is none yet."""
+        """Return the best COMPLETE trial of a one-objective study that meets its constraints
+        (where its sampler has a ``constraints_func``).
+
+        Raises:
+            ValueError: No such trial yet.
+            RuntimeError: The study has several objectives (read :attr:`best_trials`).
+        """
+        from hyperknob.samplers._constraints import is_feasible
+
+        direction = single_direction(self._directions, f"study {self.study_name!r}")
         best = self._storage.get_best_trial(self._study_id)
         if best is None:
             raise ValueError(f"study {self.study_name!r} has no COMPLETE trial yet")
-        return best
+        if is_feasible(best):
+            return best
+        sign = 1.0 if direction is StudyDirection.MINIMIZE else -1.0
+        feasible = [t for t in self.get_trials((TrialState.COMPLETE,)) if is_feasible(t)]
+        if not feasible:
+            raise ValueError(f"study {self.study_name!r} has no COMPLETE trial that meets "
+                             "its constraints yet")
+        return min(feasible, key=lambda t: (sign * t.values[0], t.number))  # type: ignore[index]
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """Return the Pareto front: the COMPLETE trials that meet their constraints and that no
+        other such trial dominates (at least as good in every objective, better in one),
+        ordered by number. With one objective: the trials sharing the best value."""
+        from hyperknob._pareto import nondominated_mask
+        from hyperknob.samplers._constraints import is_feasible
+
+        trials = [t for t in self.get_trials((TrialState.COMPLETE,)) if is_feasible(t)]
+        if not trials:
+            return []
+        mask = nondominated_mask(signed_losses(trials, self._directions))
+        return [t for t, keep in zip(trials, mask, strict=True) if keep]
 
     @property
     def best_value(self) -> float:
-        """Return the value of the best trial."""
+        """Return the value of the best trial (see :attr:`best_trial`)."""
         value = self.best_trial.value
         assert value is not None
         return value
@@ -137,30 +210,44 @@ class Study:
         self._storage.set_study_attr(self._study_id, "user", key, value)
 
     def trials_dataframe(self) -> pd.DataFrame:
-        """Return the trials as a pandas DataFrame (requires pandas)."""
+        """Return the trials as a pandas DataFrame (requires pandas): one row per trial, a
+        ``value`` column (several objectives: ``values_0``, ``values_1``, ... or
+        ``values_<name>`` after :meth:`set_metric_names`), ``params_*`` and
+        ``user_attrs_*`` columns."""
         try:
             import pandas as pd
         except ImportError as error:
             raise ImportError("trials_dataframe() needs pandas: pip install pandas") from error
         from hyperknob.study._records import trial_records
 
-        frame: pd.DataFrame = pd.DataFrame(trial_records(self.trials))
+        names = self.metric_names if self.is_multi_objective() else None
+        frame: pd.DataFrame = pd.DataFrame(trial_records(
+            self.trials, n_objectives=len(self._directions), metric_names=names))
         return frame
 
     # -- the trial lifecycle: ask, then tell / prune / fail -----------------------------------
-    def ask(self) -> Trial:
+    def ask(self, fixed_distributions: Mapping[str, BaseDistribution] | None = None) -> Trial:
         """Start a trial: the oldest enqueued one if any, else a new one.
+
+        ``fixed_distributions``: parameters to suggest at once, name -> distribution (the
+        define-and-run style: ``trial.params`` then holds them).
 
         Under a :class:`HeartbeatPolicy`, trials whose worker went silent are failed (and
         retried) first.
         """
+        if fixed_distributions is not None and not isinstance(fixed_distributions, Mapping):
+            raise TypeError(f"fixed_distributions must map parameter names to distributions, "
+                            f"got fixed_distributions={fixed_distributions!r}")
         if self.heartbeat is not None:
             self.reap_stale_trials()
         frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
             frozen = self._storage.create_new_trial(self._study_id)
         self._host._open[frozen.trial_id] = None
-        return Trial(frozen, self._host)
+        trial = Trial(frozen, self._host)
+        for name, distribution in (fixed_distributions or {}).items():
+            trial._suggest(name, distribution)
+        return trial
 
     def hand_off(self, trial: Trial) -> FrozenTrial:
         """Give up this process's handle on a running trial that a worker elsewhere runs;
@@ -185,16 +272,19 @@ class Study:
     def tell(
         self,
         trial: Trial | int,
-        value: Any = None,
+        values: Any = None,
         state: TrialState | None = None,
         *,
         skip_if_finished: bool = False,
     ) -> FrozenTrial:
         """Finish a trial with its value (COMPLETE), or as PRUNED or FAIL.
 
-        An invalid value (None, a string, NaN, inf) makes the trial FAIL with the reason
-        recorded in ``system_attrs["fail_reason"]``; the study goes on.
+        ``values``: a float, or one float per objective (a sequence) in a study with several.
+        An invalid value (None, a string, NaN, inf, the wrong number of values) makes the
+        trial FAIL with the reason recorded in ``system_attrs["fail_reason"]``; the study
+        goes on.
         """
+        value = values
         live = trial if isinstance(trial, Trial) else self._live(trial)
         if state is not None and not isinstance(state, TrialState):
             raise TypeError(f"state must be a TrialState, got {state!r}")
@@ -211,12 +301,12 @@ class Study:
                 raise ValueError(f"a FAIL trial takes no value, got value={value!r}")
             return self._finish(live, TrialState.FAIL, None, {},
                                 skip_if_finished=skip_if_finished)
-        number, reason = check_objective_value(value)
+        checked, reason = check_objective_values(value, len(self._directions))
         if reason is not None:
             warnings.warn(f"trial {live.number} failed: {reason}", stacklevel=2)
             return self._finish(live, TrialState.FAIL, None, {"fail_reason": reason},
                                 skip_if_finished=skip_if_finished)
-        return self._finish(live, TrialState.COMPLETE, number, {},
+        return self._finish(live, TrialState.COMPLETE, checked, {},
                             skip_if_finished=skip_if_finished)
 
     def prune(self, trial: Trial | int, reason: str | None = None, *,
@@ -299,13 +389,15 @@ class Study:
         self,
         live: Trial,
         state: TrialState,
-        value: float | None,
+        values: tuple[float, ...] | None,
         attrs: Mapping[str, Any],
         *,
         skip_if_finished: bool,
     ) -> FrozenTrial:
         trial_id = live._trial_id  # the study's own trial handle (the hot path)
-        finished = self._storage.finish_trial(trial_id, state, value, attrs)
+        if state is not TrialState.FAIL and trial_id in self._host._open:
+            attrs = self._with_sampler_attrs(live, state, values, attrs)
+        finished = self._storage.finish_trial(trial_id, state, values, attrs)
         self._host._open.pop(trial_id, None)  # finished now or before: no longer open here
         if not finished:
             stored = self._storage.get_trial(trial_id)
@@ -314,7 +406,20 @@ class Study:
             raise UpdateFinishedTrialError(
                 f"trial {live.number} is already {stored.state.name}; it cannot be told again"
             )
-        return live.snapshot(finished=state, value=value, system_attrs=attrs)
+        return live.snapshot(finished=state, values=values, system_attrs=attrs)
+
+    def _with_sampler_attrs(self, live: Trial, state: TrialState,
+                            values: tuple[float, ...] | None,
+                            attrs: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Return ``attrs`` plus what the sampler keeps with a finishing trial (its
+        constraint values). If the sampler raises, the trial fails with that error first."""
+        try:
+            extra = self.sampler.finish_attrs(
+                self._view, live.snapshot(finished=state, values=values, system_attrs=attrs))
+        except Exception as error:
+            self.fail(live, error, skip_if_finished=True)
+            raise
+        return {**attrs, **extra} if extra else attrs
 
     def reap_stale_trials(self, policy: HeartbeatPolicy | None = None) -> list[FrozenTrial]:
         """Fail the study's stale trials (RUNNING, no heartbeat for the grace period of
@@ -348,18 +453,37 @@ class Study:
         self._storage.create_new_trial(self._study_id, template)
 
     def add_trial(self, trial: FrozenTrial) -> None:
-        """Store a finished trial made elsewhere (e.g. from an earlier experiment)."""
+        """Store a finished trial made elsewhere (e.g. from an earlier experiment or another
+        study): a COMPLETE one needs one finite value per objective."""
+        self._check_addable(trial)
+        self._storage.create_new_trial(self._study_id, trial)
+
+    def _check_addable(self, trial: FrozenTrial) -> None:
+        if not isinstance(trial, FrozenTrial):
+            raise TypeError(f"add_trial() takes a FrozenTrial, got {trial!r}")
         if not trial.state.is_finished():
             raise ValueError(f"add_trial() takes a finished trial, got state {trial.state!r}")
         if trial.state is TrialState.COMPLETE:
-            _, reason = check_objective_value(trial.value)
+            _, reason = check_objective_values(trial.values, len(self._directions))
             if reason is not None:
-                raise ValueError(f"a COMPLETE trial needs a finite value: {reason}")
+                raise ValueError(f"a COMPLETE trial needs one finite value per objective: "
+                                 f"{reason.replace('the objective returned', 'it has')}")
+        elif trial.values is not None:
+            raise ValueError(f"a {trial.state.name} trial takes no values, got "
+                             f"values={trial.values!r}")
         for name, value in trial.params.items():
             dist = trial.distributions.get(name)
             if dist is None or not dist.contains(dist.to_internal(value)):
                 raise ValueError(f"parameter {name!r}={value!r} does not fit {dist!r}")
-        self._storage.create_new_trial(self._study_id, trial)
+
+    def add_trials(self, trials: Iterable[FrozenTrial]) -> None:
+        """Store several finished trials made elsewhere (see :meth:`add_trial`); all are
+        checked before any is stored."""
+        trials = list(trials)
+        for trial in trials:
+            self._check_addable(trial)
+        for trial in trials:
+            self._storage.create_new_trial(self._study_id, trial)
 
     # -- the loop --------------------------------------------------------------------------
     def optimize(
@@ -392,29 +516,37 @@ class Study:
         self._stopped = True
 
     def __repr__(self) -> str:
-        return f"Study(study_name={self.study_name!r}, direction={self.direction.name})"
+        names = ", ".join(d.name for d in self._directions)
+        key = "direction" if len(self._directions) == 1 else "directions"
+        return f"Study(study_name={self.study_name!r}, {key}={names})"
 
 
 def create_study(
     *,
     study_name: str | None = None,
     storage: str | BaseStorage | None = None,
-    direction: str | StudyDirection = "minimize",
+    direction: str | StudyDirection | None = None,
     sampler: BaseSampler | None = None,
     pruner: BasePruner | None = None,
     load_if_exists: bool = False,
     seed: int | None = None,
     heartbeat: HeartbeatPolicy | None = None,
+    directions: Sequence[str | StudyDirection] | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists``). ``seed`` seeds the default sampler.
+
+    ``direction``: ``"minimize"`` (the default) or ``"maximize"``. ``directions``: one per
+    objective, for a study with several (its objective returns that many values, and
+    :attr:`Study.best_trials` is the Pareto front); give one or the other.
 
     ``heartbeat``: a :class:`HeartbeatPolicy`: workers record that their trials are alive, and
     a RUNNING trial whose worker went silent for its grace period is failed (and retried).
 
     Example:
         >>> study = create_study(direction="maximize", seed=42)
+        >>> pareto = create_study(directions=["maximize", "minimize"], seed=42)
     """
-    parsed = StudyDirection.parse(direction)
+    parsed = parse_directions(direction, directions)
     if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
         raise ValueError(f"study_name must be a non-empty string, got {study_name!r}")
     if sampler is None:
@@ -430,14 +562,19 @@ def create_study(
             raise DuplicatedStudyError(
                 f"a study named {name!r} already exists; pass load_if_exists=True to resume it"
             ) from None
-        existing = backend.get_study_direction(backend.get_study_id_from_name(name))
-        if existing is not parsed:
+        existing = backend.get_study_directions(backend.get_study_id_from_name(name))
+        if existing != parsed:
+            key = "direction" if len(existing) == len(parsed) == 1 else "directions"
             raise ValueError(
-                f"study {name!r} exists with direction {existing.name.lower()!r}, "
-                f"not {parsed.name.lower()!r}"
+                f"study {name!r} exists with {key} {_names(existing)}, not {_names(parsed)}"
             ) from None
     return Study(study_name=name, storage=backend, sampler=sampler, pruner=pruner,
                  heartbeat=heartbeat)
+
+
+def _names(directions: Sequence[StudyDirection]) -> str:
+    names = [d.name.lower() for d in directions]
+    return repr(names[0] if len(names) == 1 else names)
 
 
 def load_study(

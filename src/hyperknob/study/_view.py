@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 
 from hyperknob._direction import StudyDirection
 from hyperknob.storages._base import BaseStorage
@@ -10,17 +10,26 @@ from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
 
+def single_direction(directions: Sequence[StudyDirection], who: str) -> StudyDirection:
+    """Return the one direction of a one-objective study; raise naming ``who`` asked."""
+    if len(directions) > 1:
+        raise RuntimeError(
+            f"{who} has {len(directions)} objectives, so no single direction: read "
+            f".directions (one per objective) instead of .direction")
+    return directions[0]
+
+
 class StudyView:
     """A read-only window onto a study's stored trials."""
 
-    __slots__ = ("__weakref__", "_direction", "_storage", "_study_id", "_study_name")
+    __slots__ = ("__weakref__", "_directions", "_storage", "_study_id", "_study_name")
 
     def __init__(self, storage: BaseStorage, study_id: int, study_name: str,
-                 direction: StudyDirection) -> None:
+                 directions: Sequence[StudyDirection]) -> None:
         self._storage = storage
         self._study_id = study_id
         self._study_name = study_name
-        self._direction = direction
+        self._directions = tuple(directions)
 
     @property
     def study_name(self) -> str:
@@ -28,9 +37,23 @@ class StudyView:
         return self._study_name
 
     @property
+    def directions(self) -> tuple[StudyDirection, ...]:
+        """Return whether the study minimizes or maximizes each objective."""
+        return self._directions
+
+    @property
     def direction(self) -> StudyDirection:
-        """Return whether the study minimizes or maximizes."""
-        return self._direction
+        """Return whether a one-objective study minimizes or maximizes.
+
+        Raises:
+            RuntimeError: The study has several objectives.
+        """
+        return single_direction(self._directions, f"study {self._study_name!r}")
+
+    @property
+    def n_objectives(self) -> int:
+        """Return how many objectives the study has."""
+        return len(self._directions)
 
     def get_trials(
         self, states: Container[TrialState] | None = None, *, from_number: int = 0
@@ -45,5 +68,6 @@ class StudyView:
 
     @property
     def best_trial(self) -> FrozenTrial | None:
-        """Return the best COMPLETE trial, or None before the first one."""
+        """Return the best COMPLETE trial of a one-objective study, or None before the first
+        one (constraints are not considered: see ``Study.best_trial``)."""
         return self._storage.get_best_trial(self._study_id)

@@ -12,6 +12,7 @@ Example:
 """
 
 from hyperknob.testing._sampler_contract_base import _as_json, objective_for, run_suggestions
+from hyperknob.testing._sampler_contract_objectives import SamplerObjectiveChecks
 from hyperknob.testing._sampler_contract_seeds import SamplerSeedChecks
 from hyperknob.testing._sampler_contract_storage import SamplerStorageChecks
 from hyperknob.testing._sampler_contract_values import SamplerValueChecks
@@ -21,8 +22,9 @@ __all__ = ["SamplerContract", "_as_json", "objective_for", "run_suggestions"]
 
 
 # pytest runs inherited tests in reverse MRO order, so the mixins are listed last-first:
-# the tests run values, then seeds, then storage, as they are defined.
-class SamplerContract(SamplerStorageChecks, SamplerSeedChecks, SamplerValueChecks):
+# the tests run values, then seeds, then storage, then objectives, as they are defined.
+class SamplerContract(SamplerObjectiveChecks, SamplerStorageChecks, SamplerSeedChecks,
+                      SamplerValueChecks):
     """Pytest test class: the guarantees of :class:`~hyperknob.samplers.BaseSampler`.
 
     Subclasses implement :meth:`make_sampler`. Every test builds its own studies (in memory

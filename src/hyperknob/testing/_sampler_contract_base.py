@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-from collections.abc import Callable, Container, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -129,9 +129,9 @@ class RecordingStorage(BaseStorage):
         if name in WRITE_METHODS:
             (self.writes_in_sampler if self.in_sampler else self.writes_outside).append(name)
 
-    def create_new_study(self, study_name: str, direction: StudyDirection) -> int:
+    def create_new_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
         self._record("create_new_study")
-        return self.inner.create_new_study(study_name, direction)
+        return self.inner.create_new_study(study_name, directions)
 
     def delete_study(self, study_id: int) -> None:
         self._record("delete_study")
@@ -145,9 +145,9 @@ class RecordingStorage(BaseStorage):
         self._record("get_study_name")
         return self.inner.get_study_name(study_id)
 
-    def get_study_direction(self, study_id: int) -> StudyDirection:
-        self._record("get_study_direction")
-        return self.inner.get_study_direction(study_id)
+    def get_study_directions(self, study_id: int) -> list[StudyDirection]:
+        self._record("get_study_directions")
+        return self.inner.get_study_directions(study_id)
 
     def get_all_studies(self) -> list[StudySummary]:
         self._record("get_all_studies")
@@ -187,11 +187,11 @@ class RecordingStorage(BaseStorage):
         self,
         trial_id: int,
         state: TrialState,
-        value: float | None = None,
+        values: Sequence[float] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
     ) -> bool:
         self._record("finish_trial")
-        return self.inner.finish_trial(trial_id, state, value, system_attrs)
+        return self.inner.finish_trial(trial_id, state, values, system_attrs)
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         self._record("get_trial")

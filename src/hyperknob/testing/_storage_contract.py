@@ -12,14 +12,16 @@ Example:
     ...         return InMemoryStorage()
 """
 
+from hyperknob.testing._storage_contract_objectives import StorageObjectiveChecks
 from hyperknob.testing._storage_contract_sharing import StorageSharingChecks
 from hyperknob.testing._storage_contract_studies import StorageStudyChecks
 from hyperknob.testing._storage_contract_trials import StorageTrialChecks
 
 
 # pytest runs inherited tests in reverse MRO order, so the mixins are listed last-first:
-# the tests run studies, then trials, then shared use, as they are defined.
-class StorageContract(StorageSharingChecks, StorageTrialChecks, StorageStudyChecks):
+# the tests run studies, then trials, then shared use, then objectives, as they are defined.
+class StorageContract(StorageObjectiveChecks, StorageSharingChecks, StorageTrialChecks,
+                      StorageStudyChecks):
     """Pytest test class: the guarantees of :class:`~hyperknob.storages.BaseStorage`.
 
     Subclasses implement :meth:`make_storage` (a fresh, empty storage per call). Tests get it

@@ -97,7 +97,7 @@ class StorageContractBase:
     def _finished_trial(storage: BaseStorage, study_id: int, state: TrialState,
                         value: float | None = None) -> FrozenTrial:
         trial = storage.create_new_trial(study_id)
-        assert storage.finish_trial(trial.trial_id, state, value)
+        assert storage.finish_trial(trial.trial_id, state, None if value is None else [value])
         return storage.get_trial(trial.trial_id)
 
     def _check_reads_track_writes(self, reader: BaseStorage, writer: BaseStorage,
@@ -111,7 +111,8 @@ class StorageContractBase:
             assert reader.get_all_trials(study_id)[index].user_attrs == {"k": index}
             state = FINISHED[index % 3]
             value = float(index) if state is TrialState.COMPLETE else None
-            assert writer.finish_trial(trial.trial_id, state, value)
+            assert writer.finish_trial(trial.trial_id, state,
+                                       None if value is None else [value])
             for _ in range(2):
                 seen = reader.get_all_trials(study_id)
                 assert seen[index].state is state

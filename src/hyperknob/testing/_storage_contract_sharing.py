@@ -34,8 +34,8 @@ class StorageSharingChecks(StorageContractBase):
     # -- templates and the queue -----------------------------------------------------------
     def test_waiting_trials_claimed_oldest_first_once(self, storage: BaseStorage) -> None:
         """WAITING trials are claimed oldest first, each once; then claims return None."""
-        study_id = storage.create_new_study("s", MIN)
-        other = storage.create_new_study("other", MIN)
+        study_id = storage.create_new_study("s", [MIN])
+        other = storage.create_new_study("other", [MIN])
         assert storage.claim_waiting_trial(study_id) is None
         storage.create_new_trial(other, FrozenTrial(-1, -1, TrialState.WAITING))
         queued = []
@@ -61,19 +61,19 @@ class StorageSharingChecks(StorageContractBase):
 
     def test_waiting_trial_can_be_finished(self, storage: BaseStorage) -> None:
         """A claimed WAITING trial takes params and finishes like any RUNNING trial."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         storage.create_new_trial(study_id, FrozenTrial(-1, -1, TrialState.WAITING))
         claimed = storage.claim_waiting_trial(study_id)
         assert claimed is not None
         storage.set_trial_param(claimed.trial_id, "x", 3.0, IntDistribution(0, 5))
-        assert storage.finish_trial(claimed.trial_id, TrialState.COMPLETE, 1.0)
+        assert storage.finish_trial(claimed.trial_id, TrialState.COMPLETE, [1.0])
         stored = storage.get_trial(claimed.trial_id)
         assert (stored.state, stored.value, dict(stored.params)) == (
             TrialState.COMPLETE, 1.0, {"x": 3})
 
     def test_concurrent_claims_each_trial_once(self, storage: BaseStorage) -> None:
         """Threads claiming at once get every WAITING trial exactly once."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         n_waiting = 24
         for _ in range(n_waiting):
             storage.create_new_trial(study_id, FrozenTrial(-1, -1, TrialState.WAITING))
@@ -103,7 +103,7 @@ class StorageSharingChecks(StorageContractBase):
     @pytest.mark.parametrize("state", FINISHED, ids=lambda s: s.name)
     def test_finished_template_kept(self, storage: BaseStorage, state: TrialState) -> None:
         """A finished template (``add_trial``) keeps its fields and gets the next number."""
-        study_id = storage.create_new_study("s", MAX)
+        study_id = storage.create_new_study("s", [MAX])
         storage.create_new_trial(study_id)
         fdist, cdist = FloatDistribution(0, 10, step=0.5), CategoricalDistribution((None, 1, True))
         value = 4.5 if state is TrialState.COMPLETE else None
@@ -137,13 +137,13 @@ class StorageSharingChecks(StorageContractBase):
         self, storage: BaseStorage
     ) -> None:
         """A trial read while RUNNING is seen finished (with its value) on the next read."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         trials = [storage.create_new_trial(study_id) for _ in range(3)]
         self._check_reads_track_writes(storage, storage, study_id, trials)
 
     def test_out_of_order_finishing_is_seen(self, storage: BaseStorage) -> None:
         """Trials finishing in any order are always read as they are stored."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         trials = [storage.create_new_trial(study_id) for _ in range(5)]
         order = [3, 0, 4, 2, 1]
         for index in order:
@@ -151,7 +151,7 @@ class StorageSharingChecks(StorageContractBase):
             storage.set_trial_intermediate_value(trial.trial_id, 0, float(index))
             assert [t.state for t in storage.get_all_trials(study_id)][index] is (
                 TrialState.RUNNING)
-            storage.finish_trial(trial.trial_id, TrialState.COMPLETE, float(index))
+            storage.finish_trial(trial.trial_id, TrialState.COMPLETE, [float(index)])
             listed = storage.get_all_trials(study_id)
             assert listed == [storage.get_trial(t.trial_id) for t in trials]
             assert listed[index].state is TrialState.COMPLETE
@@ -165,16 +165,16 @@ class StorageSharingChecks(StorageContractBase):
     def test_second_handle_sees_studies(self, storage: BaseStorage,
                                         second: BaseStorage) -> None:
         """A study created through one handle is found through another."""
-        study_id = storage.create_new_study("shared", MAX)
+        study_id = storage.create_new_study("shared", [MAX])
         assert second.get_study_id_from_name("shared") == study_id
-        assert second.get_study_direction(study_id) is MAX
+        assert second.get_study_directions(study_id) == [MAX]
         with pytest.raises(DuplicatedStudyError):
-            second.create_new_study("shared", MIN)
+            second.create_new_study("shared", [MIN])
 
     def test_second_handle_finishing_is_seen(self, storage: BaseStorage,
                                              second: BaseStorage) -> None:
         """Trials written and finished through one handle are read fresh through another."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         trials = [storage.create_new_trial(study_id) for _ in range(3)]
         self._check_reads_track_writes(storage, second, study_id, trials)
         more = [second.create_new_trial(study_id) for _ in range(2)]
@@ -184,18 +184,18 @@ class StorageSharingChecks(StorageContractBase):
     def test_second_handle_recreated_study_is_fresh(self, storage: BaseStorage,
                                                     second: BaseStorage) -> None:
         """A study deleted and re-created through another handle shows its new trials only."""
-        old = storage.create_new_study("old", MIN)
+        old = storage.create_new_study("old", [MIN])
         self._finished_trial(storage, old, TrialState.COMPLETE, 1.0)
         assert len(storage.get_all_trials(old)) == 1  # read (and maybe cache) the old study
         second.delete_study(old)
-        new = second.create_new_study("new", MIN)
+        new = second.create_new_study("new", [MIN])
         assert storage.get_all_trials(new) == second.get_all_trials(new) == []
         assert storage.count_trials(new) == 0
 
     # -- threads ---------------------------------------------------------------------------
     def test_concurrent_trial_creation(self, storage: BaseStorage) -> None:
         """Threads creating trials at once get unique, consecutive numbers and ids."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         per_thread = 8
         made: list[FrozenTrial] = []
         lock = threading.Lock()

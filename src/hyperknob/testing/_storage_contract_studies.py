@@ -27,37 +27,37 @@ class StorageStudyChecks(StorageContractBase):
     # -- studies ---------------------------------------------------------------------------
     def test_create_and_look_up_study(self, storage: BaseStorage) -> None:
         """A new study is found by name and id, with its direction."""
-        low = storage.create_new_study("low", MIN)
-        high = storage.create_new_study("high ✓", MAX)
+        low = storage.create_new_study("low", [MIN])
+        high = storage.create_new_study("high ✓", [MAX])
         assert low != high
         assert storage.get_study_id_from_name("low") == low
         assert storage.get_study_id_from_name("high ✓") == high
         assert storage.get_study_name(low) == "low"
         assert storage.get_study_name(high) == "high ✓"
-        assert storage.get_study_direction(low) is MIN
-        assert storage.get_study_direction(high) is MAX
+        assert storage.get_study_directions(low) == [MIN]
+        assert storage.get_study_directions(high) == [MAX]
 
     def test_duplicate_study_name_raises(self, storage: BaseStorage) -> None:
         """Creating a second study with a taken name fails and changes nothing."""
-        study_id = storage.create_new_study("dup", MIN)
+        study_id = storage.create_new_study("dup", [MIN])
         with pytest.raises(DuplicatedStudyError, match="dup"):
-            storage.create_new_study("dup", MAX)
+            storage.create_new_study("dup", [MAX])
         assert storage.get_study_id_from_name("dup") == study_id
-        assert storage.get_study_direction(study_id) is MIN
+        assert storage.get_study_directions(study_id) == [MIN]
         assert len(storage.get_all_studies()) == 1
 
     def test_unknown_study_name_raises(self, storage: BaseStorage) -> None:
         """An unknown name raises ``StudyNotFoundError`` whose message names the study."""
-        storage.create_new_study("present", MIN)
+        storage.create_new_study("present", [MIN])
         with pytest.raises(StudyNotFoundError, match="missing-study"):
             storage.get_study_id_from_name("missing-study")
 
     def test_unknown_study_id_raises(self, storage: BaseStorage) -> None:
         """Every call taking an unknown study id raises ``StudyNotFoundError``."""
-        bad = storage.create_new_study("s", MIN) + 1000
+        bad = storage.create_new_study("s", [MIN]) + 1000
         calls: list[Any] = [
             lambda: storage.get_study_name(bad),
-            lambda: storage.get_study_direction(bad),
+            lambda: storage.get_study_directions(bad),
             lambda: storage.get_study_attrs(bad, "user"),
             lambda: storage.set_study_attr(bad, "user", "k", 1),
             lambda: storage.create_new_trial(bad),
@@ -70,8 +70,8 @@ class StorageStudyChecks(StorageContractBase):
 
     def test_delete_study(self, storage: BaseStorage) -> None:
         """Deleting a study removes it and its trials, and nothing of other studies."""
-        gone = storage.create_new_study("gone", MIN)
-        kept = storage.create_new_study("kept", MIN)
+        gone = storage.create_new_study("gone", [MIN])
+        kept = storage.create_new_study("kept", [MIN])
         gone_trial = self._finished_trial(storage, gone, TrialState.COMPLETE, 1.0)
         kept_trial = self._finished_trial(storage, kept, TrialState.COMPLETE, 2.0)
         storage.set_study_attr(gone, "user", "a", 1)
@@ -82,17 +82,17 @@ class StorageStudyChecks(StorageContractBase):
             storage.get_trial(gone_trial.trial_id)
         assert [s.study_name for s in storage.get_all_studies()] == ["kept"]
         assert storage.get_all_trials(kept) == [kept_trial]
-        again = storage.create_new_study("gone", MAX)  # the name is free again
+        again = storage.create_new_study("gone", [MAX])  # the name is free again
         assert storage.get_all_trials(again) == []
         assert storage.get_study_attrs(again, "user") == {}
-        assert storage.get_study_direction(again) is MAX
+        assert storage.get_study_directions(again) == [MAX]
         assert storage.create_new_trial(again).number == 0
 
     def test_get_all_studies_summaries(self, storage: BaseStorage) -> None:
         """Summaries list every study oldest first with trial counts and best values."""
-        empty = storage.create_new_study("empty", MIN)
-        low = storage.create_new_study("low", MIN)
-        high = storage.create_new_study("high", MAX)
+        empty = storage.create_new_study("empty", [MIN])
+        low = storage.create_new_study("low", [MIN])
+        high = storage.create_new_study("high", [MAX])
         for study_id in (low, high):
             for value in (3.0, -1.5, 7.25):
                 self._finished_trial(storage, study_id, TrialState.COMPLETE, value)
@@ -114,7 +114,7 @@ class StorageStudyChecks(StorageContractBase):
     @pytest.mark.parametrize("kind", ["user", "system"])
     def test_study_attrs_round_trip(self, storage: BaseStorage, kind: str) -> None:
         """Study attributes round-trip JSON values, and user and system attrs stay apart."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         other_kind = "system" if kind == "user" else "user"
         assert storage.get_study_attrs(study_id, kind) == {}
         storage.set_study_attr(study_id, kind, "nested", NESTED_ATTR)
@@ -135,14 +135,14 @@ class StorageStudyChecks(StorageContractBase):
     @pytest.mark.parametrize("bad", [{1, 2}, object(), b"bytes", {"deep": [1, {2}]}])
     def test_study_attr_not_json_raises(self, storage: BaseStorage, bad: Any) -> None:
         """A non-JSON study attribute raises ``TypeError`` naming the key, storing nothing."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         with pytest.raises(TypeError, match="the_bad_key"):
             storage.set_study_attr(study_id, "user", "the_bad_key", bad)
         assert storage.get_study_attrs(study_id, "user") == {}
 
     def test_attr_of_local_function_raises(self, storage: BaseStorage) -> None:
         """A value that is not even picklable (a local function) also raises ``TypeError``."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         trial = storage.create_new_trial(study_id)
 
         def local() -> None:  # pragma: no cover - never called

@@ -38,8 +38,8 @@ class StorageTrialChecks(StorageContractBase):
     # -- trials: numbers and fields --------------------------------------------------------
     def test_trial_numbers_per_study(self, storage: BaseStorage) -> None:
         """Trials are numbered 0..n-1 within each study, independently of other studies."""
-        a = storage.create_new_study("a", MIN)
-        b = storage.create_new_study("b", MIN)
+        a = storage.create_new_study("a", [MIN])
+        b = storage.create_new_study("b", [MIN])
         made = [storage.create_new_trial(a if i % 3 else b) for i in range(9)]
         numbers_a = [t.number for t in storage.get_all_trials(a)]
         numbers_b = [t.number for t in storage.get_all_trials(b)]
@@ -51,7 +51,7 @@ class StorageTrialChecks(StorageContractBase):
 
     def test_new_trial_is_running(self, storage: BaseStorage) -> None:
         """A trial without template starts RUNNING, empty, with a start time."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         trial = storage.create_new_trial(study_id)
         assert trial.state is TrialState.RUNNING
         assert trial.number == 0
@@ -71,7 +71,7 @@ class StorageTrialChecks(StorageContractBase):
         self, storage: BaseStorage, distribution: BaseDistribution, values: list[Any]
     ) -> None:
         """Parameters come back with the same value, type and distribution."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         ids = []
         for value in values:
             trial = storage.create_new_trial(study_id)
@@ -90,12 +90,12 @@ class StorageTrialChecks(StorageContractBase):
 
     def test_params_round_trip_after_finish(self, storage: BaseStorage) -> None:
         """Parameters of a finished (possibly cached) trial keep their types."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         dist = CategoricalDistribution(CATEGORICAL_CHOICES)
         for index in range(len(CATEGORICAL_CHOICES)):
             trial = storage.create_new_trial(study_id)
             storage.set_trial_param(trial.trial_id, "c", float(index), dist)
-            storage.finish_trial(trial.trial_id, TrialState.COMPLETE, float(index))
+            storage.finish_trial(trial.trial_id, TrialState.COMPLETE, [float(index)])
         for _ in range(2):  # the second read may come from a cache
             got = [t.params["c"] for t in storage.get_all_trials(study_id)]
             assert len(got) == len(CATEGORICAL_CHOICES)
@@ -104,7 +104,7 @@ class StorageTrialChecks(StorageContractBase):
 
     def test_intermediate_values_round_trip(self, storage: BaseStorage) -> None:
         """Reported values, NaN and infinities included, round-trip; a step is overwritten."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         trial = storage.create_new_trial(study_id)
         reported = {0: 0.5, 1: math.nan, 2: math.inf, 3: -math.inf, 4: -0.0, 10: 1e300,
                     7: 1 / 3}
@@ -129,7 +129,7 @@ class StorageTrialChecks(StorageContractBase):
     @pytest.mark.parametrize("kind", ["user", "system"])
     def test_trial_attrs_round_trip(self, storage: BaseStorage, kind: str) -> None:
         """Trial attributes round-trip JSON values; user and system attrs stay apart."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         trial = storage.create_new_trial(study_id)
         storage.set_trial_attr(trial.trial_id, kind, "nested", NESTED_ATTR)
         storage.set_trial_attr(trial.trial_id, kind, "k", 1)
@@ -146,17 +146,18 @@ class StorageTrialChecks(StorageContractBase):
     @pytest.mark.parametrize("state", FINISHED, ids=lambda s: s.name)
     def test_finish_trial_once(self, storage: BaseStorage, state: TrialState) -> None:
         """``finish_trial`` finishes a RUNNING trial once; later calls change nothing."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         trial = storage.create_new_trial(study_id)
         value = 1.5 if state is TrialState.COMPLETE else None
-        assert storage.finish_trial(trial.trial_id, state, value, {"why": ["first", 1]})
+        assert storage.finish_trial(trial.trial_id, state, None if value is None else [value],
+                                    {"why": ["first", 1]})
         first = storage.get_trial(trial.trial_id)
         assert first.state is state
         assert first.value == value
         assert first.datetime_complete is not None
         assert first.system_attrs["why"] == ["first", 1]
         for other in (*FINISHED, state):
-            other_value = 9.0 if other is TrialState.COMPLETE else None
+            other_value = [9.0] if other is TrialState.COMPLETE else None
             assert storage.finish_trial(trial.trial_id, other, other_value,
                                         {"why": "second"}) is False
         for stored in (storage.get_trial(trial.trial_id), storage.get_all_trials(study_id)[0]):
@@ -169,12 +170,13 @@ class StorageTrialChecks(StorageContractBase):
     def test_writes_to_finished_trial_raise(self, storage: BaseStorage,
                                             state: TrialState) -> None:
         """Every write to a finished trial raises ``UpdateFinishedTrialError``."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         trial = storage.create_new_trial(study_id)
         dist = FloatDistribution(0, 1)
         storage.set_trial_param(trial.trial_id, "x", 0.5, dist)
         storage.set_trial_intermediate_value(trial.trial_id, 0, 1.0)
-        storage.finish_trial(trial.trial_id, state, 2.0 if state is TrialState.COMPLETE else None)
+        storage.finish_trial(trial.trial_id, state,
+                             [2.0] if state is TrialState.COMPLETE else None)
         before = storage.get_trial(trial.trial_id)
         with pytest.raises(UpdateFinishedTrialError):
             storage.set_trial_param(trial.trial_id, "y", 0.5, dist)
@@ -190,14 +192,14 @@ class StorageTrialChecks(StorageContractBase):
 
     def test_unknown_trial_id_raises(self, storage: BaseStorage) -> None:
         """Every call taking an unknown trial id raises ``TrialNotFoundError``."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         bad = storage.create_new_trial(study_id).trial_id + 1000
         calls: list[Any] = [
             lambda: storage.get_trial(bad),
             lambda: storage.set_trial_param(bad, "x", 0.5, FloatDistribution(0, 1)),
             lambda: storage.set_trial_intermediate_value(bad, 0, 1.0),
             lambda: storage.set_trial_attr(bad, "user", "k", 1),
-            lambda: storage.finish_trial(bad, TrialState.COMPLETE, 1.0),
+            lambda: storage.finish_trial(bad, TrialState.COMPLETE, [1.0]),
         ]
         for call in calls:
             with pytest.raises(TrialNotFoundError):
@@ -205,8 +207,8 @@ class StorageTrialChecks(StorageContractBase):
 
     def test_trial_id_from_number(self, storage: BaseStorage) -> None:
         """``get_trial_id_from_number`` maps numbers to ids per study; unknown ones raise."""
-        a = storage.create_new_study("a", MIN)
-        b = storage.create_new_study("b", MIN)
+        a = storage.create_new_study("a", [MIN])
+        b = storage.create_new_study("b", [MIN])
         trials_a = [storage.create_new_trial(a) for _ in range(3)]
         trial_b = storage.create_new_trial(b)
         for trial in trials_a:
@@ -221,7 +223,7 @@ class StorageTrialChecks(StorageContractBase):
     # -- queries ---------------------------------------------------------------------------
     def test_get_all_trials_and_count_with_states(self, storage: BaseStorage) -> None:
         """``get_all_trials`` and ``count_trials`` filter by states and order by number."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         states = [TrialState.COMPLETE, TrialState.RUNNING, TrialState.PRUNED, TrialState.FAIL,
                   TrialState.COMPLETE, TrialState.RUNNING]
         made = [storage.create_new_trial(study_id) for _ in states]
@@ -229,7 +231,7 @@ class StorageTrialChecks(StorageContractBase):
         for trial, state in reversed(list(zip(made, states, strict=True))):  # out of order
             if state is not TrialState.RUNNING:
                 storage.finish_trial(trial.trial_id, state,
-                                     1.0 if state is TrialState.COMPLETE else None)
+                                     [1.0] if state is TrialState.COMPLETE else None)
         everything = storage.get_all_trials(study_id)
         assert [t.number for t in everything] == list(range(7))
         assert [t.state for t in everything] == [*states, TrialState.WAITING]
@@ -248,10 +250,10 @@ class StorageTrialChecks(StorageContractBase):
     def test_get_all_trials_from_number(self, storage: BaseStorage) -> None:
         """``from_number`` keeps the trials numbered from there on, states still filtering,
         and sees a trial that finishes after an earlier read (readers' caches included)."""
-        study_id = storage.create_new_study("s", MIN)
+        study_id = storage.create_new_study("s", [MIN])
         made = [storage.create_new_trial(study_id) for _ in range(6)]
         for trial in made[:2] + made[3:5]:
-            storage.finish_trial(trial.trial_id, TrialState.COMPLETE, float(trial.number))
+            storage.finish_trial(trial.trial_id, TrialState.COMPLETE, [float(trial.number)])
         assert [t.number for t in storage.get_all_trials(study_id)] == list(range(6))
         for start in (0, 1, 2, 4, 6, 50):
             got = storage.get_all_trials(study_id, from_number=start)
@@ -269,7 +271,7 @@ class StorageTrialChecks(StorageContractBase):
     @pytest.mark.parametrize("direction", [MIN, MAX], ids=lambda d: d.name)
     def test_get_best_trial(self, storage: BaseStorage, direction: StudyDirection) -> None:
         """The best COMPLETE trial by direction, the lowest number among ties."""
-        study_id = storage.create_new_study("s", direction)
+        study_id = storage.create_new_study("s", [direction])
         assert storage.get_best_trial(study_id) is None
         storage.create_new_trial(study_id)  # RUNNING
         self._finished_trial(storage, study_id, TrialState.PRUNED)
@@ -289,8 +291,8 @@ class StorageTrialChecks(StorageContractBase):
 
     def test_best_trial_ignores_other_studies(self, storage: BaseStorage) -> None:
         """Each study's best trial comes from its own trials."""
-        a = storage.create_new_study("a", MIN)
-        b = storage.create_new_study("b", MIN)
+        a = storage.create_new_study("a", [MIN])
+        b = storage.create_new_study("b", [MIN])
         self._finished_trial(storage, a, TrialState.COMPLETE, 10.0)
         self._finished_trial(storage, b, TrialState.COMPLETE, -10.0)
         best_a = storage.get_best_trial(a)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hyperknob.distributions import BaseDistribution
@@ -51,32 +51,80 @@ def _freeze(mapping: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
     return FrozenDict(mapping)
 
 
-@dataclasses.dataclass(frozen=True, eq=True)
+_MULTI = ("the study has several objectives: read FrozenTrial.values (one value per objective) "
+          "instead of .value")
+
+
+def _check_values(values: Any) -> tuple[float, ...] | None:
+    """Return ``values`` as a tuple of floats (None stays None), or raise naming the value."""
+    if values is None:
+        return None
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"values must be a sequence of floats or None, got values={values!r}")
+    try:
+        out = tuple(float(v) for v in values)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"values must be a sequence of floats or None, got values={values!r}") from error
+    if not out:
+        raise ValueError("values must hold one value per objective, got values=()")
+    return out
+
+
+@dataclasses.dataclass(frozen=True, eq=True, init=False, repr=False)
 class FrozenTrial:
     """A snapshot of a trial. Its mappings are read-only; build a new record to change one.
 
+    ``values`` holds one value per objective (None until the trial completes); ``value`` is
+    the single value of a one-objective study. Build it with either ``value=`` or ``values=``.
+
     Example:
         >>> t = FrozenTrial(number=0, trial_id=1, state=TrialState.COMPLETE, value=0.5)
-        >>> t.value
-        0.5
+        >>> t.value, t.values
+        (0.5, (0.5,))
     """
 
     number: int
     trial_id: int
     state: TrialState
-    value: float | None = None
-    params: Mapping[str, Any] = dataclasses.field(default_factory=_empty)
-    distributions: Mapping[str, BaseDistribution] = dataclasses.field(default_factory=_empty)
-    user_attrs: Mapping[str, Any] = dataclasses.field(default_factory=_empty)
-    system_attrs: Mapping[str, Any] = dataclasses.field(default_factory=_empty)
-    intermediate_values: Mapping[int, float] = dataclasses.field(default_factory=_empty)
-    datetime_start: datetime.datetime | None = None
-    datetime_complete: datetime.datetime | None = None
+    values: tuple[float, ...] | None
+    params: Mapping[str, Any]
+    distributions: Mapping[str, BaseDistribution]
+    user_attrs: Mapping[str, Any]
+    system_attrs: Mapping[str, Any]
+    intermediate_values: Mapping[int, float]
+    datetime_start: datetime.datetime | None
+    datetime_complete: datetime.datetime | None
 
-    def __post_init__(self) -> None:
-        for name in ("params", "distributions", "user_attrs", "system_attrs",
-                     "intermediate_values"):
-            object.__setattr__(self, name, _freeze(getattr(self, name)))
+    def __init__(
+        self,
+        number: int,
+        trial_id: int,
+        state: TrialState,
+        value: float | None = None,
+        params: Mapping[str, Any] | None = None,
+        distributions: Mapping[str, BaseDistribution] | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+        intermediate_values: Mapping[int, float] | None = None,
+        datetime_start: datetime.datetime | None = None,
+        datetime_complete: datetime.datetime | None = None,
+        *,
+        values: Sequence[float] | None = None,
+    ) -> None:
+        if value is not None and values is not None:
+            raise ValueError(
+                f"give value or values, not both; got value={value!r} and values={values!r}")
+        if not isinstance(state, TrialState):
+            raise TypeError(f"state must be a TrialState, got state={state!r}")
+        checked = _check_values(values if value is None else (value,))
+        self.__dict__.update(
+            number=number, trial_id=trial_id, state=state, values=checked,
+            params=_freeze(params), distributions=_freeze(distributions),
+            user_attrs=_freeze(user_attrs), system_attrs=_freeze(system_attrs),
+            intermediate_values=_freeze(intermediate_values),
+            datetime_start=datetime_start, datetime_complete=datetime_complete,
+        )
 
     @classmethod
     def build(
@@ -85,7 +133,7 @@ class FrozenTrial:
         number: int,
         trial_id: int,
         state: TrialState,
-        value: float | None,
+        values: tuple[float, ...] | None,
         params: Mapping[str, Any],
         distributions: Mapping[str, BaseDistribution],
         user_attrs: Mapping[str, Any],
@@ -96,11 +144,12 @@ class FrozenTrial:
     ) -> FrozenTrial:
         """Build a record from mutable mappings (copied) without per-field checks: a hot path.
 
-        Every field is a keyword: eleven positional values are too easy to swap.
+        ``values`` must already be a tuple of floats (or None). Every field is a keyword:
+        eleven positional values are too easy to swap.
         """
         self = object.__new__(cls)
         self.__dict__.update(
-            number=number, trial_id=trial_id, state=state, value=value,
+            number=number, trial_id=trial_id, state=state, values=values,
             params=FrozenDict(params) if params else _EMPTY,
             distributions=FrozenDict(distributions) if distributions else _EMPTY,
             user_attrs=FrozenDict(user_attrs) if user_attrs else _EMPTY,
@@ -110,12 +159,41 @@ class FrozenTrial:
         )
         return self
 
+    @property
+    def value(self) -> float | None:
+        """Return the value of a one-objective trial (None until it completes).
+
+        Raises:
+            RuntimeError: The trial has several values (a multi-objective study).
+        """
+        values = self.values
+        if values is None:
+            return None
+        if len(values) > 1:
+            raise RuntimeError(_MULTI)
+        return values[0]
+
     def __hash__(self) -> int:
         return hash((self.trial_id, self.number, self.state))
 
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self))
+        return f"FrozenTrial({fields})"
+
     def replace(self, **changes: Any) -> FrozenTrial:
-        """Return a copy with some fields changed."""
-        return dataclasses.replace(self, **changes)
+        """Return a copy with some fields changed (``value=`` sets a one-objective value)."""
+        if "value" in changes:
+            if "values" in changes:
+                raise ValueError("give value or values, not both")
+            value = changes.pop("value")
+            changes["values"] = None if value is None else (value,)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"FrozenTrial has no field(s) {sorted(unknown)}")
+        fields.update(changes)
+        values = fields.pop("values")
+        return FrozenTrial(**fields, values=values)
 
     @property
     def duration(self) -> datetime.timedelta | None:

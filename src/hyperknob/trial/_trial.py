@@ -291,16 +291,17 @@ class Trial:
         self._system_attrs[key] = value
         self._frozen = None
 
-    def snapshot(self, *, finished: TrialState | None = None, value: float | None = None,
+    def snapshot(self, *, finished: TrialState | None = None,
+                 values: tuple[float, ...] | None = None,
                  system_attrs: Mapping[str, Any] | None = None) -> FrozenTrial:
         """Return the trial as it stands, as a :class:`FrozenTrial` (cached until it changes).
 
         With ``finished``: the record as its study stores it on finishing it in that state,
-        with ``value``, ``system_attrs`` added and the completion time now.
+        with ``values``, ``system_attrs`` added and the completion time now.
         """
         if finished is not None:
             return FrozenTrial.build(
-                number=self._number, trial_id=self._trial_id, state=finished, value=value,
+                number=self._number, trial_id=self._trial_id, state=finished, values=values,
                 params=self._params, distributions=self._distributions,
                 user_attrs=self._user_attrs,
                 system_attrs={**self._system_attrs, **system_attrs} if system_attrs
@@ -311,7 +312,7 @@ class Trial:
 
     def _freeze(self) -> FrozenTrial:
         self._frozen = FrozenTrial.build(
-            number=self._number, trial_id=self._trial_id, state=self._state, value=None,
+            number=self._number, trial_id=self._trial_id, state=self._state, values=None,
             params=self._params, distributions=self._distributions,
             user_attrs=self._user_attrs, system_attrs=self._system_attrs,
             intermediate_values=self._intermediate, datetime_start=self._datetime_start,
@@ -332,19 +333,61 @@ class Trial:
         return f"Trial(number={self._number}, params={self._params!r})"
 
 
-def check_objective_value(value: Any) -> tuple[float | None, str | None]:
-    """Return ``(float, None)`` for a valid objective value, else ``(None, reason)``."""
+def _not_a_float(value: Any) -> str:
+    return (f"the objective returned {value!r} of type {type(value).__name__}; "
+            "expected a finite float")
+
+
+def _finite(value: Any) -> tuple[float | None, str | None]:
     if value is None or isinstance(value, (str, bytes, bool)):
-        return None, (f"the objective returned {value!r} of type {type(value).__name__}; "
-                      "expected a finite float")
+        return None, _not_a_float(value)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        return None, (f"the objective returned {value!r} of type {type(value).__name__}; "
-                      "expected a finite float")
+        return None, _not_a_float(value)
     if not math.isfinite(number):
         return None, f"the objective returned {number!r}; expected a finite float"
     return number, None
+
+
+def _items(value: Any) -> list[Any] | None:
+    """Return the items of a sequence-like value (a list, a tuple, a 1-d array), else None
+    (a scalar: a float, a 0-d array or tensor)."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return None
+    try:
+        len(value)
+    except TypeError:
+        return None
+    return list(value)
+
+
+def check_objective_values(
+    value: Any, n_objectives: int
+) -> tuple[tuple[float, ...] | None, str | None]:
+    """Return ``(values, None)`` for what an objective of ``n_objectives`` objectives returned
+    (one finite float; with several objectives a sequence of that many), else
+    ``(None, reason)``. A one-objective value may also come as a sequence of one."""
+    if type(value) is float and n_objectives == 1 and math.isfinite(value):
+        return (value,), None  # the common case, first
+    items = _items(value)
+    if items is not None:
+        if len(items) != n_objectives:
+            return None, (f"the objective returned {len(items)} values {value!r}; the study has "
+                          f"{n_objectives} objective{'s' if n_objectives > 1 else ''}")
+        out = []
+        for item in items:
+            number, reason = _finite(item)
+            if reason is not None:
+                return None, f"{reason} (in {value!r})"
+            assert number is not None
+            out.append(number)
+        return tuple(out), None
+    if n_objectives > 1:
+        return None, (f"the objective returned {value!r}; the study has {n_objectives} "
+                      f"objectives: expected a sequence of {n_objectives} finite floats")
+    number, reason = _finite(value)
+    return (None, reason) if number is None else ((number,), None)
 
 
 def _fits(value: Any, distribution: BaseDistribution) -> bool:
