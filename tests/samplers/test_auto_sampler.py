@@ -9,6 +9,7 @@ import pickle
 import pytest
 
 from hyperknob.samplers import AutoSampler, BaseSampler, RandomSampler, TPESampler
+from hyperknob.samplers._constraints import ConstraintsFunc
 from hyperknob.samplers.gp import GPSampler
 from hyperknob.storages import InMemoryStorage
 from hyperknob.study._study import create_study
@@ -16,15 +17,17 @@ from hyperknob.testing import SamplerContract
 from hyperknob.trial._trial import Trial
 
 
-def _cheap(seed: int | None, gp_trials: int = 200) -> AutoSampler:
+def _cheap(seed: int | None, gp_trials: int = 200,
+           constraints_func: ConstraintsFunc | None = None) -> AutoSampler:
     """An AutoSampler whose models start after 2-3 trials, the GP screening fewer points (the
     contract fits many small GPs), both without the constant liar (the contract's
     interleaving checks forbid a suggestion that depends on other pending trials)."""
-    sampler = AutoSampler(seed=seed, gp_trials=gp_trials)
+    sampler = AutoSampler(seed=seed, gp_trials=gp_trials, constraints_func=constraints_func)
     sampler._samplers["gp"] = GPSampler(seed=sampler.seed, n_startup_trials=3,
-                                        n_candidates=256, n_restarts=2, constant_liar=False)
+                                        n_candidates=256, n_restarts=2, constant_liar=False,
+                                        constraints_func=constraints_func)
     sampler._samplers["tpe"] = TPESampler(seed=sampler.seed, n_startup_trials=2,
-                                          constant_liar=False)
+                                          constant_liar=False, constraints_func=constraints_func)
     return sampler
 
 
@@ -36,6 +39,10 @@ class TestAutoSamplerGPContract(SamplerContract):
     def make_sampler(self, seed: int | None) -> BaseSampler:
         return _cheap(seed)
 
+    def make_constrained_sampler(self, seed: int | None,
+                                 constraints_func: ConstraintsFunc) -> BaseSampler | None:
+        return _cheap(seed, constraints_func=constraints_func)
+
 
 class TestAutoSamplerTPEContract(SamplerContract):
     """The TPE side (``gp_trials=0``)."""
@@ -44,6 +51,10 @@ class TestAutoSamplerTPEContract(SamplerContract):
 
     def make_sampler(self, seed: int | None) -> BaseSampler:
         return _cheap(seed, gp_trials=0)
+
+    def make_constrained_sampler(self, seed: int | None,
+                                 constraints_func: ConstraintsFunc) -> BaseSampler | None:
+        return _cheap(seed, gp_trials=0, constraints_func=constraints_func)
 
 
 def _quadratic(trial: Trial) -> float:

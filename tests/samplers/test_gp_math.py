@@ -12,8 +12,6 @@ from scipy import stats
 
 from hyperknob.samplers.gp import _gp as gp_module
 from hyperknob.samplers.gp._acquisition import (
-    MixedBox,
-    is_seen,
     log1mexp,
     log_ei_at,
     log_ei_with_gradient,
@@ -38,6 +36,7 @@ from hyperknob.samplers.gp._gp import (
     posterior,
     posterior_gradient,
 )
+from hyperknob.samplers.gp._maximize import MixedBox, is_seen
 from hyperknob.samplers.gp._warp import fit_exponent, warp_targets, yeo_johnson
 
 sklearn_gp = pytest.importorskip("sklearn.gaussian_process")

@@ -17,6 +17,7 @@ from hyperknob.distributions import (
     IntDistribution,
 )
 from hyperknob.samplers import BaseSampler, RandomSampler
+from hyperknob.samplers._constraints import ConstraintsFunc
 from hyperknob.samplers.gp import GPSampler
 from hyperknob.samplers.gp._sampler import Encoding, from_unit, to_unit
 from hyperknob.storages import InMemoryStorage
@@ -37,6 +38,11 @@ class TestGPSamplerContract(SamplerContract):
     def make_sampler(self, seed: int | None) -> BaseSampler:
         return GPSampler(seed=seed, n_startup_trials=3, n_candidates=256, n_restarts=2,
                          constant_liar=False)
+
+    def make_constrained_sampler(self, seed: int | None,
+                                 constraints_func: ConstraintsFunc) -> BaseSampler | None:
+        return GPSampler(seed=seed, n_startup_trials=3, n_candidates=256, n_restarts=2,
+                         constant_liar=False, constraints_func=constraints_func)
 
 
 class TestGPSamplerLiarContract(TestGPSamplerContract):
@@ -286,8 +292,10 @@ def test_warm_start_keeps_one_fit_per_study_and_pickles_empty() -> None:
     first.optimize(_quadratic, n_trials=5)
     second.optimize(_branin, n_trials=5)
     assert len(sampler._fits) == 2
-    fitted = {tuple(name for name, _ in key) for key, _ in sampler._fits.values()}
-    assert fitted == {("x0", "x1", "x2"), ("x", "y")}
+    # One fit per (space, model) -- here the one objective's -- per study.
+    fitted = {(tuple(name for name, _ in space), model)
+              for fits in sampler._fits.values() for space, model in fits}
+    assert fitted == {(("x0", "x1", "x2"), "objective 0"), (("x", "y"), "objective 0")}
     assert len(pickle.loads(pickle.dumps(sampler))._fits) == 0
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from hyperknob.samplers.gp import GPSampler
-from hyperknob.samplers.gp._acquisition import MixedBox, maximize_log_ei
+from hyperknob.samplers.gp._acquisition import maximize_log_ei
 from hyperknob.samplers.gp._gp import fit_gp
+from hyperknob.samplers.gp._maximize import MixedBox
 from hyperknob.samplers.gp._trust_region import (
     LENGTH_INIT,
     LENGTH_MAX,

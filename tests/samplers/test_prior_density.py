@@ -18,13 +18,13 @@ from hyperknob.distributions import (
 from hyperknob.samplers import _prior
 from hyperknob.samplers.gp._acquisition import (
     BoxPrior,
-    MixedBox,
     acquisition_at,
     log_ei_at,
     log_prior_with_gradient,
     maximize_log_ei,
 )
 from hyperknob.samplers.gp._gp import condition
+from hyperknob.samplers.gp._maximize import MixedBox
 from hyperknob.samplers.gp._sampler import Encoding, to_unit
 from hyperknob.samplers.tpe import _parzen
 from hyperknob.samplers.tpe._sampler import prior_arrays, space_of

@@ -105,9 +105,10 @@ def test_gp_recovers_from_a_wrong_prior() -> None:
     # πBO's weight beta / n is still 1/3 at n = 30 (15x the regret, measured), 1/4 at 40.
     # Both regrets are near the resolution the smallest inferred noise (1e-4 of the variance of
     # the standardized values) allows on this noise-free bowl; before that floor they were
-    # 1.7e-6 vs 5.5e-7 (3.0x).
+    # 1.7e-6 vs 5.5e-7 (3.0x). Since the GP steps off bounds it does not clearly favour, the
+    # no-prior regret is lower still (2.3e-7), the ratio 32x.
     none, wrong = mean_regret("gp", "none", 40), mean_regret("gp", "wrong", 40)
-    assert wrong < 30 * none  # measured: 7.6e-6 vs 5.4e-7, 14x
+    assert wrong < 50 * none  # measured: 7.5e-6 vs 2.3e-7, 32x (7.6e-6 vs 5.4e-7 before)
     assert wrong < 1e-4  # below the no-prior GP at 15 trials (1.0e-4); 1.28 at the prior's centre
     assert mean_regret("gp", "wrong", 30) < 1e-3  # measured: 3.6e-5
 

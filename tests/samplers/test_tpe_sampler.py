@@ -15,6 +15,7 @@ from hyperknob.distributions import (
     FloatDistribution,
 )
 from hyperknob.samplers import BaseSampler, QMCSampler, RandomSampler
+from hyperknob.samplers._constraints import ConstraintsFunc
 from hyperknob.samplers.tpe import TPESampler, default_gamma
 from hyperknob.samplers.tpe._history import (
     TIER_COMPLETE,
@@ -49,6 +50,11 @@ class TestTPEModelContract(SamplerContract):
 
     def make_sampler(self, seed: int | None) -> BaseSampler:
         return TPESampler(seed=seed, n_startup_trials=2, constant_liar=False)
+
+    def make_constrained_sampler(self, seed: int | None,
+                                 constraints_func: ConstraintsFunc) -> BaseSampler | None:
+        return TPESampler(seed=seed, n_startup_trials=2, constant_liar=False,
+                          constraints_func=constraints_func)
 
 
 class TestTPEUnivariateContract(SamplerContract):
@@ -168,7 +174,7 @@ def _trial(number: int, state: TrialState, value: float | None = None, x: float 
 
 
 def test_history_ranks_complete_then_pruned_then_running() -> None:
-    history = StudyHistory(hyperknob.StudyDirection.MAXIMIZE)
+    history = StudyHistory([hyperknob.StudyDirection.MAXIMIZE])
     trials = [_trial(0, TrialState.COMPLETE, 1.0, 0.1), _trial(1, TrialState.FAIL, None, 0.2),
               _trial(2, TrialState.PRUNED, None, 0.3), _trial(3, TrialState.RUNNING, None, 0.4),
               _trial(4, TrialState.COMPLETE, 3.0, 0.5), _trial(5, TrialState.RUNNING, None, 0.6)]
@@ -319,7 +325,7 @@ def test_out_of_order_finishes_are_all_folded_in() -> None:
             study.tell(done, (done.params["x"] - 1.0) ** 2)
     study.ask().suggest_float("x", -3.0, 3.0)  # the last sync
     kept = sampler._histories[study._view]
-    fresh = StudyHistory(study.direction)
+    fresh = StudyHistory(study.directions)
     fresh.update(study.get_trials())
     key = [("x", FloatDistribution(-3.0, 3.0))]
     ours, reference = kept.observations(key, [], -1), fresh.observations(key, [], -1)

@@ -10,11 +10,17 @@ shares, so a space made mostly of conditional parameters is left to TPE).
 from __future__ import annotations
 
 import collections
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from hyperknob._checks import check_int
 from hyperknob.distributions import BaseDistribution
 from hyperknob.samplers._base import BaseSampler
+from hyperknob.samplers._constraints import (
+    ConstraintsFunc,
+    check_constraints_func,
+    finish_attrs_for,
+)
 from hyperknob.samplers._rng import check_seed
 from hyperknob.samplers._search_space import IntersectionSearchSpace
 from hyperknob.trial._frozen import FrozenTrial
@@ -49,6 +55,8 @@ class AutoSampler(BaseSampler):
             cost per trial near 0.05 s (BENCHMARKS.md, "Overhead"); 0 makes this TPE.
         gp_parallel: The most running trials (this one included) with which a trial may
             still use the GP.
+        constraints_func: ``trial -> sequence of floats``, feasible when all are <= 0, given
+            to both samplers (see theirs); its values are stored with each finished trial.
 
     Example:
         >>> import hyperknob
@@ -56,7 +64,8 @@ class AutoSampler(BaseSampler):
     """
 
     def __init__(
-        self, *, seed: int | None = None, gp_trials: int = 200, gp_parallel: int = 16
+        self, *, seed: int | None = None, gp_trials: int = 200, gp_parallel: int = 16,
+        constraints_func: ConstraintsFunc | None = None,
     ) -> None:
         from hyperknob.samplers.gp import GPSampler
         from hyperknob.samplers.tpe import TPESampler
@@ -66,8 +75,10 @@ class AutoSampler(BaseSampler):
         self.seed = check_seed(seed)
         self.gp_trials = gp_trials
         self.gp_parallel = gp_parallel
-        self._samplers: dict[str, BaseSampler] = {"gp": GPSampler(seed=self.seed),
-                                                  "tpe": TPESampler(seed=self.seed)}
+        self.constraints_func = check_constraints_func(constraints_func)
+        self._samplers: dict[str, BaseSampler] = {
+            "gp": GPSampler(seed=self.seed, constraints_func=self.constraints_func),
+            "tpe": TPESampler(seed=self.seed, constraints_func=self.constraints_func)}
         self._choices: collections.OrderedDict[int, str] = collections.OrderedDict()
 
     def choice(self, study: StudyView, trial: FrozenTrial) -> str:
@@ -83,6 +94,9 @@ class AutoSampler(BaseSampler):
         while len(self._choices) > _REMEMBERED:
             self._choices.popitem(last=False)
         return name
+
+    def finish_attrs(self, study: StudyView, trial: FrozenTrial) -> Mapping[str, Any]:
+        return finish_attrs_for(self.constraints_func, trial)
 
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial

@@ -76,6 +76,17 @@ def violations(trials: Iterable[FrozenTrial]) -> np.ndarray:
     return np.array([violation(t) for t in trials], dtype=float)
 
 
+def constraint_matrix(trials: Sequence[FrozenTrial]) -> np.ndarray:
+    """Return the (n, c) constraint values of ``trials``; a trial without any (or with fewer
+    than the most any has) counts as satisfying the missing ones (0)."""
+    rows = [constraint_values(t) or () for t in trials]
+    width = max((len(r) for r in rows), default=0)
+    out = np.zeros((len(rows), width))
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = row
+    return out
+
+
 def has_constraints(trials: Iterable[FrozenTrial]) -> bool:
     """Return whether any of ``trials`` has stored constraint values."""
     return any(CONSTRAINTS_KEY in t.system_attrs for t in trials)

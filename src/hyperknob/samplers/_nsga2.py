@@ -47,6 +47,7 @@ from hyperknob.samplers._constraints import (
 from hyperknob.samplers._random import RandomSampler
 from hyperknob.samplers._rng import check_seed
 from hyperknob.samplers._search_space import IntersectionSearchSpace
+from hyperknob.samplers.gp._maximize import BOUND_STEP
 from hyperknob.samplers.gp._sampler import from_unit, to_unit
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
@@ -54,6 +55,10 @@ from hyperknob.trial._state import TrialState
 if TYPE_CHECKING:
     from hyperknob.samplers._constraints import ConstraintsFunc
     from hyperknob.study._view import StudyView
+
+
+def _is_continuous(dist: BaseDistribution) -> bool:
+    return isinstance(dist, FloatDistribution) and dist.step is None
 
 
 class _Population:
@@ -273,6 +278,10 @@ class NSGAIISampler(BaseSampler):
         if rng.random() < mutation:
             u = (float(rng.random()) if self.mutation == "uniform" else
                  polynomial_mutation(u, float(rng.random()), self.mutation_eta))
+        if _is_continuous(dist) and (u <= 0.0 or u >= 1.0) and u not in (a, b):
+            # The operators clip to the box; a bound is kept only where a parent has it (it
+            # is often a value the objective cannot take, such as a rate of exactly 0).
+            u = min(max(u, BOUND_STEP), 1.0 - BOUND_STEP)
         value = float(from_unit(np.array([u]), dist)[0])
         if isinstance(dist, IntDistribution):
             return int(round(value))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hyperknob._checks import check_bool, check_int, check_number
-from hyperknob._direction import StudyDirection
+from hyperknob._losses import signed_losses
 from hyperknob.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -28,6 +28,14 @@ from hyperknob.distributions import (
     IntDistribution,
 )
 from hyperknob.samplers._base import BaseSampler
+from hyperknob.samplers._constraints import (
+    ConstraintsFunc,
+    check_constraints_func,
+    constraint_matrix,
+    finish_attrs_for,
+    has_constraints,
+    violations,
+)
 from hyperknob.samplers._prior import categorical_probabilities, internal_prior, prior_sigma
 from hyperknob.samplers._random import RandomSampler
 from hyperknob.samplers._rng import check_seed
@@ -36,8 +44,9 @@ from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
-    from hyperknob.samplers.gp._acquisition import BoxPrior, Region
+    from hyperknob.samplers.gp._acquisition import BoxPrior
     from hyperknob.samplers.gp._gp import GPModel
+    from hyperknob.samplers.gp._maximize import Acquisition, Region
     from hyperknob.study._view import StudyView
 
 # The math modules (and scipy.optimize / scipy.linalg with them) load on first use, so that
@@ -106,7 +115,7 @@ class Encoding:
     """
 
     def __init__(self, space: Mapping[str, BaseDistribution]) -> None:
-        from hyperknob.samplers.gp._acquisition import MixedBox
+        from hyperknob.samplers.gp._maximize import MixedBox
 
         self.space = dict(space)
         self.columns: dict[str, np.ndarray] = {}
@@ -241,6 +250,11 @@ class GPSampler(BaseSampler):
     confined to a trust region around the best point (TuRBO, Eriksson et al. 2019). Parameters
     outside the shared space are drawn at random.
 
+    Several objectives: one GP per objective and log expected hypervolume improvement (three
+    objectives at most; ParEGO's random scalarizations from four on). Constraints (a
+    ``constraints_func``): one GP per constraint, the acquisition times the probability of
+    feasibility (``_multi``); the trust region is then not used.
+
     Args:
         seed: Seed of every random choice; suggestions depend on (seed, trial number) only.
         n_startup_trials: Completed trials to wait for before the GP is used.
@@ -268,6 +282,9 @@ class GPSampler(BaseSampler):
             :class:`~hyperknob.distributions.Prior`, the acquisition is
             ``log EI + (prior_beta / n) log pi`` after ``n`` completed trials; larger values
             trust the belief longer.
+        constraints_func: ``trial -> sequence of floats``, feasible when all are <= 0: its
+            values are stored with each finished trial and modelled, so suggestions favour
+            points likely to be feasible.
 
     Example:
         >>> import hyperknob
@@ -286,6 +303,7 @@ class GPSampler(BaseSampler):
         prior_beta: float = 10.0,
         warm_start: bool = True,
         trust_region: bool = True,
+        constraints_func: ConstraintsFunc | None = None,
     ) -> None:
         for name, value, minimum in (("n_startup_trials", n_startup_trials, 0),
                                      ("n_restarts", n_restarts, 0),
@@ -305,10 +323,15 @@ class GPSampler(BaseSampler):
         self.prior_beta = float(prior_beta)
         self.warm_start = warm_start
         self.trust_region = trust_region
+        self.constraints_func = check_constraints_func(constraints_func)
         self._random = RandomSampler(seed=self.seed)
-        # The last fitted hyperparameters per study, with the space they were fitted on.
-        self._fits: weakref.WeakKeyDictionary[StudyView, tuple[tuple[Any, ...], np.ndarray]] = (
+        # The last fitted hyperparameters per study, by (space, model name): one model per
+        # objective and per constraint.
+        self._fits: weakref.WeakKeyDictionary[StudyView, dict[Any, np.ndarray]] = (
             weakref.WeakKeyDictionary())
+
+    def finish_attrs(self, study: StudyView, trial: FrozenTrial) -> Mapping[str, Any]:
+        return finish_attrs_for(self.constraints_func, trial)
 
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial
@@ -325,7 +348,7 @@ class GPSampler(BaseSampler):
         if not search_space:
             return {}
         complete = [t for t in study.get_trials((TrialState.COMPLETE,))
-                    if t.value is not None and math.isfinite(t.value)
+                    if t.values is not None and all(math.isfinite(v) for v in t.values)
                     and _has_space(t, search_space)]
         if len(complete) < max(self.n_startup_trials, 1):
             return {}
@@ -340,62 +363,104 @@ class GPSampler(BaseSampler):
         self, study: StudyView, trial: FrozenTrial, search_space: dict[str, BaseDistribution],
         complete: list[FrozenTrial], pending: list[FrozenTrial],
     ) -> dict[str, Any]:
-        from hyperknob.samplers.gp._acquisition import maximize_log_ei
-        from hyperknob.samplers.gp._gp import condition, fit_hyperparameters
-        from hyperknob.samplers.gp._warp import warp_targets
+        from hyperknob.samplers.gp._acquisition import LogEI, PriorTerm
+        from hyperknob.samplers.gp._maximize import Sum, maximize_acquisition, step_off_bounds
+        from hyperknob.samplers.gp._multi import (
+            feasibility,
+            plan_multi,
+            standardize_and_warp,
+        )
 
         encoding = Encoding(search_space)
         x = encoding.encode_many([t.params for t in complete])
-        y = np.array([t.value for t in complete], dtype=float)
-        if study.direction is StudyDirection.MAXIMIZE:
-            y = -y  # the GP always minimizes
-        scale = float(np.std(y))
-        y = (y - np.mean(y)) / (scale if scale > 0.0 else 1.0)
-        if not np.all(np.isfinite(y)):  # values near the float limit overflow the std
+        losses = signed_losses(complete, study.directions)
+        if not np.all(np.isfinite(losses)):
             return {}
-        y = warp_targets(y)  # heavy tails of bad values would stretch the GP's scale
-
+        pending_x = encoding.encode_many([t.params for t in pending]) if pending else None
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, trial.number]))
-        # Hyperparameters from real observations only; lies (the standardized mean, 0) only
-        # condition the posterior, so they push the acquisition away without bending the fit.
-        key = tuple(search_space.items())
-        previous = self._fits.get(study) if (
-            self.warm_start and len(complete) >= WARM_START_AFTER) else None
-        theta = fit_hyperparameters(
-            x, y, rng, deterministic=self.deterministic_objective,
-            initial=previous[1] if previous is not None and previous[0] == key else None)
-        if self.warm_start:
-            self._fits[study] = (key, theta)
-        if pending:
-            x = np.vstack([x, encoding.encode_many([t.params for t in pending])])
+        fits = self._fits.setdefault(study, {}) if self.warm_start else {}
+        space_key = tuple(search_space.items())
+
+        def fit(targets: np.ndarray, name: str) -> GPModel:
+            return self._model(x, targets, pending_x, rng, fits, (space_key, name))
+
+        constrained = has_constraints(complete)
+        feasible = violations(complete) <= 0.0 if constrained else np.ones(len(complete), bool)
         try:
-            model = condition(theta, x, np.concatenate([y, np.zeros(len(pending))]))
+            parts: list[Acquisition] = []
+            if constrained:
+                parts.append(feasibility(constraint_matrix(complete), fit))
+            region = None
+            if not feasible.any():  # find the feasible region first
+                incumbents = x[np.argsort(violations(complete), kind="stable")[:3]]
+            elif study.n_objectives > 1:
+                plan = plan_multi(x, losses, feasible, fit, rng)
+                if plan is None:
+                    return {}
+                parts.append(plan.acquisition)
+                incumbents = plan.incumbents
+            else:
+                y = standardize_and_warp(losses[:, 0])
+                if y is None:
+                    return {}
+                model = fit(y, "objective 0")
+                order = np.argsort(np.where(feasible, y, np.inf), kind="stable")
+                incumbents = x[order[: min(3, int(feasible.sum()))]]
+                parts.append(LogEI(model, float(y[order[0]])))
+                if not constrained:
+                    region = self._region(encoding, model, incumbents[0], complete,
+                                          losses[:, 0])
         except np.linalg.LinAlgError as error:  # not even jitter helped: fall back to random
             warnings.warn(f"GPSampler: trial {trial.number} is sampled at random: {error}",
                           RuntimeWarning, stacklevel=3)
             return {}
-        incumbents = x[np.argsort(y, kind="stable")[:3]]  # y: the real observations only
         # πBO: pi(x)^(beta / n), n the completed trials (pending lies are no evidence).
         prior = encoding.prior(self.prior_beta / len(complete)) if self.prior_beta else None
-        region = self._region(encoding, model, incumbents[0], complete, study.direction)
-        best_x, _ = maximize_log_ei(model, float(np.min(y)), encoding.box, rng, incumbents,
-                                    seen=model.x, n_candidates=self.n_candidates,
-                                    n_restarts=self.n_restarts, prior=prior, region=region)
+        if prior is not None:
+            parts.append(PriorTerm(prior))
+        acquisition = parts[0] if len(parts) == 1 else Sum(parts)
+        seen = x if pending_x is None else np.vstack([x, pending_x])
+        best_x, _ = maximize_acquisition(acquisition, encoding.box, rng, incumbents, seen=seen,
+                                         n_candidates=self._candidates(study),
+                                         n_restarts=self.n_restarts, region=region)
+        best_x = step_off_bounds(acquisition, best_x, encoding.box.continuous)
         return encoding.decode(best_x)
 
+    def _candidates(self, study: StudyView) -> int:
+        """Return the Sobol points to screen: fewer with three objectives, whose log EHVI
+        costs (front size)^2 boxes per point."""
+        return self.n_candidates if study.n_objectives < 3 else max(self.n_candidates // 4, 1)
+
+    def _model(self, x: np.ndarray, targets: np.ndarray, pending_x: np.ndarray | None,
+               rng: np.random.Generator, fits: dict[Any, np.ndarray], key: Any) -> GPModel:
+        """Return a GP fitted to ``targets`` (n,) at ``x`` (n, D), conditioned also on the
+        pending points with the standardized mean (0) as their value (constant liar)."""
+        from hyperknob.samplers.gp._gp import condition, fit_hyperparameters
+
+        # Hyperparameters from real observations only; lies (the standardized mean, 0) only
+        # condition the posterior, so they push the acquisition away without bending the fit.
+        previous = fits.get(key) if len(targets) >= WARM_START_AFTER else None
+        theta = fit_hyperparameters(x, targets, rng,
+                                    deterministic=self.deterministic_objective,
+                                    initial=previous)
+        fits[key] = theta
+        if pending_x is not None:
+            x = np.vstack([x, pending_x])
+            targets = np.concatenate([targets, np.zeros(len(pending_x))])
+        return condition(theta, x, targets)
+
     def _region(self, encoding: Encoding, model: GPModel, center: np.ndarray,
-                complete: list[FrozenTrial], direction: StudyDirection) -> Region | None:
+                complete: list[FrozenTrial], losses: np.ndarray) -> Region | None:
         """Return the trust region (low, high) on the unit box around ``center`` (D,), the
-        best observed point, or None while the search runs on the whole box."""
+        best observed point, or None while the search runs on the whole box. ``losses``
+        (n,): the completed trials' values to minimize, in the order of ``complete``."""
         numeric = encoding.box.numeric
         if not self.trust_region or not len(numeric):
             return None
         from hyperknob.samplers.gp._trust_region import region_box, region_length
 
-        ordered = sorted(complete, key=lambda t: t.number)
-        values = np.array([t.value for t in ordered], dtype=float)
-        if direction is StudyDirection.MAXIMIZE:
-            values = -values
+        order = np.argsort([t.number for t in complete], kind="stable")
+        values = losses[order]
         length = region_length(values, self.n_startup_trials, len(numeric))
         if math.isinf(length):
             return None

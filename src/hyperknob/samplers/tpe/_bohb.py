@@ -71,6 +71,9 @@ class BOHBSampler(TPESampler):
     def _model_observations(
         self, obs: Observations, history: StudyHistory, running: list[FrozenTrial], d: int
     ) -> Observations:
+        if history.n_objectives > 1:
+            raise ValueError("BOHBSampler models one objective (its budgets rank trials by "
+                             "one value); use TPESampler or NSGAIISampler for several")
         needed = self.min_points_in_model or max(self.n_startup_trials, d + 1)
         finished = obs.tier != TIER_RUNNING
         if int(np.count_nonzero(obs.tier == TIER_COMPLETE)) >= needed:
@@ -94,6 +97,8 @@ class BOHBSampler(TPESampler):
             return Observations(values=obs.values[keep],
                                 tier=np.where(finished, TIER_COMPLETE, TIER_RUNNING)[keep],
                                 score=np.where(finished, score, np.nan)[keep],
-                                number=obs.number[keep])
+                                number=obs.number[keep],
+                                violation=None if obs.violation is None
+                                else obs.violation[keep])
         self.last_budget = None
         return obs

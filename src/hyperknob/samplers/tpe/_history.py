@@ -14,6 +14,7 @@ import numpy as np
 
 from hyperknob._direction import StudyDirection
 from hyperknob.distributions import BaseDistribution
+from hyperknob.samplers._constraints import CONSTRAINTS_KEY, violation
 from hyperknob.samplers.tpe._space import FloatArray, IntArray
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
@@ -51,14 +52,20 @@ class Observations:
     Attributes:
         values: ``[n, d]`` internal values, columns in the order of the keys asked for.
         tier: ``[n]`` :data:`TIER_COMPLETE`, :data:`TIER_PRUNED` or :data:`TIER_RUNNING`.
-        score: ``[n]`` the value signed so that lower is better (NaN unless COMPLETE).
+        score: ``[n]`` the (first) value signed so that lower is better (NaN unless COMPLETE).
         number: ``[n]`` trial numbers.
+        losses: ``[n, m]`` every objective's value signed so that lower is better (NaN
+            unless COMPLETE), in a study with m > 1 objectives; else None.
+        violation: ``[n]`` total constraint violation (0: feasible or no constraints; NaN
+            for RUNNING trials), or None when no trial has constraint values.
     """
 
     values: FloatArray
     tier: IntArray
     score: FloatArray
     number: IntArray
+    losses: FloatArray | None = None
+    violation: FloatArray | None = None
 
     @property
     def n_finished(self) -> int:
@@ -107,13 +114,18 @@ class GroupDecomposition:
 class StudyHistory:
     """Columns of internal values of a study's finished trials, appended as trials finish."""
 
-    def __init__(self, direction: StudyDirection) -> None:
-        self._sign = 1.0 if direction is StudyDirection.MINIMIZE else -1.0
+    def __init__(self, directions: Sequence[StudyDirection]) -> None:
+        self._signs = [1.0 if d is StudyDirection.MINIMIZE else -1.0 for d in directions]
+        self._sign = self._signs[0]
         self._seen: set[int] = set()
         self._rows = 0
         self._number = _Growable()
         self._tier = _Growable()
         self._score = _Growable()
+        #: Signed values of objectives 1, 2, ... (objective 0 is ``_score``).
+        self._more_scores = [_Growable() for _ in self._signs[1:]]
+        self._violation = _Growable(fill=0.0)
+        self._constrained = False
         self._columns: dict[Key, _Growable] = {}
         self._curves: dict[int, Mapping[int, float]] = {}
         self.decomposition = GroupDecomposition()
@@ -125,8 +137,14 @@ class StudyHistory:
 
     @property
     def sign(self) -> float:
-        """Return 1 when the study minimizes, -1 when it maximizes (scores = sign * value)."""
+        """Return 1 when the study minimizes its (first) objective, -1 when it maximizes
+        (scores = sign * value)."""
         return self._sign
+
+    @property
+    def n_objectives(self) -> int:
+        """Return how many objectives the study has."""
+        return len(self._signs)
 
     @property
     def n_finished(self) -> int:
@@ -176,11 +194,18 @@ class StudyHistory:
         self._rows += 1
         self._number.set(row, trial.number)
         if trial.state is TrialState.COMPLETE:
-            assert trial.value is not None
+            values = trial.values
+            assert values is not None
             self._tier.set(row, TIER_COMPLETE)
-            self._score.set(row, self._sign * trial.value)
+            self._score.set(row, self._sign * values[0])
+            for extra, sign, value in zip(self._more_scores, self._signs[1:], values[1:],
+                                          strict=True):
+                extra.set(row, sign * value)
         else:
             self._tier.set(row, TIER_PRUNED)
+        if CONSTRAINTS_KEY in trial.system_attrs:
+            self._constrained = True
+            self._violation.set(row, violation(trial))
         self._curves[trial.number] = trial.intermediate_values
         for name, dist in trial.distributions.items():
             column = self._columns.get((name, dist))
@@ -220,6 +245,9 @@ class StudyHistory:
         tier = self._tier.view(n)[present]
         score = self._score.view(n)[present]
         number = self._number.view(n)[present]
+        losses = np.stack([self._score.view(n), *(c.view(n) for c in self._more_scores)],
+                          axis=1)[present] if self._more_scores else None
+        bad = self._violation.view(n)[present] if self._constrained else None
 
         pending = [(trial.number, _running_row(trial, keys)) for trial in running
                    if trial.trial_id != exclude_trial_id]
@@ -229,10 +257,16 @@ class StudyHistory:
             tier = np.append(tier, np.full(len(rows), TIER_RUNNING))
             score = np.append(score, np.full(len(rows), np.nan))
             number = np.append(number, [number for number, _ in rows])
+            if losses is not None:
+                losses = np.vstack([losses, np.full((len(rows), losses.shape[1]), np.nan)])
+            if bad is not None:
+                bad = np.append(bad, np.full(len(rows), np.nan))
         order = np.argsort(number, kind="stable")
         return Observations(values=values.reshape(-1, len(keys))[order],
                             tier=tier[order].astype(np.int64), score=score[order],
-                            number=number[order].astype(np.int64))
+                            number=number[order].astype(np.int64),
+                            losses=None if losses is None else losses[order],
+                            violation=None if bad is None else bad[order])
 
 
 def _running_row(trial: FrozenTrial, keys: Sequence[Key]) -> list[float] | None:

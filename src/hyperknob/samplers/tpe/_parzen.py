@@ -36,6 +36,11 @@ References:
     [S21] A. Souza et al. Bayesian Optimization with a Prior for the Optimum (BOPrO). ECML
         PKDD 2021; [H22] C. Hvarfner et al. πBO: Augmenting Acquisition Functions with User
         Beliefs for Bayesian Optimization. ICLR 2022 (user priors; see ``samplers/_prior``).
+    [O22] Y. Ozaki, Y. Tanigaki, S. Watanabe, M. Nomura, M. Onishi. Multiobjective
+        Tree-Structured Parzen Estimator. JAIR 73, 2022 (the good set of several objectives:
+        non-dominated fronts, the last one cut by hypervolume subset selection).
+    [W23b] S. Watanabe, F. Hutter. c-TPE: Tree-structured Parzen Estimator with Inequality
+        Constraints for Expensive Hyperparameter Optimization. IJCAI 2023.
 """
 
 

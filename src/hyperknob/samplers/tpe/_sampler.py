@@ -10,6 +10,9 @@ studied in [W23] (references in ``_parzen``):
    dimensions that have one, as in BOPrO [S21] -- references in ``_parzen``);
 3. draw ``n_ei_candidates`` points from ``l`` and keep the one maximizing
    ``log l(x) - log g(x)``, which maximizes expected improvement ([B11] §4).
+
+With several objectives the good trials are the best non-dominated fronts (MOTPE [O22]);
+with a ``constraints_func``, feasible trials come first ([W23b]): see ``_good_mask``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import functools
 import hashlib
 import math
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +35,11 @@ from hyperknob.distributions import (
     IntDistribution,
 )
 from hyperknob.samplers._base import BaseSampler
+from hyperknob.samplers._constraints import (
+    ConstraintsFunc,
+    check_constraints_func,
+    finish_attrs_for,
+)
 from hyperknob.samplers._prior import internal_prior
 from hyperknob.samplers._qmc import QMCSampler
 from hyperknob.samplers._random import RandomSampler
@@ -119,6 +127,35 @@ class _GroupMemo:
     below: _parzen.ParzenEstimator | None = None
 
 
+def best_by_pareto(losses: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """Return the ``k`` best of ``rows`` (indices into ``losses``, (n, m), lower is better):
+    whole non-dominated fronts in rank order, the front that does not fit cut by greedy
+    hypervolume subset selection against its nadir widened by a tenth of its range [O22]."""
+    from hyperknob._pareto import nondominated_ranks, select_by_hypervolume
+
+    if k <= 0 or len(rows) == 0:
+        return np.empty(0, dtype=int)
+    points = losses[rows]
+    ranks = nondominated_ranks(points, n_below=k)
+    chosen: list[np.ndarray] = []
+    taken = 0
+    for rank in range(int(ranks.max()) + 1):
+        members = np.flatnonzero(ranks == rank)
+        if taken + len(members) <= k:
+            chosen.append(members)
+            taken += len(members)
+        else:
+            front = points[members]
+            low, high = front.min(axis=0), front.max(axis=0)
+            reference = high + 0.1 * np.maximum(high - low, 1e-12)
+            chosen.append(members[select_by_hypervolume(front, k - taken, reference)])
+            taken = k
+        if taken >= k:
+            break
+    best: np.ndarray = rows[np.concatenate(chosen)]
+    return best
+
+
 class TPESampler(BaseSampler):
     """Tree-structured Parzen Estimator: model good and bad regions, sample where good wins.
 
@@ -139,6 +176,9 @@ class TPESampler(BaseSampler):
         consider_endpoints: Univariate bandwidths count the range ends as neighbours.
         gamma: ``n -> number of good observations``; default :func:`default_gamma`.
         startup: ``"qmc"`` (scrambled Sobol, as :class:`QMCSampler`) or ``"random"``.
+        constraints_func: ``trial -> sequence of floats``, feasible when all are <= 0: its
+            values are stored with each finished trial; feasible trials are preferred as
+            "good", infeasible ones ranked by total violation.
 
     Example:
         >>> import hyperknob
@@ -159,6 +199,7 @@ class TPESampler(BaseSampler):
         consider_endpoints: bool = False,
         gamma: Callable[[int], int] | None = None,
         startup: str = "qmc",
+        constraints_func: ConstraintsFunc | None = None,
     ) -> None:
         for name, value, least in (("n_startup_trials", n_startup_trials, 0),
                                    ("n_ei_candidates", n_ei_candidates, 1)):
@@ -178,6 +219,7 @@ class TPESampler(BaseSampler):
         self.consider_endpoints = consider_endpoints
         self.gamma = gamma if gamma is not None else default_gamma
         self.startup = startup
+        self.constraints_func = check_constraints_func(constraints_func)
         self._startup_sampler: BaseSampler = (
             QMCSampler(seed=self.seed) if startup == "qmc" else RandomSampler(seed=self.seed))
         self._random = RandomSampler(seed=self.seed)
@@ -188,6 +230,9 @@ class TPESampler(BaseSampler):
             weakref.WeakKeyDictionary())
 
     # -- the BaseSampler interface ---------------------------------------------------------
+    def finish_attrs(self, study: StudyView, trial: FrozenTrial) -> Mapping[str, Any]:
+        return finish_attrs_for(self.constraints_func, trial)
+
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
@@ -246,7 +291,7 @@ class TPESampler(BaseSampler):
         parameter of a trial is drawn from the same snapshot of the study."""
         history = self._histories.get(study)
         if history is None:
-            history = self._histories[study] = StudyHistory(study.direction)
+            history = self._histories[study] = StudyHistory(study.directions)
         running = history.running_seen_by(trial.trial_id)
         if running is None:
             running = history.update(study.get_trials(from_number=history.watermark),
@@ -322,16 +367,31 @@ class TPESampler(BaseSampler):
         return obs
 
     def _good_mask(self, obs: Observations) -> np.ndarray:
-        """Return the mask of the good observations: the best gamma(n) COMPLETE ones."""
+        """Return the mask of the good observations: the best gamma(n) COMPLETE ones.
+
+        Best: feasible before infeasible (these by total violation, as c-TPE's split does
+        [W23b]); among feasible ones by value, or with several objectives by non-dominated
+        rank, the last front taken cut by greedy hypervolume subset selection (MOTPE [O22]).
+        """
         n = obs.tier.shape[0]
         complete = obs.tier == TIER_COMPLETE
         n_good = self.gamma(n)
         if isinstance(n_good, bool) or not isinstance(n_good, (int, np.integer)):
             raise TypeError(f"gamma({n}) must return an int, got {n_good!r}")
         n_good = min(max(int(n_good), 0), int(complete.sum()))
-        # Rank COMPLETE trials by score, ties by trial number (obs is sorted by number and the
-        # sort is stable); PRUNED and RUNNING ones are never good.
-        order = np.argsort(np.where(complete, obs.score, np.inf), kind="stable")
         good = np.zeros(n, dtype=bool)
-        good[order[:n_good]] = True
+        feasible = complete if obs.violation is None else complete & (obs.violation <= 0.0)
+        if obs.losses is None:
+            # Rank by score, ties by trial number (obs is sorted by number and the sort is
+            # stable); PRUNED and RUNNING ones are never good.
+            order = np.argsort(np.where(feasible, obs.score, np.inf), kind="stable")
+            chosen = order[:min(n_good, int(feasible.sum()))]
+        else:
+            chosen = best_by_pareto(obs.losses, np.flatnonzero(feasible), n_good)
+        good[chosen] = True
+        short = n_good - len(chosen)
+        if short > 0 and obs.violation is not None:  # fill with the least infeasible
+            infeasible = complete & ~feasible
+            order = np.argsort(np.where(infeasible, obs.violation, np.inf), kind="stable")
+            good[order[:short]] = True
         return good
