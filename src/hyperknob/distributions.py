@@ -138,8 +138,17 @@ class BaseDistribution(abc.ABC):
             data["prior"] = prior.to_dict()
         return data
 
+    def __repr__(self) -> str:
+        # As Optuna prints its distributions: keyword arguments in alphabetical order (and
+        # hyperknob's ``prior`` only when one is set).
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        if fields.get("prior", False) is None:
+            del fields["prior"]
+        body = ", ".join(f"{name}={value!r}" for name, value in sorted(fields.items()))
+        return f"{type(self).__name__}({body})"
 
-@dataclasses.dataclass(frozen=True)
+
+@dataclasses.dataclass(frozen=True, repr=False)
 class FloatDistribution(BaseDistribution):
     """A float in ``[low, high]``, optionally on a log scale or a grid of ``step``.
 
@@ -205,7 +214,7 @@ class FloatDistribution(BaseDistribution):
         return int(round((self.high - self.low) / self.step)) + 1
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class IntDistribution(BaseDistribution):
     """An integer in ``[low, high]`` on a grid of ``step``, optionally on a log scale.
 
@@ -268,7 +277,7 @@ def _choice_key(choice: CategoricalChoice) -> tuple[str, Any]:
     return (type(choice).__name__, choice)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class CategoricalDistribution(BaseDistribution):
     """One of a finite tuple of choices: None, bool, int, float or str.
 

@@ -21,7 +21,7 @@ from hyperknob.samplers._constraints import ConstraintsFunc
 from hyperknob.samplers.gp import GPSampler
 from hyperknob.samplers.gp._sampler import Encoding, from_unit, to_unit
 from hyperknob.storages import InMemoryStorage
-from hyperknob.study._study import create_study
+from hyperknob.study._functions import create_study
 from hyperknob.testing import SamplerContract
 from hyperknob.trial._trial import Trial
 

@@ -19,7 +19,7 @@ from hyperknob.samplers.gp._trust_region import (
     region_length,
 )
 from hyperknob.storages import InMemoryStorage
-from hyperknob.study._study import create_study
+from hyperknob.study._functions import create_study
 from hyperknob.trial._trial import Trial
 
 

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from hyperknob.storages._base import SCHEMA_VERSION, BaseStorage, StudySummary
 from hyperknob.storages._in_memory import InMemoryStorage
+from hyperknob.storages._rdb import (
+    RDBStorage,
+    RetryFailedTrialCallback,
+    RetryHeartbeatStaleTrialCallback,
+)
 from hyperknob.storages._sql import SQLStorage
 
 __all__ = [
     "SCHEMA_VERSION",
     "BaseStorage",
     "InMemoryStorage",
+    "RDBStorage",
+    "RetryFailedTrialCallback",
+    "RetryHeartbeatStaleTrialCallback",
     "SQLStorage",
     "StudySummary",
     "get_storage",

@@ -63,6 +63,11 @@ class BaseStorage(abc.ABC):
     hand out the same record twice.
     """
 
+    #: The heartbeat studies opened on this storage use unless given their own:
+    #: ``(interval, grace_period, max_retries)`` of a :class:`~hyperknob.HeartbeatPolicy`, or
+    #: None (no heartbeat). Set by :class:`~hyperknob.storages.RDBStorage`.
+    heartbeat_defaults: tuple[float, float | None, int] | None = None
+
     # -- studies ---------------------------------------------------------------------------
     @abc.abstractmethod
     def create_new_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:

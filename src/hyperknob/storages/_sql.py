@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 import os
 import random
 import threading
@@ -13,7 +12,7 @@ from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event, exc
+from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
 from hyperknob._direction import StudyDirection
@@ -34,63 +33,19 @@ from hyperknob.storages._base import (
     check_directions,
 )
 from hyperknob.storages._in_memory import check_json
+from hyperknob.storages._sql_engine import (
+    RETRYABLE,
+    SPECIAL,
+    describe,
+    make_engine,
+    now,
+    special_value,
+    translate,
+)
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
 T = TypeVar("T")
-
-_SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-_RETRYABLE = ("database is locked", "database is busy", "deadlock detected",
-              "could not serialize", "server closed the connection", "connection refused",
-              "terminating connection", "connection is closed", "consuming input failed",
-              "the database system is starting up", "the database system is shutting down",
-              "could not connect to server", "connection failed")
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now()
-
-
-def _special(value: float) -> tuple[float | None, str | None]:
-    if math.isnan(value):
-        return None, "nan"
-    if math.isinf(value):
-        return None, "inf" if value > 0 else "-inf"
-    return value, None
-
-
-def _make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(
-            url,
-            connect_args={"timeout": 60.0, "check_same_thread": False},
-            poolclass=sa.pool.QueuePool if url != "sqlite://" else sa.pool.StaticPool,
-        )
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            # A write transaction takes the lock up front, so two writers never deadlock.
-            write = conn.get_execution_options().get("hk_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-        return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return sa.create_engine(url, pool_pre_ping=True)
-
-
-def _describe(url: str) -> str:
-    if url.startswith("sqlite:///"):
-        return f"SQLite file {url[len('sqlite:///'):]!r}"
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
 class SQLStorage(BaseStorage):
@@ -99,24 +54,31 @@ class SQLStorage(BaseStorage):
     Safe for many processes and machines: every write is one short transaction, trial numbers
     come from an atomic counter, and finished trials (which never change) are cached.
 
+    ``engine_kwargs`` go to ``sqlalchemy.create_engine`` (``pool_size``, ``connect_args``...)
+    over hyperknob's defaults.
+
     Example:
         >>> import hyperknob
         >>> study = hyperknob.create_study(storage="sqlite:///example.db")  # doctest: +SKIP
     """
 
-    def __init__(self, url: str, *, max_retries: int = 8) -> None:
+    def __init__(self, url: str, *, max_retries: int = 8,
+                 engine_kwargs: Mapping[str, Any] | None = None) -> None:
         self.url = url
         self._max_retries = max_retries
+        self.engine_kwargs = dict(engine_kwargs or {})
         self._engine = self._open()
         self._cache_lock = threading.Lock()
         self._cache: dict[int, tuple[int, dict[int, FrozenTrial]]] = {}
         self._known_directions: dict[int, list[StudyDirection]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"url": self.url, "max_retries": self._max_retries}
+        return {"url": self.url, "max_retries": self._max_retries,
+                "engine_kwargs": self.engine_kwargs}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"], max_retries=state["max_retries"])  # type: ignore[misc]
+        self.__init__(state["url"], max_retries=state["max_retries"],  # type: ignore[misc]
+                      engine_kwargs=state.get("engine_kwargs"))
 
     def after_fork(self) -> None:
         """Drop connections inherited from the parent process (call in a forked child)."""
@@ -131,14 +93,14 @@ class SQLStorage(BaseStorage):
             path = self.url[len("sqlite:///"):]
             if path and os.path.isdir(path):
                 raise StorageError(f"SQLite storage {path!r} is a directory, expected a file")
-        engine = _make_engine(self.url)
+        engine = make_engine(self.url, self.engine_kwargs)
         try:
             self._engine = engine
             self._transaction(self._init_schema, write=True)
         except exc.DBAPIError as error:
             engine.dispose()
             raise StorageError(
-                f"cannot open {_describe(self.url)}: {error.orig}. Expected a hyperknob SQLite "
+                f"cannot open {describe(self.url)}: {error.orig}. Expected a hyperknob SQLite "
                 "file (or a new path) or a reachable PostgreSQL database"
             ) from error
         return engine
@@ -153,7 +115,7 @@ class SQLStorage(BaseStorage):
             conn.execute(s.meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
         elif int(found) > SCHEMA_VERSION:
             raise SchemaVersionError(
-                f"{_describe(self.url)} was written with schema version {found}; this "
+                f"{describe(self.url)} was written with schema version {found}; this "
                 f"hyperknob reads schema versions up to {SCHEMA_VERSION}. Upgrade hyperknob"
             )
         elif int(found) < SCHEMA_VERSION:
@@ -169,7 +131,7 @@ class SQLStorage(BaseStorage):
         conn.execute(s.meta.update().where(s.meta.c.key == "schema_version")
                      .values(value=str(SCHEMA_VERSION)))
         self._upsert(conn, s.meta, {"key": f"upgraded_from_{found}"},
-                     {"value": _now().isoformat(timespec="seconds")})
+                     {"value": now().isoformat(timespec="seconds")})
 
     # -- transactions ------------------------------------------------------------------------
     def _transaction(self, work: Callable[[Connection], T], *, write: bool = False) -> T:
@@ -182,43 +144,12 @@ class SQLStorage(BaseStorage):
                         return work(conn)
             except exc.DBAPIError as error:
                 message = str(error.orig).lower()
-                retryable = error.connection_invalidated or any(m in message for m in _RETRYABLE)
+                retryable = error.connection_invalidated or any(m in message for m in RETRYABLE)
                 if not retryable or attempt == self._max_retries:
-                    raise self._translate(error) from error
+                    raise translate(self.url, error) from error
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 5.0)
         raise AssertionError("unreachable")
-
-    def _translate(self, error: exc.DBAPIError) -> Exception:
-        message = str(error.orig)
-        lowered = message.lower()
-        if "readonly" in lowered or "read-only" in lowered or (
-                "unable to open" in lowered and self._read_only()):
-            return StorageError(
-                f"{_describe(self.url)} is read-only ({message}): hyperknob writes the "
-                "database and its -wal and -shm files beside it, so the file and its folder "
-                "must be writable; copy the file somewhere writable to read or resume it")
-        if "disk is full" in lowered or "no space" in lowered:
-            return StorageError(f"{_describe(self.url)}: the disk is full ({message}); what "
-                                "was stored before is intact")
-        if "disk i/o error" in lowered:
-            return StorageError(f"{_describe(self.url)}: the write failed ({message}): the "
-                                "disk may be full, the file too large for its limits, or the "
-                                "device gone; what was stored before is intact")
-        if "not a database" in lowered or "malformed" in lowered:
-            return StorageError(f"{_describe(self.url)} is not a valid database: {message}")
-        if isinstance(error, exc.IntegrityError):
-            return error
-        return StorageError(f"{_describe(self.url)}: {message}")
-
-    def _read_only(self) -> bool:
-        """Return whether this SQLite file, or its folder, cannot be written."""
-        if not self.url.startswith("sqlite:///"):
-            return False
-        path = os.path.abspath(self.url[len("sqlite:///"):])
-        folder = os.path.dirname(path)
-        return not os.access(folder, os.W_OK) or (os.path.exists(path)
-                                                   and not os.access(path, os.W_OK))
 
     # -- studies ---------------------------------------------------------------------------
     def create_new_study(self, study_name: str, directions: Sequence[StudyDirection]) -> int:
@@ -232,7 +163,7 @@ class SQLStorage(BaseStorage):
                 raise DuplicatedStudyError(f"a study named {study_name!r} already exists")
             result = conn.execute(s.studies.insert().values(
                 study_name=study_name, direction=int(checked[0]), next_trial_number=0,
-                datetime_start=_now(),
+                datetime_start=now(),
             ))
             study_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             if len(checked) > 1:
@@ -267,7 +198,7 @@ class SQLStorage(BaseStorage):
             sa.select(s.studies.c.study_id).where(s.studies.c.study_name == study_name)
         ).first())
         if row is None:
-            raise StudyNotFoundError(f"no study named {study_name!r} in {_describe(self.url)}")
+            raise StudyNotFoundError(f"no study named {study_name!r} in {describe(self.url)}")
         return int(row[0])
 
     def get_study_name(self, study_id: int) -> str:
@@ -345,7 +276,7 @@ class SQLStorage(BaseStorage):
     def _study_row(self, conn: Connection, study_id: int) -> Any:
         row = conn.execute(sa.select(s.studies).where(s.studies.c.study_id == study_id)).first()
         if row is None:
-            raise StudyNotFoundError(f"no study with id {study_id} in {_describe(self.url)}")
+            raise StudyNotFoundError(f"no study with id {study_id} in {describe(self.url)}")
         return row
 
     def _upsert(self, conn: Connection, table: sa.Table, keys: dict[str, Any],
@@ -372,15 +303,15 @@ class SQLStorage(BaseStorage):
                 .returning(s.studies.c.next_trial_number)
             ).first()
             if counter is None:
-                raise StudyNotFoundError(f"no study with id {study_id} in {_describe(self.url)}")
+                raise StudyNotFoundError(f"no study with id {study_id} in {describe(self.url)}")
             number = int(counter[0]) - 1
             if template is None:
-                trial = FrozenTrial(number, -1, TrialState.RUNNING, datetime_start=_now())
+                trial = FrozenTrial(number, -1, TrialState.RUNNING, datetime_start=now())
                 values = None
             else:
                 start = template.datetime_start
                 if start is None and template.state is not TrialState.WAITING:
-                    start = _now()
+                    start = now()
                 trial = template.replace(number=number, datetime_start=start)
                 values = trial.values
             result = conn.execute(s.trials.insert().values(
@@ -413,7 +344,7 @@ class SQLStorage(BaseStorage):
         if trial.intermediate_values:
             rows = []
             for step, value in trial.intermediate_values.items():
-                stored, special = _special(value)
+                stored, special = special_value(value)
                 rows.append({"trial_id": trial_id, "step": step, "value": stored,
                              "special": special})
             conn.execute(s.trial_intermediate.insert(), rows)
@@ -443,7 +374,7 @@ class SQLStorage(BaseStorage):
             if row is None:
                 return None
             conn.execute(s.trials.update().where(s.trials.c.trial_id == row[0]).values(
-                state=int(TrialState.RUNNING), datetime_start=_now()))
+                state=int(TrialState.RUNNING), datetime_start=now()))
             return int(row[0])
 
         trial_id = self._transaction(work, write=True)
@@ -453,7 +384,7 @@ class SQLStorage(BaseStorage):
         row = conn.execute(sa.select(s.trials.c.state, s.trials.c.number)
                            .where(s.trials.c.trial_id == trial_id)).first()
         if row is None:
-            raise TrialNotFoundError(f"no trial with id {trial_id} in {_describe(self.url)}")
+            raise TrialNotFoundError(f"no trial with id {trial_id} in {describe(self.url)}")
         if row.state != TrialState.RUNNING:
             raise UpdateFinishedTrialError(
                 f"trial {row.number} is {TrialState(row.state).name}; only a RUNNING trial "
@@ -474,7 +405,7 @@ class SQLStorage(BaseStorage):
         self._transaction(work, write=True)
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
-        stored, special = _special(float(value))
+        stored, special = special_value(float(value))
 
         def work(conn: Connection) -> None:
             self._check_running(conn, trial_id)
@@ -511,7 +442,7 @@ class SQLStorage(BaseStorage):
                 .where(s.trials.c.trial_id == trial_id,
                        s.trials.c.state.in_([int(TrialState.RUNNING), int(TrialState.WAITING)]))
                 .values(state=int(state), value=None if checked is None else checked[0],
-                        datetime_complete=_now())
+                        datetime_complete=now())
             )
             if updated.rowcount == 0:
                 if conn.execute(sa.select(s.trials.c.trial_id)
@@ -532,7 +463,7 @@ class SQLStorage(BaseStorage):
         def work(conn: Connection) -> None:
             self._check_running(conn, trial_id)
             conn.execute(s.trials.update().where(s.trials.c.trial_id == trial_id)
-                         .values(heartbeat=_now()))
+                         .values(heartbeat=now()))
 
         self._transaction(work, write=True)
 
@@ -551,7 +482,7 @@ class SQLStorage(BaseStorage):
 
         found = self._transaction(work)
         if not found:
-            raise TrialNotFoundError(f"no trial with id {trial_id} in {_describe(self.url)}")
+            raise TrialNotFoundError(f"no trial with id {trial_id} in {describe(self.url)}")
         return found[0]
 
     def get_trial_id_from_number(self, study_id: int, number: int) -> int:
@@ -644,7 +575,7 @@ class SQLStorage(BaseStorage):
         for trial_id, step, value, special in conn.execute(
             sa.select(s.trial_intermediate).where(match(s.trial_intermediate.c.trial_id))
         ):
-            inter.setdefault(trial_id, {})[step] = _SPECIAL[special] if special else value
+            inter.setdefault(trial_id, {})[step] = SPECIAL[special] if special else value
         attrs: dict[tuple[int, str], dict[str, Any]] = {}
         for trial_id, kind, key, text in conn.execute(
             sa.select(s.trial_attrs).where(match(s.trial_attrs.c.trial_id))

@@ -5,19 +5,18 @@ from __future__ import annotations
 import contextlib
 import datetime
 import traceback as traceback_module
-import uuid
 import warnings
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyperknob._checks import check_int
-from hyperknob._direction import StudyDirection, parse_directions
+from hyperknob._direction import StudyDirection
 from hyperknob._losses import signed_losses
 from hyperknob.distributions import BaseDistribution
 from hyperknob.exceptions import StudyNotFoundError, UpdateFinishedTrialError
 from hyperknob.pruners._base import BasePruner, NopPruner
 from hyperknob.samplers._base import BaseSampler
-from hyperknob.storages import BaseStorage, StudySummary, get_storage
+from hyperknob.storages import BaseStorage, get_storage
 from hyperknob.study._heartbeat import Beater, HeartbeatPolicy, stale_reason
 from hyperknob.study._host import StudyHost
 from hyperknob.study._view import StudyView, single_direction
@@ -74,9 +73,12 @@ class Study:
     ) -> None:
         if heartbeat is not None and not isinstance(heartbeat, HeartbeatPolicy):
             raise TypeError(f"heartbeat must be a HeartbeatPolicy or None, got {heartbeat!r}")
+        self._storage = get_storage(storage)
+        defaults = self._storage.heartbeat_defaults
+        if heartbeat is None and defaults is not None:  # the storage's (an RDBStorage's)
+            heartbeat = HeartbeatPolicy(*defaults)
         #: Workers of this study beat for their trials and reap dead workers' trials.
         self.heartbeat = heartbeat
-        self._storage = get_storage(storage)
         self._study_id = self._storage.get_study_id_from_name(study_name)
         self.study_name = study_name
         self._directions = self._storage.get_study_directions(self._study_id)
@@ -146,8 +148,16 @@ class Study:
         """Return every trial, ordered by number."""
         return self._storage.get_all_trials(self._study_id)
 
-    def get_trials(self, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
-        """Return the trials, optionally only those in ``states``."""
+    def get_trials(self, deepcopy: bool | Container[TrialState] = True,
+                   states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+        """Return the trials, optionally only those in ``states``.
+
+        ``deepcopy`` is accepted for Optuna's scripts and changes nothing: the records are
+        immutable, so the storage's own are handed out. (Called with one positional
+        argument that is a container of states, that is taken as ``states``.)
+        """
+        if states is None and not isinstance(deepcopy, bool):
+            states = deepcopy  # hyperknob's older get_trials(states)
         return self._storage.get_all_trials(self._study_id, states)
 
     @property
@@ -168,7 +178,7 @@ class Study:
         if is_feasible(best):
             return best
         sign = 1.0 if direction is StudyDirection.MINIMIZE else -1.0
-        feasible = [t for t in self.get_trials((TrialState.COMPLETE,)) if is_feasible(t)]
+        feasible = [t for t in self.get_trials(states=(TrialState.COMPLETE,)) if is_feasible(t)]
         if not feasible:
             raise ValueError(f"study {self.study_name!r} has no COMPLETE trial that meets "
                              "its constraints yet")
@@ -182,7 +192,7 @@ class Study:
         from hyperknob._pareto import nondominated_mask
         from hyperknob.samplers._constraints import is_feasible
 
-        trials = [t for t in self.get_trials((TrialState.COMPLETE,)) if is_feasible(t)]
+        trials = [t for t in self.get_trials(states=(TrialState.COMPLETE,)) if is_feasible(t)]
         if not trials:
             return []
         mask = nondominated_mask(signed_losses(trials, self._directions))
@@ -209,20 +219,38 @@ class Study:
         """Attach a JSON-serializable value to the study."""
         self._storage.set_study_attr(self._study_id, "user", key, value)
 
-    def trials_dataframe(self) -> pd.DataFrame:
-        """Return the trials as a pandas DataFrame (requires pandas): one row per trial, a
-        ``value`` column (several objectives: ``values_0``, ``values_1``, ... or
-        ``values_<name>`` after :meth:`set_metric_names`), ``params_*`` and
-        ``user_attrs_*`` columns."""
+    def trials_dataframe(self, attrs: Sequence[str] | None = None,
+                         multi_index: bool = False) -> pd.DataFrame:
+        """Return the trials as a pandas DataFrame (requires pandas).
+
+        One row per trial; by default the columns ``number``, ``value`` (several objectives:
+        ``values_0``, ``values_1``, ... or ``values_<name>`` after :meth:`set_metric_names`),
+        ``state``, the times, ``duration_s``, ``params_*``, ``user_attrs_*``, a failed trial's
+        ``fail_reason`` and, where there are any, its ``constraints``. ``attrs``: the groups
+        to show instead, by Optuna's names (``("number", "value", "params")``; ``duration``
+        is a timedelta, ``duration_s`` seconds). ``multi_index``: two-level columns
+        (``("params", "lr")``) instead of flat names.
+        """
         try:
             import pandas as pd
         except ImportError as error:
             raise ImportError("trials_dataframe() needs pandas: pip install pandas") from error
-        from hyperknob.study._records import trial_records
+        from hyperknob.study._records import DEFAULT_ATTRS, flat, trial_columns
 
         names = self.metric_names if self.is_multi_objective() else None
-        frame: pd.DataFrame = pd.DataFrame(trial_records(
-            self.trials, n_objectives=len(self._directions), metric_names=names))
+        records = trial_columns(self.trials, attrs=DEFAULT_ATTRS if attrs is None else attrs,
+                                n_objectives=len(self._directions), metric_names=names)
+        columns: dict[str, tuple[str, str]] = {}
+        rows = []
+        for record in records:
+            row = {}
+            for column, value in record.items():
+                columns.setdefault(flat(column), column)
+                row[flat(column)] = value
+            rows.append(row)
+        frame: pd.DataFrame = pd.DataFrame(rows)
+        if multi_index and len(frame.columns):
+            frame.columns = pd.MultiIndex.from_tuples([columns[c] for c in frame.columns])
         return frame
 
     # -- the trial lifecycle: ask, then tell / prune / fail -----------------------------------
@@ -521,100 +549,4 @@ class Study:
         return f"Study(study_name={self.study_name!r}, {key}={names})"
 
 
-def create_study(
-    *,
-    study_name: str | None = None,
-    storage: str | BaseStorage | None = None,
-    direction: str | StudyDirection | None = None,
-    sampler: BaseSampler | None = None,
-    pruner: BasePruner | None = None,
-    load_if_exists: bool = False,
-    seed: int | None = None,
-    heartbeat: HeartbeatPolicy | None = None,
-    directions: Sequence[str | StudyDirection] | None = None,
-) -> Study:
-    """Create a study (or load it with ``load_if_exists``). ``seed`` seeds the default sampler.
-
-    ``direction``: ``"minimize"`` (the default) or ``"maximize"``. ``directions``: one per
-    objective, for a study with several (its objective returns that many values, and
-    :attr:`Study.best_trials` is the Pareto front); give one or the other.
-
-    ``heartbeat``: a :class:`HeartbeatPolicy`: workers record that their trials are alive, and
-    a RUNNING trial whose worker went silent for its grace period is failed (and retried).
-
-    Example:
-        >>> study = create_study(direction="maximize", seed=42)
-        >>> pareto = create_study(directions=["maximize", "minimize"], seed=42)
-    """
-    parsed = parse_directions(direction, directions)
-    if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
-        raise ValueError(f"study_name must be a non-empty string, got {study_name!r}")
-    if sampler is None:
-        sampler = _default_sampler(seed)
-    backend = get_storage(storage)
-    name = study_name or f"study-{uuid.uuid4().hex[:12]}"
-    from hyperknob.exceptions import DuplicatedStudyError
-
-    try:
-        backend.create_new_study(name, parsed)
-    except DuplicatedStudyError:
-        if not load_if_exists:
-            raise DuplicatedStudyError(
-                f"a study named {name!r} already exists; pass load_if_exists=True to resume it"
-            ) from None
-        existing = backend.get_study_directions(backend.get_study_id_from_name(name))
-        if existing != parsed:
-            key = "direction" if len(existing) == len(parsed) == 1 else "directions"
-            raise ValueError(
-                f"study {name!r} exists with {key} {_names(existing)}, not {_names(parsed)}"
-            ) from None
-    return Study(study_name=name, storage=backend, sampler=sampler, pruner=pruner,
-                 heartbeat=heartbeat)
-
-
-def _names(directions: Sequence[StudyDirection]) -> str:
-    names = [d.name.lower() for d in directions]
-    return repr(names[0] if len(names) == 1 else names)
-
-
-def load_study(
-    *,
-    study_name: str | None,
-    storage: str | BaseStorage,
-    sampler: BaseSampler | None = None,
-    pruner: BasePruner | None = None,
-    seed: int | None = None,
-    heartbeat: HeartbeatPolicy | None = None,
-) -> Study:
-    """Load a stored study. With ``study_name=None`` the storage must hold exactly one."""
-    backend = get_storage(storage)
-    if study_name is None:
-        names = [s.study_name for s in backend.get_all_studies()]
-        if len(names) != 1:
-            raise ValueError(
-                f"study_name is required: the storage holds {len(names)} studies {names!r}")
-        study_name = names[0]
-    backend.get_study_id_from_name(study_name)
-    return Study(study_name=study_name, storage=backend,
-                 sampler=sampler if sampler is not None else _default_sampler(seed),
-                 pruner=pruner, heartbeat=heartbeat)
-
-
-def delete_study(*, study_name: str, storage: str | BaseStorage) -> None:
-    """Delete a study and all its trials."""
-    backend = get_storage(storage)
-    backend.delete_study(backend.get_study_id_from_name(study_name))
-
-
-def get_all_study_summaries(storage: str | BaseStorage) -> list[StudySummary]:
-    """Return a summary of every study in a storage."""
-    return get_storage(storage).get_all_studies()
-
-
-def get_all_study_names(storage: str | BaseStorage) -> list[str]:
-    """Return the names of every study in a storage."""
-    return [summary.study_name for summary in get_storage(storage).get_all_studies()]
-
-
-__all__ = ["Study", "StudyNotFoundError", "create_study", "delete_study",
-           "get_all_study_names", "get_all_study_summaries", "load_study"]
+__all__ = ["Study", "StudyNotFoundError"]

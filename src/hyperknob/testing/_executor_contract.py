@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 
 from hyperknob.samplers import GridSampler, RandomSampler
-from hyperknob.study._study import Study, create_study
+from hyperknob.study._functions import create_study
+from hyperknob.study._study import Study
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 from hyperknob.trial._trial import Trial

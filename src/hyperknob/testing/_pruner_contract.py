@@ -39,7 +39,8 @@ from hyperknob.samplers import RandomSampler
 from hyperknob.storages._base import BaseStorage
 from hyperknob.storages._in_memory import InMemoryStorage
 from hyperknob.storages._sql import SQLStorage
-from hyperknob.study._study import Study, create_study, load_study
+from hyperknob.study._functions import create_study, load_study
+from hyperknob.study._study import Study
 from hyperknob.study._view import StudyView
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
@@ -143,7 +144,7 @@ import pickle
 import sys
 
 from hyperknob.samplers import RandomSampler
-from hyperknob.study._study import load_study
+from hyperknob.study._functions import load_study
 from hyperknob.testing._pruner_contract import scripted_objective
 
 url, name, pruner_file, n_trials = sys.argv[1:5]

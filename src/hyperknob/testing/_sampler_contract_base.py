@@ -23,7 +23,7 @@ from hyperknob.distributions import (
 )
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.storages._base import BaseStorage, StudySummary
-from hyperknob.study._study import create_study
+from hyperknob.study._functions import create_study
 from hyperknob.study._view import StudyView
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState

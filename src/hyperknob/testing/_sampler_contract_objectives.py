@@ -11,7 +11,7 @@ import pytest
 from hyperknob.distributions import BaseDistribution
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.samplers._constraints import CONSTRAINTS_KEY, is_feasible
-from hyperknob.study._study import create_study
+from hyperknob.study._functions import create_study
 from hyperknob.testing._sampler_contract_base import SamplerContractBase, suggest, suggestions
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hyperknob.distributions import FloatDistribution
-from hyperknob.study._study import create_study
+from hyperknob.study._functions import create_study
 from hyperknob.testing._sampler_contract_base import (
     SamplerContractBase,
     _as_json,

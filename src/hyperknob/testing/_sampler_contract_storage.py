@@ -9,7 +9,8 @@ import pytest
 
 from hyperknob.distributions import BaseDistribution
 from hyperknob.storages._in_memory import InMemoryStorage
-from hyperknob.study._study import Study, create_study, load_study
+from hyperknob.study._functions import create_study, load_study
+from hyperknob.study._study import Study
 from hyperknob.study._view import StudyView
 from hyperknob.testing._sampler_contract_base import (
     WRITE_METHODS,

@@ -13,7 +13,7 @@ from hyperknob.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from hyperknob.study._study import create_study
+from hyperknob.study._functions import create_study
 from hyperknob.testing._sampler_contract_base import (
     SamplerContractBase,
     check_in_distribution,

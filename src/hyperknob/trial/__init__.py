@@ -1,8 +1,8 @@
 """Trials: the live :class:`Trial` an objective receives, and the :class:`FrozenTrial` record."""
 
-from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._frozen import FrozenTrial, create_trial
 from hyperknob.trial._host import TrialHost
 from hyperknob.trial._state import TrialState
 from hyperknob.trial._trial import Trial
 
-__all__ = ["FrozenTrial", "Trial", "TrialHost", "TrialState"]
+__all__ = ["FrozenTrial", "Trial", "TrialHost", "TrialState", "create_trial"]

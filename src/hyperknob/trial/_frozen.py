@@ -7,7 +7,13 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hyperknob.distributions import BaseDistribution
+from hyperknob.distributions import (
+    BaseDistribution,
+    CategoricalChoice,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from hyperknob.trial._state import TrialState
 
 
@@ -177,8 +183,15 @@ class FrozenTrial:
         return hash((self.trial_id, self.number, self.state))
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self))
-        return f"FrozenTrial({fields})"
+        # As Optuna prints its FrozenTrial: this order, values as a list, mappings as dicts.
+        values = None if self.values is None else list(self.values)
+        return (f"FrozenTrial(number={self.number!r}, state={self.state!r}, values={values!r}, "
+                f"datetime_start={self.datetime_start!r}, "
+                f"datetime_complete={self.datetime_complete!r}, params={dict(self.params)!r}, "
+                f"user_attrs={dict(self.user_attrs)!r}, "
+                f"system_attrs={dict(self.system_attrs)!r}, "
+                f"intermediate_values={dict(self.intermediate_values)!r}, "
+                f"distributions={dict(self.distributions)!r}, trial_id={self.trial_id!r})")
 
     def replace(self, **changes: Any) -> FrozenTrial:
         """Return a copy with some fields changed (``value=`` sets a one-objective value)."""
@@ -207,6 +220,60 @@ class FrozenTrial:
         """Return the largest step reported, if any."""
         return max(self.intermediate_values) if self.intermediate_values else None
 
+    # -- an objective re-run on a stored trial: its parameters replayed ----------------------
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
+                      log: bool = False, prior: Any = None) -> float:
+        """Return the stored value of float parameter ``name`` (``objective(best_trial)``
+        re-runs an objective on a finished trial); it must fit ``[low, high]``."""
+        value: float = self._replay(name, FloatDistribution(low, high, step=step, log=log))
+        return value
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False,
+                    prior: Any = None) -> int:
+        """Return the stored value of int parameter ``name`` (see :meth:`suggest_float`)."""
+        value: int = self._replay(name, IntDistribution(low, high, step=step, log=log))
+        return value
+
+    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice], *,
+                            prior: Any = None) -> CategoricalChoice:
+        """Return the stored choice of parameter ``name`` (see :meth:`suggest_float`)."""
+        value: CategoricalChoice = self._replay(name, CategoricalDistribution(tuple(choices)))
+        return value
+
+    def _replay(self, name: str, asked: BaseDistribution) -> Any:
+        if name not in self.params:
+            raise ValueError(f"trial {self.number} has no parameter {name!r} to replay; it "
+                             f"holds {sorted(self.params)}")
+        value = self.params[name]
+        stored = self.distributions.get(name)
+        if stored is not None and type(stored) is not type(asked):
+            raise ValueError(f"parameter {name!r} of trial {self.number} was suggested from "
+                             f"{stored!r}; the objective now asks {asked!r}")
+        try:
+            fits = asked.contains(asked.to_internal(value))
+        except (TypeError, ValueError):
+            fits = False
+        if not fits:
+            raise ValueError(f"parameter {name!r} of trial {self.number} is {value!r}, outside "
+                             f"{asked!r} that the objective now asks")
+        return value
+
+    def report(self, value: float, step: int) -> None:
+        """Do nothing: a stored trial is not pruned (as Optuna's FrozenTrial)."""
+
+    def should_prune(self) -> bool:
+        """Return False: a stored trial is not pruned."""
+        return False
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Refuse: a FrozenTrial is a stored record, shared by every reader, and never changes
+        (Optuna's changes in place). Build a changed copy with :meth:`replace`."""
+        raise TypeError(
+            f"trial {self.number} is a FrozenTrial, a stored record that does not change; "
+            f"use trial.replace(user_attrs={{**trial.user_attrs, {key!r}: ...}}) for a copy")
+
+    set_system_attr = set_user_attr
+
     def internal_params(self) -> dict[str, float]:
         """Return the parameters as the internal floats samplers work with."""
         return {
@@ -214,3 +281,51 @@ class FrozenTrial:
             for name, value in self.params.items()
         }
 
+
+
+def create_trial(
+    *,
+    state: TrialState = TrialState.COMPLETE,
+    value: float | None = None,
+    values: Sequence[float] | None = None,
+    params: Mapping[str, Any] | None = None,
+    distributions: Mapping[str, BaseDistribution] | None = None,
+    user_attrs: Mapping[str, Any] | None = None,
+    system_attrs: Mapping[str, Any] | None = None,
+    intermediate_values: Mapping[int, float] | None = None,
+    constraints: Sequence[float] | None = None,
+) -> FrozenTrial:
+    """Return a finished trial made outside any study, for :meth:`Study.add_trial`.
+
+    Its number and id are -1 until a study stores it; it started and completed now.
+    ``constraints``: its constraint values (feasible when all are <= 0).
+
+    Example:
+        >>> from hyperknob.distributions import FloatDistribution
+        >>> trial = create_trial(params={"x": 1.0},
+        ...                      distributions={"x": FloatDistribution(0, 10)}, value=5.0)
+        >>> trial.value, trial.state.name
+        (5.0, 'COMPLETE')
+    """
+    params = dict(params or {})
+    distributions = dict(distributions or {})
+    if set(params) != set(distributions):
+        raise ValueError(f"params and distributions must name the same parameters, got "
+                         f"{sorted(params)} and {sorted(distributions)}")
+    for name, external in params.items():
+        dist = distributions[name]
+        try:
+            fits = dist.contains(dist.to_internal(external))
+        except (TypeError, ValueError):
+            fits = False
+        if not fits:
+            raise ValueError(f"parameter {name!r}={external!r} does not fit {dist!r}")
+    attrs = dict(system_attrs or {})
+    if constraints is not None:
+        attrs["constraints"] = [float(c) for c in constraints]
+    now = datetime.datetime.now()
+    return FrozenTrial(
+        -1, -1, state, value, params=params, distributions=distributions,
+        user_attrs=user_attrs, system_attrs=attrs, intermediate_values=intermediate_values,
+        datetime_start=None if state is TrialState.WAITING else now,
+        datetime_complete=now if state.is_finished() else None, values=values)

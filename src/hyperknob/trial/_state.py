@@ -22,5 +22,6 @@ class TrialState(enum.IntEnum):
         """Return whether the trial can no longer change."""
         return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
-    def __repr__(self) -> str:
-        return f"TrialState.{self.name}"
+    # As Optuna prints its states: str() gives the name ("TrialState.FAIL"), where Python
+    # 3.11's IntEnum would give the number; repr() stays "<TrialState.FAIL: 3>".
+    __str__ = enum.Enum.__str__

@@ -225,8 +225,20 @@ class Trial:
             else:
                 # Not jointly sampled, or sampled for another range than this call asks for
                 # (the objective changed the parameter's range): draw it on its own.
-                value = self._host.sample_independent(
-                    self._frozen or self._freeze(), name, distribution)
+                try:
+                    value = self._host.sample_independent(
+                        self._frozen or self._freeze(), name, distribution)
+                except ValueError:
+                    # A sampler with no other value (a grid) insists on one off the float
+                    # step asked for: use it, as Optuna does, under the step-less range.
+                    relaxed = _without_step(distribution, relative.get(name))
+                    if relaxed is None:
+                        raise
+                    warnings.warn(
+                        f"parameter {name!r}: the sampler's value {relative[name]!r} is off the "
+                        f"step of {distribution!r}; it is used, stored with {relaxed!r}",
+                        stacklevel=3)
+                    value, distribution = relative[name], relaxed
                 source = "sampler's suggestion"
         try:
             internal = distribution.to_internal(value)
@@ -388,6 +400,17 @@ def check_objective_values(
                       f"objectives: expected a sequence of {n_objectives} finite floats")
     number, reason = _finite(value)
     return (None, reason) if number is None else ((number,), None)
+
+
+def _without_step(distribution: BaseDistribution, value: Any) -> FloatDistribution | None:
+    """Return ``distribution`` without its step when it is a stepped float range and
+    ``value`` a number inside it (else None)."""
+    if not (isinstance(distribution, FloatDistribution) and distribution.step is not None
+            and isinstance(value, (int, float)) and not isinstance(value, bool)
+            and distribution.low <= value <= distribution.high):
+        return None
+    return FloatDistribution(distribution.low, distribution.high, log=distribution.log,
+                             prior=distribution.prior)
 
 
 def _fits(value: Any, distribution: BaseDistribution) -> bool:

@@ -54,6 +54,11 @@ from hyperknob.study._view import StudyView
 from hyperknob.trial._frozen import FrozenTrial
 
 
+def hyperopt_gamma(n: int) -> int:
+    """Return hyperopt's number of good observations: ``min(ceil(0.25 sqrt(n)), 25)``."""
+    return min(math.ceil(0.25 * math.sqrt(n)), 25)
+
+
 def default_gamma(n: int) -> int:
     """Return how many of ``n`` observations are "good": ``min(ceil(0.1 n), 25)`` (see [W23])."""
     return min(math.ceil(0.1 * n), 25)
@@ -228,6 +233,13 @@ class TPESampler(BaseSampler):
             weakref.WeakKeyDictionary())
         self._memos: weakref.WeakKeyDictionary[StudyView, dict[tuple[Any, ...], _GroupMemo]] = (
             weakref.WeakKeyDictionary())
+
+    @staticmethod
+    def hyperopt_parameters() -> dict[str, Any]:
+        """Return the arguments that make this sampler behave as hyperopt's TPE does (Optuna
+        offers the same): ``TPESampler(**TPESampler.hyperopt_parameters())``."""
+        return {"n_startup_trials": 20, "n_ei_candidates": 24, "gamma": hyperopt_gamma,
+                "multivariate": False, "prior_weight": 1.0, "consider_endpoints": False}
 
     # -- the BaseSampler interface ---------------------------------------------------------
     def finish_attrs(self, study: StudyView, trial: FrozenTrial) -> Mapping[str, Any]:
