@@ -27,3 +27,11 @@ def signed_losses(trials: Sequence[FrozenTrial], directions: Sequence[StudyDirec
         raise ValueError(f"every trial needs {m} values, got values of shape {values.shape}")
     losses: np.ndarray = values * signs(directions)
     return losses
+
+
+def objective_trials(trials: Sequence[FrozenTrial], objective: int) -> list[FrozenTrial]:
+    """Return ``trials`` with every value but objective ``objective``'s dropped: a study with
+    several objectives seen as a one-objective study of that one (for the plots and analyses
+    made for one value)."""
+    return [t if t.values is None else t.replace(values=(t.values[objective],))
+            for t in trials]

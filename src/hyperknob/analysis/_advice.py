@@ -224,13 +224,16 @@ def trend_advice(trials: Sequence[FrozenTrial], minimize: bool = True) -> list[A
 
 def study_advice(study_or_trials: Study | Sequence[FrozenTrial], *,
                  minimize: bool | None = None, seed: int = 0) -> list[Advice]:
-    """Return every piece of advice for a study: ranges, idle knobs, interactions, trend."""
+    """Return every piece of advice for a study: ranges, idle knobs, interactions, trend (on
+    the first objective of a study with several)."""
     if isinstance(study_or_trials, Sequence):
         trials = list(study_or_trials)
         minimize = True if minimize is None else minimize
-    else:
-        trials = study_or_trials.trials
+    else:  # a study with several objectives is read on its first one
+        from hyperknob._losses import objective_trials
+
+        trials = objective_trials(study_or_trials.trials, 0)
         if minimize is None:
-            minimize = study_or_trials.direction.name == "MINIMIZE"
+            minimize = study_or_trials.directions[0].name == "MINIMIZE"
     return [*widen_advice(trials, minimize), *effect_advice(trials, minimize, seed=seed),
             *trend_advice(trials, minimize)]

@@ -48,9 +48,16 @@ class Importance:
 
 
 def _trials(study_or_trials: Study | Sequence[FrozenTrial]) -> tuple[list[FrozenTrial], bool]:
+    """Return the trials and whether lower is better; a study with several objectives is
+    read on its first one."""
     if isinstance(study_or_trials, Sequence):
         return list(study_or_trials), True
-    return study_or_trials.trials, study_or_trials.direction.name == "MINIMIZE"
+    from hyperknob._losses import objective_trials
+
+    trials = study_or_trials.trials
+    if study_or_trials.is_multi_objective():
+        trials = objective_trials(trials, 0)
+    return trials, study_or_trials.directions[0].name == "MINIMIZE"
 
 
 def param_importances(

@@ -96,7 +96,8 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
     summaries = hyperknob.get_all_study_summaries(open_storage(args.storage))
     rows = [
-        {"name": s.study_name, "direction": s.direction.name.lower(), "n_trials": s.n_trials,
+        {"name": s.study_name, "direction": ",".join(d.name.lower() for d in s.directions),
+         "n_trials": s.n_trials,
          "best_value": s.best_value, "started": s.datetime_start}
         for s in summaries
     ]
@@ -112,12 +113,13 @@ def _ordered(keys: list[str], prefix: str) -> list[str]:
 
 def cmd_trials(args: argparse.Namespace) -> int:
     """List the trials of a study, one row each."""
-    from hyperknob.study._records import trial_records
+    from hyperknob.study._records import trial_records, value_columns
 
     study = load(open_storage(args.storage), args.study)
-    rows = trial_records(study.trials)
+    names = study.metric_names if study.is_multi_objective() else None
+    rows = trial_records(study.trials, n_objectives=len(study.directions), metric_names=names)
     keys = columns_of(rows)
-    head = ["number", "state", "value"]
+    head = ["number", "state", *value_columns(len(study.directions), names)]
     if args.format != "table":  # the machine formats keep the timestamps
         head += ["datetime_start", "datetime_complete"]
     columns = (head + ["duration_s"] + _ordered(keys, "params_")
@@ -128,12 +130,22 @@ def cmd_trials(args: argparse.Namespace) -> int:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
-    """Show the best COMPLETE trial of a study."""
+    """Show the best COMPLETE trial of a study (several objectives: its Pareto front)."""
+    from hyperknob.study._records import value_columns
+
     study = load(open_storage(args.storage), args.study)
-    best = study.best_trial
-    row: dict[str, Any] = {"number": best.number, "value": best.value}
-    row.update({f"params_{k}": v for k, v in sorted(best.params.items())})
-    write_rows([row], args.format, sys.stdout)
+    names = study.metric_names if study.is_multi_objective() else None
+    columns = value_columns(len(study.directions), names)
+    best = study.best_trials if study.is_multi_objective() else [study.best_trial]
+    if not best:
+        raise CLIError(f"study {args.study!r} has no COMPLETE trial that meets its constraints")
+    rows = []
+    for trial in best:
+        row: dict[str, Any] = {"number": trial.number}
+        row.update(zip(columns, trial.values or (), strict=False))
+        row.update({f"params_{k}": v for k, v in sorted(trial.params.items())})
+        rows.append(row)
+    write_rows(rows, args.format, sys.stdout)
     return 0
 
 

@@ -54,6 +54,19 @@ def _batch(text: str) -> int | str:
         raise argparse.ArgumentTypeError(message) from None
 
 
+def _objectives(text: str) -> tuple[str, ...]:
+    """Return the names of ``tune --objectives metric,params`` (checked against the task
+    when the data is loaded)."""
+    names = tuple(name.strip() for name in text.split(","))
+    known = ("metric", "accuracy", "rmse", "params", "seconds")
+    if not all(names) or any(name not in known for name in names) or len(set(names)) < len(
+            names):
+        raise argparse.ArgumentTypeError(
+            f"expected the metric then params and/or seconds, comma-separated, each once "
+            f"(names: {', '.join(known)}), got {text!r}")
+    return names
+
+
 def _ensemble(text: str) -> int | str:
     """Return ``"auto"`` or K >= 1 for ``tune --ensemble``."""
     return _batch(text)
@@ -182,6 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="cpu=1,gpu=0.25",
                       help="what one trial holds on the Ray cluster (default: cpu=1; with "
                            "--device cuda: cpu=1,gpu=1)")
+    tune.add_argument("--objectives", type=_objectives, default=None,
+                      metavar="METRIC[,params][,seconds]",
+                      help="search several objectives at once and keep their Pareto front: "
+                           "the validation metric (metric, accuracy or rmse) first, then "
+                           "params (learned parameters) and/or seconds (training time), both "
+                           "minimized; e.g. accuracy,params (default: the metric alone)")
+    tune.add_argument("--max-params", type=_positive_int, default=None, metavar="N",
+                      help="the most learned parameters (W and b) a network may have: larger "
+                           "ones are not trained, the sampler treats the budget as a "
+                           "constraint, and the final model keeps to it")
     tune.add_argument("--log-every", type=_positive_int, default=None, metavar="N",
                       help="print the training cost every N iterations")
     tune.add_argument("--output", default="runs", metavar="DIR",

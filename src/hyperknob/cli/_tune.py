@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from hyperknob.nn import TuneResult
 
 # Kept here (equal to hyperknob.nn._tune's, a test checks) so that --help needs no torch.
-SAMPLERS = ("random", "qmc", "tpe", "gp", "auto")
+SAMPLERS = ("random", "qmc", "tpe", "gp", "auto", "nsga2")
 STRATEGIES = ("none", "median", "asha", "hyperband", "bohb", "progressive")
 SELECTIONS = ("auto", "validation", "reseed")
 REFITS = ("auto", "train", "train+val")
@@ -40,7 +40,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             device=args.device, config=args.config, max_epochs=args.max_epochs,
             jobs=args.jobs, batch=args.batch, executor=executor, select=args.select,
             refit=args.refit, ensemble=args.ensemble, output=args.output, log=_log,
-            log_every=args.log_every)
+            log_every=args.log_every, objectives=args.objectives, max_params=args.max_params)
     except KeyboardInterrupt:
         print(f"\nInterrupted. Finished trials are saved in {shown(args.storage)}; run the "
               "same command again to resume.", file=sys.stderr)
@@ -74,8 +74,10 @@ def _print_result(args: argparse.Namespace, result: TuneResult) -> None:
     model = result.model
     first = model.members[0] if isinstance(model, Ensemble) else model
     print()
+    if result.pareto:
+        _print_front(result)
     print(f"Best trial #{result.best_trial.number}: validation {metric} "
-          f"{result.best_trial.value:.4f}")
+          f"{result.best_trial.values[0]:.4f}")  # type: ignore[index]
     print(f"Final model: {result.selection}.")
     members = len(model.members) if isinstance(model, Ensemble) else 1
     if members > 1:
@@ -108,6 +110,22 @@ def _print_result(args: argparse.Namespace, result: TuneResult) -> None:
     storage = "" if args.storage_default else f" --storage {shlex.quote(shown(args.storage))}"
     print(f"Next: hyperknob trials {shlex.quote(name)}{storage}   |   "
           f"hyperknob describe {shlex.quote(name)}{storage}")
+
+
+def _print_front(result: TuneResult) -> None:
+    """Print the Pareto front of a multi-objective run, best metric first."""
+    trials = {t.number: t for t in result.study.trials}
+    front = sorted((trials[n] for n in result.pareto),
+                   key=lambda t: (-t.values[0] if result.direction == "maximize"  # type: ignore[index]
+                                  else t.values[0], t.number))  # type: ignore[index]
+    names = [f"validation {result.metric}", *result.objectives[1:]]
+    print(f"Pareto front ({len(front)} trials; none is better in every objective):")
+    print("  trial  " + "  ".join(f"{name:>20}" for name in names))
+    for trial in front:
+        cells = [f"{v:>20.4f}" if k == 0 else f"{v:>20,.0f}" if names[k] == "params"
+                 else f"{v:>20.2f}" for k, v in enumerate(trial.values or ())]
+        print(f"  #{trial.number:<5} " + "  ".join(cells))
+    print()
 
 
 def _executor(args: argparse.Namespace) -> Any:

@@ -91,6 +91,19 @@ function refresh() {
     const counts = Object.entries(s.states).map(([k, v]) => `${k} ${v}`).join(", ");
     document.getElementById("counts").textContent = `${s.n_trials} trials: ${counts}`;
     document.getElementById("counts").dataset.version = s.version;
+    if (s.pareto) {  // several objectives: the front instead of a best trial and a history
+      const names = s.metric_names || s.direction.split(", ").map((_, k) => `objective ${k}`);
+      document.getElementById("best").textContent =
+        `Pareto front: ${s.pareto.number.length} trials (${names.join(" vs ")})`;
+      if (window.Plotly) {
+        Plotly.react("history", [{x: s.pareto.values.map(v => v[0]),
+          y: s.pareto.values.map(v => v[1]), text: s.pareto.number.map(n => `trial #${n}`),
+          mode: "markers", type: "scatter", name: "Pareto front"}],
+          {title: {text: "Pareto front"}, margin: {t: 40},
+           xaxis: {title: {text: names[0]}}, yaxis: {title: {text: names[1]}}});
+      }
+      return;
+    }
     document.getElementById("best").textContent = s.best === null ? "no COMPLETE trial yet" :
       `best: trial #${s.best.number}, value ${fmt(s.best.value)}`;
     const h = s.history;
@@ -112,7 +125,8 @@ function refresh() {
         const row = el("tr");
         row.appendChild(el("td", t.number));
         row.appendChild(el("td", t.state, t.state));
-        row.appendChild(el("td", fmt(t.value)));
+        row.appendChild(el("td", t.values && t.values.length > 1
+          ? t.values.map(fmt).join(", ") : fmt(t.value)));
         row.appendChild(el("td", JSON.stringify(t.params)));
         row.appendChild(el("td", t.reason || ""));
         body.appendChild(row);

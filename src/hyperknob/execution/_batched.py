@@ -30,10 +30,11 @@ class BatchObjective(Protocol):
         """Suggest the trial's parameters (it was just asked) and return what
         :meth:`evaluate_batch` needs of it."""
 
-    def evaluate_batch(self, trials: Sequence[Trial],
-                       suggested: Sequence[Any]) -> Sequence[float | BaseException]:
-        """Evaluate the trials together; return each one's value or the exception that ended
-        it (``TrialPruned`` to prune it). Raising fails every trial of the batch."""
+    def evaluate_batch(self, trials: Sequence[Trial], suggested: Sequence[Any]
+                       ) -> Sequence[float | Sequence[float] | BaseException]:
+        """Evaluate the trials together; return each one's value (one per objective in a
+        study with several) or the exception that ended it (``TrialPruned`` to prune it).
+        Raising fails every trial of the batch."""
 
 
 class OneByOne:
@@ -46,9 +47,9 @@ class OneByOne:
     def suggest(self, trial: Trial) -> None:
         return None
 
-    def evaluate_batch(self, trials: Sequence[Trial],
-                       suggested: Sequence[Any]) -> list[float | BaseException]:
-        outcomes: list[float | BaseException] = []
+    def evaluate_batch(self, trials: Sequence[Trial], suggested: Sequence[Any]
+                       ) -> list[float | Sequence[float] | BaseException]:
+        outcomes: list[float | Sequence[float] | BaseException] = []
         for trial in trials:
             try:
                 outcomes.append(self.func(trial))

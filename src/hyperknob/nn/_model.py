@@ -102,6 +102,13 @@ def build_mlp(config: MLPConfig, n_inputs: int, n_outputs: int, *,
         return build_mlp(config, n_inputs, n_outputs)
 
 
+def count_parameters(config: MLPConfig, n_inputs: int, n_outputs: int) -> int:
+    """Return the learned parameters (every W and b) of the MLP ``config`` builds, without
+    building it: sum over layers of ``in * out + out``."""
+    widths = [n_inputs, *config.hidden_layers, n_outputs]
+    return sum(a * b + b for a, b in itertools.pairwise(widths))
+
+
 @dataclasses.dataclass(frozen=True)
 class LayerParameters:
     """The learned parameters of one linear layer."""

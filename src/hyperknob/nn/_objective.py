@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hyperknob._checks import check_int
 from hyperknob._training_record import StopReason, store_record
 from hyperknob.exceptions import TrialPruned
 from hyperknob.nn._config import MLPConfig
@@ -15,7 +16,14 @@ from hyperknob.nn._train import EpochRecord, TrainResult, train
 
 if TYPE_CHECKING:
     from hyperknob.study import Study
-    from hyperknob.trial import Trial
+    from hyperknob.trial import FrozenTrial, Trial
+
+
+#: What an objective may return besides the validation metric (always the first), each
+#: minimized: the learned parameters (W and b) and the training time.
+EXTRA_OBJECTIVES = ("params", "seconds")
+#: The user attribute holding a trial's learned-parameter count, set before it trains.
+PARAMS_ATTR = "n_parameters"
 
 
 class NeuralNetworkObjective:
@@ -30,6 +38,12 @@ class NeuralNetworkObjective:
 
     Every trial trains with the same ``seed``: differences between trials come from the
     hyperparameters, not from the initial weights or the batch order.
+
+    ``objectives``: the first is the validation metric (``"metric"`` or its name, e.g.
+    ``"accuracy"``); ``"params"`` and ``"seconds"`` may follow: the trial then returns one value
+    per objective (a study with :attr:`directions`). ``max_params``: a configuration with more
+    learned parameters is not trained: its trial is PRUNED at once, its count (known from the
+    configuration) kept in ``user_attrs["n_parameters"]`` for :meth:`constraints`.
     """
 
     def __init__(
@@ -42,9 +56,14 @@ class NeuralNetworkObjective:
         log_every: int | None = None,
         log: Callable[[str], Any] = print,
         target: str = "metric",
+        objectives: Sequence[str] = ("metric",),
+        max_params: int | None = None,
     ) -> None:
         if target not in ("metric", "loss"):
             raise ValueError(f"target must be 'metric' or 'loss', got target={target!r}")
+        check_int("max_params", max_params, least=1, none_ok=True)
+        #: The most learned parameters a configuration may have (None: no budget).
+        self.max_params = max_params
         #: "metric": report and return the validation metric; "loss": the validation loss
         #: (cross-entropy or MSE: continuous where accuracy moves in steps of one example).
         self.target = target
@@ -54,6 +73,8 @@ class NeuralNetworkObjective:
         self.device = device
         self.log_every = log_every
         self.log = log
+        #: The objectives, the validation metric first (by its name).
+        self.objectives = self._check_objectives(objectives)
         #: Parameters :meth:`prepare` queues first (e.g. the best configurations of an
         #: earlier, simplified stage), and whether the rules of thumb follow them.
         self.first_params: list[dict[str, Any]] = []
@@ -73,6 +94,45 @@ class NeuralNetworkObjective:
             return "cross-entropy" if self.dataset.task == "classification" else "mse"
         return "accuracy" if self.dataset.task == "classification" else "rmse"
 
+    def _check_objectives(self, objectives: Sequence[str]) -> tuple[str, ...]:
+        names = list(objectives) if not isinstance(objectives, str) else [objectives]
+        allowed = ("metric", self.metric)
+        if not names or names[0] not in allowed or len(set(names)) != len(names) or any(
+                name not in EXTRA_OBJECTIVES for name in names[1:]):
+            raise ValueError(
+                f"objectives must start with the validation metric ('metric' or "
+                f"{self.metric!r}) and may add {list(EXTRA_OBJECTIVES)}, each once; got "
+                f"objectives={list(names)!r}")
+        return (self.metric, *names[1:])
+
+    @property
+    def directions(self) -> list[str]:
+        """Return the direction of each objective (the metric's, then "minimize")."""
+        return [self.direction] + ["minimize"] * (len(self.objectives) - 1)
+
+    def constraints(self, trial: FrozenTrial) -> tuple[float]:
+        """Return the parameter budget as a constraint (``n_parameters - max_params <= 0``),
+        for a sampler's ``constraints_func``."""
+        assert self.max_params is not None, "constraints() needs max_params"
+        return (float(trial.user_attrs.get(PARAMS_ATTR, 0)) - self.max_params,)
+
+    def n_parameters(self, config: MLPConfig) -> int:
+        """Return the learned parameters of the network ``config`` builds on this data."""
+        from hyperknob.nn._model import count_parameters
+
+        n_outputs = int(self.dataset.n_classes or 0) if self.dataset.task == (
+            "classification") else 1
+        return count_parameters(config, self.dataset.n_features, n_outputs)
+
+    def check_budget(self, trial: Trial, config: MLPConfig) -> None:
+        """Record the configuration's parameter count; raise ``TrialPruned`` (no training)
+        when it is over ``max_params``."""
+        count = self.n_parameters(config)
+        trial.set_user_attr(PARAMS_ATTR, count)
+        if self.max_params is not None and count > self.max_params:
+            raise TrialPruned(f"{count:,} learned parameters, over the budget of "
+                              f"{self.max_params:,}: not trained")
+
     def prepare(self, study: Study) -> None:
         """Record the dataset on a new study and queue the article's rule-of-thumb trials."""
         if study.trials:
@@ -87,8 +147,10 @@ class NeuralNetworkObjective:
                     study.enqueue_trial(params, user_attrs={"source": "rule of thumb"})
 
     def train_trial(self, trial: Trial) -> TrainResult:
-        """Suggest a configuration, train it with pruning, and record the outcome."""
+        """Suggest a configuration, train it with pruning, and record the outcome (a
+        configuration over the parameter budget raises ``TrialPruned`` untrained)."""
         config = self.space.suggest(trial)
+        self.check_budget(trial, config)
         result = train(config, self.dataset, seed=self.seed, device=self.device,
                        on_epoch=lambda record: self.report(trial, record),
                        log_every=self.log_every, log=self.log)
@@ -106,45 +168,62 @@ class NeuralNetworkObjective:
         """Store a trained configuration's outcome on the trial (its training record)."""
         store_record(trial, result.record(train_rows=self.dataset.n_train))
 
-    def outcome(self, result: TrainResult) -> float:
-        """Return the trial's value, or raise ``TrialPruned`` for a pruned or diverged run."""
+    def outcome(self, result: TrainResult) -> float | tuple[float, ...]:
+        """Return the trial's value (one per objective when there are several), or raise
+        ``TrialPruned`` for a pruned or diverged run."""
         if result.stop_reason is StopReason.DIVERGED:
             raise TrialPruned(f"diverged: {result.stop_detail}")
         if result.stop_reason is StopReason.STOPPED:
             raise TrialPruned()  # the reason the pruner gave is kept by should_prune()
         if self.target == "loss":
             losses = [r.val_loss for r in result.history if math.isfinite(r.val_loss)]
-            return min(losses) if losses else math.inf
-        return result.best.val_metric
+            value = min(losses) if losses else math.inf
+        else:
+            value = result.best.val_metric
+        if len(self.objectives) == 1:
+            return value
+        extra = {"params": float(result.n_parameters), "seconds": float(result.seconds)}
+        return (value, *(extra[name] for name in self.objectives[1:]))
 
     # -- as a BatchObjective: K trials trained as one batched model -------------------------
     def suggest(self, trial: Trial) -> MLPConfig:
         """Return the configuration the search space suggests for a just-asked trial."""
         return self.space.suggest(trial)
 
-    def evaluate_batch(self, trials: Sequence[Trial],
-                       suggested: Sequence[MLPConfig]) -> list[float | BaseException]:
+    def evaluate_batch(self, trials: Sequence[Trial], suggested: Sequence[MLPConfig]
+                       ) -> list[float | tuple[float, ...] | BaseException]:
         """Train the trials' configurations together (``BatchedExecutor``); record each one
         and return its value, or the ``TrialPruned`` that ends it. The pruner judges each
-        model alone at each rung while the others of the batch train on."""
+        model alone at each rung while the others of the batch train on; a configuration
+        over the parameter budget is not trained."""
         from hyperknob.nn._batched_train import train_batched
 
-        def on_epoch(index: int, record: EpochRecord) -> bool:
-            return self.report(trials[index], record)
-
-        results = train_batched(list(suggested), self.dataset, seed=self.seed,
-                                device=self.device, on_epoch=on_epoch)
-        outcomes: list[float | BaseException] = []
-        for trial, result in zip(trials, results, strict=True):
-            self.record(trial, result)
+        outcomes: list[float | tuple[float, ...] | BaseException] = []
+        kept: list[int] = []
+        for index, (trial, config) in enumerate(zip(trials, suggested, strict=True)):
             try:
-                outcomes.append(self.outcome(result))
+                self.check_budget(trial, config)
+                kept.append(index)
+                outcomes.append(0.0)  # replaced below
+            except TrialPruned as over:
+                outcomes.append(over)
+
+        def on_epoch(index: int, record: EpochRecord) -> bool:
+            return self.report(trials[kept[index]], record)
+
+        results = train_batched([suggested[i] for i in kept], self.dataset, seed=self.seed,
+                                device=self.device, on_epoch=on_epoch) if kept else []
+        for index, result in zip(kept, results, strict=True):
+            self.record(trials[index], result)
+            try:
+                outcomes[index] = self.outcome(result)
             except TrialPruned as pruned:
-                outcomes.append(pruned)
+                outcomes[index] = pruned
         return outcomes
 
-    def __call__(self, trial: Trial) -> float:
-        """Train the trial's configuration; return its best validation metric.
+    def __call__(self, trial: Trial) -> float | tuple[float, ...]:
+        """Train the trial's configuration; return its best validation metric (and the other
+        objectives' values).
 
         A run the pruner stopped is PRUNED with the pruner's reason; a diverged run is PRUNED
         too, with ``"diverged: ..."`` and the evidence as the reason: like a pruned trial it

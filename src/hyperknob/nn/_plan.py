@@ -9,8 +9,9 @@ if TYPE_CHECKING:
     from hyperknob.nn._space import SearchSpace
     from hyperknob.pruners import BasePruner
     from hyperknob.samplers import BaseSampler
+    from hyperknob.samplers._constraints import ConstraintsFunc
 
-SAMPLERS = ("random", "qmc", "tpe", "gp", "auto")
+SAMPLERS = ("random", "qmc", "tpe", "gp", "auto", "nsga2")
 STRATEGIES = ("none", "median", "asha", "hyperband", "bohb", "progressive")
 REDUCTION_FACTOR = 3  # rungs at r, 3r, 9r, ... epochs
 DEFAULT_TRIALS = 30
@@ -25,6 +26,15 @@ DEFAULT_ENSEMBLE = 3
 DEFAULT_WHY = ("with the final model an ensemble of the top 3 refit on train + validation, "
                "the best paired test gain over random search on the six built-in datasets "
                "at 30 trials, with a third of its epochs; see BENCHMARKS.md")
+#: With several objectives: the GP's expected hypervolume improvement (``auto``), and no
+#: pruning, which would compare the first objective alone and cut the small networks that
+#: make one end of the front. Chosen by ``benchmarks/multi_objective.py`` (BENCHMARKS.md,
+#: "Multi-objective").
+DEFAULT_MULTI_SAMPLER = "auto"
+DEFAULT_MULTI_STRATEGY = "none"
+DEFAULT_MULTI_WHY = ("for several objectives: the highest hypervolume at 100 trials on the "
+                     "ZDT/DTLZ and MLP problems; no pruning, which would judge the first "
+                     "objective alone; see BENCHMARKS.md")
 
 
 def first_rung(space: SearchSpace) -> int:
@@ -37,24 +47,31 @@ def first_rung(space: SearchSpace) -> int:
     return max(1, round(shortest / 3))
 
 
-def make_sampler(name: str, seed: int | None) -> BaseSampler:
-    """Return the sampler ``name`` (one of :data:`SAMPLERS`) with ``seed``."""
+def make_sampler(name: str, seed: int | None,
+                 constraints_func: ConstraintsFunc | None = None) -> BaseSampler:
+    """Return the sampler ``name`` (one of :data:`SAMPLERS`) with ``seed`` (and the
+    ``constraints_func``, for the samplers that model constraints)."""
     from hyperknob import samplers
 
     classes: dict[str, Any] = {"random": samplers.RandomSampler, "qmc": samplers.QMCSampler,
                                "tpe": samplers.TPESampler, "gp": samplers.GPSampler,
-                               "auto": samplers.AutoSampler}
+                               "auto": samplers.AutoSampler, "nsga2": samplers.NSGAIISampler}
     if name not in classes:
         raise ValueError(f"sampler must be one of {SAMPLERS} or a sampler object, got "
                          f"sampler={name!r}")
+    if constraints_func is not None and name not in ("random", "qmc"):
+        made: BaseSampler = classes[name](seed=seed, constraints_func=constraints_func)
+        return made
     sampler: BaseSampler = classes[name](seed=seed)
     return sampler
 
 
 def search_plan(sampler: str | BaseSampler | None, strategy: str | None, space: SearchSpace,
-                seed: int) -> tuple[BaseSampler, BasePruner, str]:
+                seed: int, *, multi_objective: bool = False,
+                constraints_func: ConstraintsFunc | None = None,
+                ) -> tuple[BaseSampler, BasePruner, str]:
     """Return the sampler and pruner of a ``sampler`` and ``strategy`` choice, and a
-    description; None picks the measured defaults."""
+    description; None picks the measured defaults (for several objectives, their own)."""
     from hyperknob import pruners, strategies
     from hyperknob.distributions import IntDistribution
 
@@ -63,13 +80,20 @@ def search_plan(sampler: str | BaseSampler | None, strategy: str | None, space: 
     if strategy == "bohb" and sampler is not None:
         raise ValueError("strategy 'bohb' brings its own sampler (TPE fitted at Hyperband's "
                          "budgets); leave sampler unset")
+    if multi_objective and strategy in ("bohb", "progressive"):
+        raise ValueError(f"strategy {strategy!r} ranks trials by one value; with several "
+                         "objectives use 'none', 'median', 'asha' or 'hyperband'")
     chosen = strategy is None and sampler is None
-    strategy = DEFAULT_STRATEGY if strategy is None else strategy
+    if strategy is None:
+        strategy = DEFAULT_MULTI_STRATEGY if multi_objective else DEFAULT_STRATEGY
     if sampler is None:
-        sampler = "tpe" if strategy == "progressive" else DEFAULT_SAMPLER
+        sampler = ("tpe" if strategy == "progressive" else
+                   DEFAULT_MULTI_SAMPLER if multi_objective else DEFAULT_SAMPLER)
     name = sampler if isinstance(sampler, str) else type(sampler).__name__
-    made = make_sampler(sampler, seed) if isinstance(sampler, str) else sampler
-    why = f" (the default: {DEFAULT_WHY})" if chosen else ""
+    made = make_sampler(sampler, seed, constraints_func) if isinstance(sampler, str) else (
+        sampler)
+    why = (f" (the default: {DEFAULT_MULTI_WHY if multi_objective else DEFAULT_WHY})"
+           if chosen else "")
     if strategy == "none":
         return made, pruners.NopPruner(), f"{name} sampler, no pruning{why}"
     if strategy == "progressive":

@@ -153,7 +153,7 @@ def describe_centres(centres: dict[str, Any]) -> str:
     return ", ".join(f"{name}={show(value)}" for name, value in sorted(centres.items()))
 
 
-def run_stage(study: Study, job: Callable[[Any], float], n_trials: int,
+def run_stage(study: Study, job: Callable[[Any], float | tuple[float, ...]], n_trials: int,
               **optimize: Any) -> int:
     """Run the stage's remaining trials (a resumed stage runs only what is missing)."""
     done = len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))

@@ -51,10 +51,14 @@ def save_run(out: Path, result: TuneResult) -> None:
         "metric": result.metric, "n_parameters": result.n_parameters, "dataset": data.summary(),
         "selection": result.selection, "members": [c.to_dict() for c in result.configs],
         "rule_of_thumb": baseline, "trials": result.total_trials, "epochs": result.epochs,
+        "objectives": list(result.objectives), "pareto_front": list(result.pareto),
+        "max_params": result.max_params,
     }
     (out / "best_config.json").write_text(json.dumps(record, indent=2) + "\n")
     with (out / "trials.csv").open("w", newline="") as handle:
-        rows = trial_records(result.study.trials)
+        study = result.study
+        rows = trial_records(study.trials, n_objectives=len(study.directions),
+                             metric_names=study.metric_names)
         columns = list(dict.fromkeys(key for row in rows for key in row))
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()

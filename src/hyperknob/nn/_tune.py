@@ -14,7 +14,7 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +99,12 @@ class TuneResult:
     reproduced: bool
     output_dir: Path | None = None
     report: Path | None = None
+    #: The objectives searched (the validation metric first) and, with several, the trial
+    #: numbers of the Pareto front (the final model is its member best on the metric).
+    objectives: tuple[str, ...] = ()
+    pareto: tuple[int, ...] = ()
+    #: The parameter budget searched under (None: none).
+    max_params: int | None = None
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -183,6 +189,8 @@ def tune(
     progress: bool = True,
     log: Callable[[str], Any] | None = print,
     log_every: int | None = None,
+    objectives: str | Sequence[str] | None = None,
+    max_params: int | None = None,
 ) -> TuneResult:
     """Tune an MLP on ``data`` and return the final, tested model with how it was found.
 
@@ -219,6 +227,15 @@ def tune(
         progress: Show a progress bar.
         log: Where the plan and progress lines go (None: nowhere).
         log_every: Print the training cost every N iterations.
+        objectives: The objectives, as a list or a comma-separated string: the validation
+            metric (``"metric"`` or its name, ``"accuracy"`` / ``"rmse"``) first, then any of
+            ``"params"`` (learned parameters) and ``"seconds"`` (training time), both
+            minimized. With more than one the search finds the Pareto front (its own
+            defaults: GP with expected hypervolume improvement, no pruning) and the final
+            model is the front's member best on the metric.
+        max_params: The most learned parameters (W and b) a network may have: larger
+            configurations are not trained (PRUNED at once) and the samplers model the
+            budget as a constraint, so every chosen trial keeps to it.
 
     Raises:
         ValueError: For an option out of range, data that cannot be loaded, a study tuned on
@@ -249,9 +266,12 @@ def tune(
         resolve_device(device)  # fail now, not in the first trial
     stem = dataset.name if isinstance(data, Dataset) else Path(data).name.split(".")[0]
     name = study_name or f"{stem or 'data'}-mlp"
-    made, pruner, how = search_plan(sampler, strategy, space, seed)
     job = NeuralNetworkObjective(dataset, space, seed=seed, device=device,
-                                 log_every=log_every, log=say)
+                                 log_every=log_every, log=say,
+                                 objectives=_objective_names(objectives), max_params=max_params)
+    made, pruner, how = search_plan(
+        sampler, strategy, space, seed, multi_objective=len(job.objectives) > 1,
+        constraints_func=job.constraints if max_params is not None else None)
     if storage is None:
         from hyperknob.storages import InMemoryStorage
 
@@ -266,10 +286,12 @@ def tune(
                              "not timeout")
         job, trials = _stage_one(job, storage, name, seed, sampler, pruner, jobs, progress,
                                  trials, say)
-    study = hyperknob.create_study(study_name=name, storage=storage, direction=job.direction,
+    study = hyperknob.create_study(study_name=name, storage=storage, directions=job.directions,
                                    sampler=made, pruner=pruner, load_if_exists=True)
     check_same_data(study, dataset)
     resumed = bool(study.trials)
+    if not resumed and study.is_multi_objective():
+        study.set_metric_names(list(job.objectives))
     job.prepare(study)
     done = finished(study)
     remaining = None if trials is None else max(trials - done, 0)
@@ -287,6 +309,15 @@ def tune(
             here = "cpu"
     return _finish(study, job, how, done, started, select, refit, members, here,
                    output, report, say)
+
+
+def _objective_names(objectives: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Return the objectives as a tuple: "accuracy,params" is split at its commas."""
+    if objectives is None:
+        return ("metric",)
+    if isinstance(objectives, str):
+        return tuple(name.strip() for name in objectives.split(",") if name.strip())
+    return tuple(objectives)
 
 
 def _check_runner(jobs: int, batch: int | str, executor: Any, strategy: str | None,
@@ -354,7 +385,8 @@ def _stage_one(job: NeuralNetworkObjective, storage: BaseStorage, name: str, see
 
     first, second = progressive.plan(job.dataset, job.space, trials, name, seed=seed)
     easy = NeuralNetworkObjective(first.data, first.space, seed=seed, device=job.device,
-                                  log_every=job.log_every, log=job.log)
+                                  log_every=job.log_every, log=job.log,
+                                  max_params=job.max_params)
     stage_sampler = make_sampler(sampler if isinstance(sampler, str) else "tpe", seed)
     study = hyperknob.create_study(study_name=first.study_name, storage=storage,
                                    direction=easy.direction, sampler=stage_sampler,
@@ -376,7 +408,8 @@ def _stage_one(job: NeuralNetworkObjective, storage: BaseStorage, name: str, see
         f"{progressive.describe_centres(centres)}; the {len(top)} best stage-1 "
         "configurations first.")
     full = NeuralNetworkObjective(job.dataset, space, seed=seed, device=job.device,
-                                  log_every=job.log_every, log=job.log)
+                                  log_every=job.log_every, log=job.log,
+                                  max_params=job.max_params)
     full.first_params = progressive.seed_params(space, top)
     full.rules_of_thumb = False  # stage 1 tried them; its best come first instead
     return full, second.n_trials
@@ -391,7 +424,15 @@ def _say_plan(say: Callable[[str], Any], data: Dataset, study: Study,
         f"{classes}; {summary['n_train']} train / {summary['n_val']} validation / "
         f"{summary['n_test']} test rows.")
     searched = ", ".join(sorted(job.space.searched()))
-    say(f"Searching: {searched}. Objective: validation {job.metric} ({job.direction}).")
+    if len(job.objectives) == 1:
+        say(f"Searching: {searched}. Objective: validation {job.metric} ({job.direction}).")
+    else:
+        named = ", ".join(f"{name} ({direction})" for name, direction
+                          in zip(job.objectives, job.directions, strict=True))
+        say(f"Searching: {searched}. Objectives: {named}; the Pareto front is kept.")
+    if job.max_params is not None:
+        say(f"Budget: at most {job.max_params:,} learned parameters; larger networks are "
+            "not trained.")
     say(f"Search: {how}.")
     state = f"resuming with {done} finished trials" if resumed else "new study"
     budget = (f"{remaining} more trials" if remaining is not None
@@ -416,6 +457,19 @@ def _baseline(trials: list[FrozenTrial], fits: Fits, maximize: bool,
                     test=evaluate(result.model, fits.data, "test", device=device))
 
 
+def _best_on_metric(trials: list[FrozenTrial], maximize: bool) -> FrozenTrial:
+    """Return the COMPLETE trial (constraints met) best on the validation metric, the first
+    value (ties: the lowest number); ValueError if there is none."""
+    from hyperknob.samplers._constraints import is_feasible
+
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.values is not None
+            and is_feasible(t)]
+    if not done:
+        raise ValueError("no COMPLETE trial")
+    sign = -1.0 if maximize else 1.0
+    return min(done, key=lambda t: (sign * t.values[0], t.number))  # type: ignore[index]
+
+
 def _epochs_spent(trials: list[FrozenTrial]) -> int:
     records = (read_record(t) for t in trials)
     return sum(record.epochs_run for record in records if record is not None)
@@ -425,16 +479,29 @@ def _finish(study: Study, job: NeuralNetworkObjective, how: str, done: int, star
             select: str, refit: str, members: int, device: str,
             output: str | os.PathLike[str] | None, report: bool,
             say: Callable[[str], Any]) -> TuneResult:
-    try:
-        best = study.best_trial
-    except ValueError:
-        raise ValueError(f"study {study.study_name!r} has no completed trial yet") from None
     maximize = job.direction == "maximize"
     trials = study.trials  # read once: the selection, the counts and the baseline share it
+    pareto: tuple[int, ...] = ()
+    if job.max_params is not None:
+        members = 1  # an ensemble of k networks has k times the parameters of one
+    if study.is_multi_objective():
+        # The final model is the front's member best on the metric (one network: an
+        # ensemble would multiply the parameters the front traded accuracy for).
+        front = study.best_trials
+        pareto = tuple(t.number for t in front)
+        candidates = [t.replace(values=(t.values[0],)) for t in front]  # type: ignore[index]
+        members = 1
+    else:
+        candidates = trials
+    try:
+        best_number = _best_on_metric(candidates, maximize).number
+    except ValueError:
+        raise ValueError(f"study {study.study_name!r} has no completed trial yet") from None
+    best = next(t for t in trials if t.number == best_number)  # with all its values
     fits = Fits(job.dataset, seed=job.seed, device=device)
-    final = finalize(trials, fits, maximize=maximize, select=select, refit=refit,
+    final = finalize(candidates, fits, maximize=maximize, select=select, refit=refit,
                      ensemble=members, log=say)
-    chosen = next(t for t in trials if t.number == final.trial_numbers[0])
+    chosen = next(t for t in candidates if t.number == final.trial_numbers[0])
     own = fits.get(chosen, seed=job.seed)  # the chosen trial's network, trained again
     value = float(chosen.value if chosen.value is not None else math.nan)
     reproduced = abs(own.best.val_metric - value) <= 1e-6 * max(1.0, abs(value))
@@ -448,12 +515,14 @@ def _finish(study: Study, job: NeuralNetworkObjective, how: str, done: int, star
         validation=value, test=test, selection=final.description,
         chosen=final.trial_numbers, baseline=baseline, plan=how, n_trials=total - done,
         total_trials=total, epochs=epochs,
-        seconds=time.perf_counter() - started, reproduced=reproduced)
+        seconds=time.perf_counter() - started, reproduced=reproduced,
+        objectives=job.objectives, pareto=pareto, max_params=job.max_params)
     study.set_user_attr("tuned", {
         "metric": result.metric, "test": result.test, "selection": result.selection,
         "rule_of_thumb_test": None if baseline is None else baseline.test,
         "trials": result.total_trials, "epochs": result.epochs,
-        "chosen": list(result.chosen)})
+        "chosen": list(result.chosen), "objectives": list(job.objectives),
+        "pareto": list(pareto), "max_params": job.max_params})
     if output is None:
         return result
     out = Path(output) / study.study_name

@@ -12,6 +12,9 @@ Two layers:
   diagnosis label has one colour in every figure; a study with no COMPLETE trial gives an
   empty figure that says so.
 
+A study with several objectives is drawn on its first objective, and its front with
+:func:`plot_pareto_front` (data: :func:`pareto_data`).
+
 Example:
     >>> import hyperknob
     >>> from hyperknob import viz
@@ -55,6 +58,7 @@ from hyperknob.viz._params import (
     parallel_data,
     slice_data,
 )
+from hyperknob.viz._pareto import ParetoData, pareto_data, plot_pareto_front
 from hyperknob.viz._report import build_report, layer_parameters, write_report
 
 __all__ = [
@@ -67,6 +71,7 @@ __all__ = [
     "ImportanceData",
     "ParallelData",
     "ParamAxis",
+    "ParetoData",
     "SliceData",
     "SliceParam",
     "TimelineData",
@@ -78,12 +83,14 @@ __all__ = [
     "importance_data",
     "layer_parameters",
     "parallel_data",
+    "pareto_data",
     "plot_contour",
     "plot_edf",
     "plot_learning_curves",
     "plot_optimization_history",
     "plot_parallel_coordinate",
     "plot_param_importances",
+    "plot_pareto_front",
     "plot_slice",
     "plot_timeline",
     "slice_data",

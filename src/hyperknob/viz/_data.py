@@ -52,8 +52,16 @@ class _Record:
 
 
 def trials_of(source: StudyOrTrials) -> list[FrozenTrial]:
-    """Return the trials of a study, or a copy of a sequence of trials, ordered by number."""
+    """Return the trials of a study, or a copy of a sequence of trials, ordered by number.
+
+    A study with several objectives is seen on its first one (its front:
+    :func:`~hyperknob.viz.pareto_data`).
+    """
     if isinstance(source, Study):
+        if source.is_multi_objective():
+            from hyperknob._losses import objective_trials
+
+            return objective_trials(source.trials, 0)
         return source.trials
     if isinstance(source, (str, bytes)) or not isinstance(source, Sequence):
         raise TypeError(f"expected a Study or a sequence of FrozenTrial, got {source!r}")
@@ -71,7 +79,7 @@ def direction_of(
     if direction is not None:
         return StudyDirection.parse(direction)
     if isinstance(source, Study):
-        return source.direction
+        return source.directions[0]
     return StudyDirection.MINIMIZE
 
 

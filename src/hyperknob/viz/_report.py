@@ -84,12 +84,17 @@ def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
     from hyperknob import viz
     from hyperknob.analysis import diagnose_study, param_importances, study_advice
 
-    trials = study.trials
+    from hyperknob._losses import objective_trials
+
+    multi = study.is_multi_objective()
+    names = study.metric_names or [f"objective {k}" for k in range(len(study.directions))]
+    # Several objectives: the sections made for one value read the first (the metric).
+    trials = objective_trials(study.trials, 0) if multi else study.trials
     complete = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
     states = Counter(t.state.name for t in trials)
     attrs = study.user_attrs
     dataset = attrs.get("dataset") if isinstance(attrs.get("dataset"), dict) else None
-    metric = str(attrs.get("metric", "objective value"))
+    metric = str(attrs.get("metric", names[0] if multi else "objective value"))
     sections: list[str] = []
     figures: list[tuple[str, str, Any]] = []  # (id, title, figure)
 
@@ -107,15 +112,24 @@ def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
     when = (now or datetime.datetime.now()).strftime("%Y-%m-%d %H:%M")
     counts = ", ".join(f"{_e(k)} {v}" for k, v in sorted(states.items())) or "no trials"
     sections.append(f"<h1>Study <span id='study-name'>{_e(study.study_name)}</span></h1>")
-    sections.append(f"<p class='muted'>{len(trials)} trials ({counts}); direction "
-                    f"{_e(study.direction.name.lower())}; {_e(metric)}; report made {when}.</p>")
+    aims = ", ".join(f"{name} ({d.name.lower()})"
+                     for name, d in zip(names, study.directions, strict=True))
+    sections.append(f"<p class='muted'>{len(trials)} trials ({counts}); "
+                    + (f"objectives {_e(aims)}" if multi else
+                       f"direction {_e(study.direction.name.lower())}; {_e(metric)}")
+                    + f"; report made {when}.</p>")
     tuned = attrs.get("tuned")
     if isinstance(tuned, dict):
         sections.append(_tuned(tuned))
+    if multi:
+        sections.append(_front(study, names))
+        figure("Pareto front", lambda: viz.plot_pareto_front(study))
     # -- best trial -----------------------------------------------------------------------
-    sections.append("<h2>Best trial</h2>")
+    sections.append("<h2>Best trial</h2>" if not multi else
+                    f"<h2>Best trial on {_e(names[0])}</h2><p class='muted'>The sections below "
+                    f"read the first objective, {_e(names[0])}.</p>")
     if complete:
-        best = study.best_trial
+        best = _best(study, complete, multi)
         sections.append(f"<p>Trial <b id='best-number'>#{best.number}</b>: {_e(metric)} "
                         f"<b id='best-value'>{_e(_fmt(best.value))}</b></p>")
         left = _table([(k, v) for k, v in sorted(best.params.items())],
@@ -155,7 +169,7 @@ def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
                          ("trial", "evidence", "next step")) + "</details>")
     else:
         sections.append("<p class='muted'>No trial recorded training curves.</p>")
-    advice = study_advice(study) if len(complete) >= 2 else []
+    advice = study_advice(study) if len(complete) >= 2 else []  # (the first objective)
     sections.append("<h2>Advice on the search</h2>")
     sections.append("<ul class='advice'>" + "".join(
         f"<li><b>{_e(a.kind)}</b>: {_e(a.message)}</li>" for a in advice) + "</ul>"
@@ -189,6 +203,30 @@ def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
         sections.append("<h2>Study attributes</h2>" + _table(
             [(k, json.dumps(v, default=str)) for k, v in sorted(attrs.items())]))
     return _document(study.study_name, sections, figures)
+
+
+def _best(study: Study, complete: list[FrozenTrial], multi: bool) -> FrozenTrial:
+    """Return the best trial (several objectives: the feasible one best on the first)."""
+    if not multi:
+        return study.best_trial
+    from hyperknob.samplers._constraints import is_feasible
+
+    sign = 1.0 if study.directions[0].name == "MINIMIZE" else -1.0
+    pool = [t for t in complete if is_feasible(t)] or complete
+    return min(pool, key=lambda t: (sign * float(t.value or 0.0), t.number))
+
+
+def _front(study: Study, names: list[str]) -> str:
+    """Return the Pareto front section: its trials, best on the first objective first."""
+    front = study.best_trials
+    sign = 1.0 if study.directions[0].name == "MINIMIZE" else -1.0
+    front.sort(key=lambda t: (sign * (t.values or (0.0,))[0], t.number))
+    rows = [(f"#{t.number}", *(t.values or ()),
+             ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(t.params.items())))
+            for t in front]
+    return (f"<h2>Pareto front</h2><p id='pareto-count'>{len(front)} trials are on the "
+            "front: none of them is beaten in every objective by another trial.</p>"
+            + _table(rows, ("trial", *names, "hyperparameters")))
 
 
 def _tuned(tuned: Mapping[str, Any]) -> str:

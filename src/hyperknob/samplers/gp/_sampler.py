@@ -389,7 +389,19 @@ class GPSampler(BaseSampler):
         try:
             parts: list[Acquisition] = []
             if constrained:
-                parts.append(feasibility(constraint_matrix(complete), fit))
+                # PRUNED trials with constraint values tell where the constraints hold too
+                # (a configuration over a budget is pruned before it trains).
+                others = [t for t in study.get_trials((TrialState.PRUNED,))
+                          if has_constraints([t]) and _has_space(t, search_space)]
+                x_constrained = np.vstack([x, encoding.encode_many([t.params for t in others])]
+                                          ) if others else x
+
+                def fit_constraint(targets: np.ndarray, name: str) -> GPModel:
+                    return self._model(x_constrained, targets, None, rng, fits,
+                                       (space_key, name))
+
+                parts.append(feasibility(constraint_matrix([*complete, *others]),
+                                         fit_constraint))
             region = None
             if not feasible.any():  # find the feasible region first
                 incumbents = x[np.argsort(violations(complete), kind="stable")[:3]]
