@@ -19,7 +19,7 @@ from hyperknob.distributions import (
 from hyperknob.samplers import BaseSampler, RandomSampler
 from hyperknob.samplers._constraints import ConstraintsFunc
 from hyperknob.samplers.gp import GPSampler
-from hyperknob.samplers.gp._sampler import Encoding, from_unit, to_unit
+from hyperknob.samplers.gp._encoding import Encoding, from_unit, to_unit
 from hyperknob.storages import InMemoryStorage
 from hyperknob.study._functions import create_study
 from hyperknob.testing import SamplerContract

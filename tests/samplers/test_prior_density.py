@@ -23,9 +23,9 @@ from hyperknob.samplers.gp._acquisition import (
     log_prior_with_gradient,
     maximize_log_ei,
 )
+from hyperknob.samplers.gp._encoding import Encoding, to_unit
 from hyperknob.samplers.gp._gp import condition
 from hyperknob.samplers.gp._maximize import MixedBox
-from hyperknob.samplers.gp._sampler import Encoding, to_unit
 from hyperknob.samplers.tpe import _parzen
 from hyperknob.samplers.tpe._sampler import prior_arrays, space_of
 

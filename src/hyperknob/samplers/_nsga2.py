@@ -47,8 +47,8 @@ from hyperknob.samplers._constraints import (
 from hyperknob.samplers._random import RandomSampler
 from hyperknob.samplers._rng import check_seed
 from hyperknob.samplers._search_space import IntersectionSearchSpace
+from hyperknob.samplers.gp._encoding import from_unit, to_unit
 from hyperknob.samplers.gp._maximize import BOUND_STEP
-from hyperknob.samplers.gp._sampler import from_unit, to_unit
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 

@@ -82,9 +82,8 @@ def layer_parameters(trial: FrozenTrial, dataset: Mapping[str, Any] | None
 def build_report(study: Study, *, now: datetime.datetime | None = None) -> str:
     """Return the report of a study as one HTML document."""
     from hyperknob import viz
-    from hyperknob.analysis import diagnose_study, param_importances, study_advice
-
     from hyperknob._losses import objective_trials
+    from hyperknob.analysis import diagnose_study, param_importances, study_advice
 
     multi = study.is_multi_objective()
     names = study.metric_names or [f"objective {k}" for k in range(len(study.directions))]
