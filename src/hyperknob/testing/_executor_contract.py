@@ -220,3 +220,32 @@ class ExecutorContract:
         trials = self.assert_all_finished(study)
         assert [t.state for t in trials].count(TrialState.FAIL) == 1
         assert "nan" in trials[1].system_attrs["fail_reason"]
+
+    # -- several objectives and constraints ----------------------------------------------------
+    def test_several_objectives_come_back_whole(self, tmp_path: Any) -> None:
+        study = self.study(tmp_path, directions=["minimize", "maximize"])
+        seen: list[tuple[float, ...] | None] = []
+
+        def both(trial: Trial) -> tuple[float, float]:
+            x = square_objective(trial)
+            return x, -x
+
+        self.optimize(study, both, n_trials=4,
+                      callbacks=[lambda _study, frozen: seen.append(frozen.values)])
+        trials = self.assert_all_finished(study)
+        assert len(trials) == 4
+        assert all(t.values == (t.params["x"] ** 2, -t.params["x"] ** 2) for t in trials)
+        assert sorted(seen) == sorted(t.values for t in trials)  # type: ignore[type-var]
+        assert {t.number for t in study.best_trials} <= {t.number for t in trials}
+
+    def test_constraint_values_are_stored_wherever_trials_run(self, tmp_path: Any) -> None:
+        from hyperknob.samplers import NSGAIISampler
+
+        def constraints(trial: FrozenTrial) -> tuple[float]:
+            return (trial.params["x"],)
+
+        study = self.study(tmp_path, sampler=NSGAIISampler(seed=0, population_size=2,
+                                                           constraints_func=constraints))
+        self.optimize(study, square_objective, n_trials=4)
+        for trial in self.assert_all_finished(study):
+            assert trial.system_attrs["constraints"] == [trial.params["x"]]
