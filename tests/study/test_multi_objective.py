@@ -172,3 +172,21 @@ def test_frozen_trial_value_and_values() -> None:
     with pytest.raises(TypeError, match="values must be a sequence"):
         FrozenTrial(0, 0, TrialState.COMPLETE, values="ab")  # type: ignore[arg-type]
     assert two == FrozenTrial(0, 0, TrialState.COMPLETE, values=(1.0, 2.0))
+
+
+def test_constrained_multi_objective_study_in_every_storage(storage_url: str | None) -> None:
+    """Constraint values are stored with each trial in every storage, and the front read
+    back holds only trials that meet them."""
+    def constraints(trial: FrozenTrial) -> tuple[float]:
+        return (trial.params["x"] - 0.5,)
+
+    study = hyperknob.create_study(
+        storage=storage_url, directions=["minimize", "minimize"],
+        sampler=hyperknob.samplers.TPESampler(seed=0, n_startup_trials=4,
+                                              constraints_func=constraints))
+    study.optimize(two_objectives, n_trials=12)
+    loaded = hyperknob.load_study(study_name=study.study_name, storage=study.storage)
+    for trial in loaded.trials:
+        assert trial.system_attrs["constraints"] == [trial.params["x"] - 0.5]
+    front = loaded.best_trials
+    assert front and all(t.params["x"] <= 0.5 for t in front)
