@@ -65,3 +65,35 @@ def test_the_dashboard_renders_and_follows_a_finishing_trial(
         " && document.querySelectorAll('#trials tr').length === 9", timeout=10_000)
     assert page.evaluate("window.pwned === undefined") and dialogs == []
     page.close()
+
+
+def test_the_dashboard_shows_the_front_of_a_multi_objective_study(
+    browser: Any, tmp_path: Any, screenshots: str
+) -> None:
+    url = f"sqlite:///{tmp_path}/mo.db"
+    study = hyperknob.create_study(study_name="pareto", storage=url,
+                                   directions=["minimize", "maximize"],
+                                   sampler=hyperknob.samplers.RandomSampler(seed=0))
+    study.set_metric_names(["cost", "gain"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)),
+                   n_trials=12)
+    server, app, _ = make_server(get_storage(url), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              daemon=True)
+    thread.start()
+    try:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        page.wait_for_function("document.getElementById('best').textContent.includes('Pareto')")
+        assert page.inner_text("#best") == (
+            f"Pareto front: {len(study.best_trials)} trials (cost vs gain)")
+        assert page.inner_text("#title") == "pareto (minimize, maximize)"
+        page.wait_for_selector("#history .main-svg")
+        first = study.trials[0]
+        assert f"{first.values[0]:.4g}"[:4] in page.inner_text("#trials")  # type: ignore[index]
+        page.screenshot(path=os.path.join(screenshots, "dashboard-pareto.png"), full_page=True)
+        page.close()
+    finally:
+        app.closing.set()
+        server.shutdown()
+        server.server_close()
