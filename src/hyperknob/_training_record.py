@@ -45,10 +45,16 @@ class TrainingRecord:
     ``curves`` maps ``train_loss``, ``val_loss``, ``val_metric`` to one value per epoch.
     Only the curves are required: a record written by another trainer, or by an older
     hyperknob, may lack the rest (None).
+
+    ``knob_names`` says which of the trial's parameters (or ``config`` keys) plays each knob
+    the diagnosis knows, for a model hyperknob did not build: ``{"learning_rate": "lr"}``
+    makes the advice about a user's ``lr``. The MLP trainer leaves it None: its knobs carry
+    the diagnosis' own names.
     """
 
     curves: Mapping[str, Curve]
     config: Mapping[str, Any] | None = None
+    knob_names: Mapping[str, str] | None = None
     stop_reason: StopReason | None = None
     stop_detail: str | None = None
     n_parameters: int | None = None
@@ -90,6 +96,8 @@ def store_record(trial: _Writable, record: TrainingRecord) -> None:
             attrs["hidden_layers"] = list(layers)
         if "init" in record.config:
             attrs["init"] = record.config["init"]
+    if record.knob_names is not None:
+        attrs["knob_names"] = dict(record.knob_names)
     attrs["epochs_run"] = record.epochs_run
     for name in ("n_parameters", "best_epoch", "stop_detail", "train_rows", "device",
                  "seconds"):
@@ -118,9 +126,11 @@ def read_record(trial: FrozenTrial) -> TrainingRecord | None:
     pruned = trial.system_attrs.get("prune_reason")
     if reason is None and isinstance(pruned, str) and pruned.startswith("diverged"):
         reason = StopReason.DIVERGED
-    config = attrs.get("config")
+    config, names = attrs.get("config"), attrs.get("knob_names")
     return TrainingRecord(
         curves=curves, config=dict(config) if isinstance(config, Mapping) else None,
+        knob_names={str(k): v for k, v in names.items() if isinstance(v, str)}
+        if isinstance(names, Mapping) else None,
         stop_reason=reason, stop_detail=_typed(attrs.get("stop_detail"), str),
         n_parameters=_typed(attrs.get("n_parameters"), int),
         best_epoch=_typed(attrs.get("best_epoch"), int),

@@ -44,9 +44,11 @@ def front_hypervolume(study: hyperknob.Study) -> float:
 
 
 def test_beats_random_search_on_zdt1() -> None:
-    """With the same budget, the evolved front dominates more than random search's, on
-    each of three seeds."""
-    for seed in range(3):
+    """With the same budget, the evolved front dominates more than random search's: on
+    average over five seeds, and on at least four of them (measured: 114.6 vs 107.0 mean
+    over ten seeds; Optuna's NSGA-II 112.9)."""
+    wins, gaps = 0, []
+    for seed in range(5):
         scores = []
         for sampler in (NSGAIISampler(seed=seed, population_size=20),
                         hyperknob.samplers.RandomSampler(seed=seed)):
@@ -54,7 +56,9 @@ def test_beats_random_search_on_zdt1() -> None:
                                            sampler=sampler)
             study.optimize(zdt1, n_trials=200)
             scores.append(front_hypervolume(study))
-        assert scores[0] > scores[1] + 1.0, (seed, scores)
+        wins += scores[0] > scores[1]
+        gaps.append(scores[0] - scores[1])
+    assert wins >= 4 and float(np.mean(gaps)) > 3.0, gaps
 
 
 def test_first_generation_is_random_and_children_come_from_parents() -> None:

@@ -1,7 +1,10 @@
 """Diagnosis of every neural-network trial from its curves, with evidence and a next step.
 
 Each trial the MLP trainer ran keeps its per-epoch training loss, validation loss and
-validation metric in its training record (:func:`hyperknob.nn.read_record`).
+validation metric in its training record (:func:`hyperknob.nn.read_record`); so does a trial
+of the user's own model recorded through :mod:`hyperknob.integration` (plain PyTorch,
+Lightning, the Hugging Face Trainer), whose record also says which of its parameters is the
+learning rate, the batch size... so that the advice names them.
 :func:`diagnose_curves` reads them and names what they show -- diverged, unstable
 (oscillating), too slow (still improving when it stopped), underfitting, overfitting or
 healthy -- with the numbers that show it, the knobs
@@ -210,7 +213,8 @@ def _facts(trial: FrozenTrial, diagnosis: Diagnosis) -> TrialFacts:
     val = [float(v) for v in (record.curve("val_loss") if record else ())
            if v is not None and math.isfinite(v)]
     return trial_facts(trial.number, diagnosis.pathology, record.config if record else None,
-                       trial.params, min(val) if val else None)
+                       trial.params, min(val) if val else None,
+                       record.knob_names if record else None)
 
 
 def diagnose_trial(
@@ -220,7 +224,8 @@ def diagnose_trial(
     chance_loss: float | None = None,
     metric_higher_is_better: bool | None = None,
 ) -> Diagnosis | None:
-    """Diagnose a trial of :class:`~hyperknob.nn.NeuralNetworkObjective` from its curves.
+    """Diagnose a trial from its curves: one of :class:`~hyperknob.nn.NeuralNetworkObjective`,
+    or one of a user's model that :mod:`hyperknob.integration` recorded.
 
     The advice is drawn from ``trials`` (the study's trials; the trial itself may be among
     them) when enough of them are comparable, e.g. for a diverged trial the largest learning
@@ -228,7 +233,7 @@ def diagnose_trial(
     curves when None (the trainer's RMSE is sqrt(MSE) times the target's scale).
 
     Returns:
-        The diagnosis, or None for a trial without curves (not an MLP trial, or one that
+        The diagnosis, or None for a trial without curves (no training record, or one that
         failed before its first epoch).
 
     Example:

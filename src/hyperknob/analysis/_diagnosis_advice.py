@@ -5,6 +5,10 @@ run at 0.03 or below converged, the study itself says where to cap the learning 
 functions read the other trials' knobs (the configuration of their training record,
 else the sampled ``params``) beside their diagnoses and state such a rule with its counts, or
 fall back to the article's generic advice when too few trials are comparable.
+
+A model hyperknob did not build names its knobs itself (``lr`` for the learning rate): its
+training record's ``knob_names`` maps the roles below (``learning_rate``...) to those names,
+and the advice speaks of them by the user's names.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any
 
 from hyperknob.analysis._diagnosis_rules import Pathology
 
-__all__ = ["MIN_SUPPORT", "TrialFacts", "advice_from_study", "generic_advice", "trial_facts"]
+__all__ = ["MIN_SUPPORT", "ROLES", "TrialFacts", "advice_from_study", "generic_advice",
+           "trial_facts"]
 
 #: A rule drawn from the study needs at least this many trials behind it.
 MIN_SUPPORT = 3
@@ -24,6 +29,9 @@ _BAD = (Pathology.DIVERGED, Pathology.UNSTABLE)
 _NUMERIC = ("learning_rate", "batch_size", "epochs", "momentum", "l1", "l2", "dropout",
             "n_layers", "units", "patience")
 _CHOICES = ("optimizer", "activation", "init", "schedule")
+#: The knobs the advice reads, by the names of :class:`~hyperknob.nn.MLPConfig`: a training
+#: record's ``knob_names`` maps these roles to a user model's own names.
+ROLES = (*_NUMERIC, *_CHOICES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +42,12 @@ class TrialFacts:
     pathology: Pathology
     knobs: Mapping[str, Any]
     val_loss_best: float | None
+    #: The user's name of each knob whose name the training record gave (role -> name).
+    names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def label(self, knob: str) -> str:
+        """Return the name the advice calls ``knob`` by: the user's, else the role's."""
+        return self.names.get(knob, knob)
 
 
 def _number(value: Any) -> float | None:
@@ -43,13 +57,19 @@ def _number(value: Any) -> float | None:
 
 
 def trial_facts(number: int, pathology: Pathology, config: Mapping[str, Any] | None,
-                params: Mapping[str, Any], val_loss_best: float | None) -> TrialFacts:
+                params: Mapping[str, Any], val_loss_best: float | None,
+                knob_names: Mapping[str, str] | None = None) -> TrialFacts:
     """Collect a trial's knobs from its parameters and the configuration its training record
     holds: numbers as floats, choices as strings, layers as ``n_layers`` and ``units`` (the
-    widest layer)."""
+    widest layer). ``knob_names`` maps a role (``learning_rate``) to the parameter or
+    configuration key that plays it (``lr``)."""
     source: dict[str, Any] = dict(params)
     if isinstance(config, Mapping):
         source.update(config)
+    names = {role: name for role, name in (knob_names or {}).items()
+             if role in ROLES and name in source}
+    for role, name in names.items():
+        source[role] = source[name]
     knobs: dict[str, Any] = {}
     layers = source.get("hidden_layers")
     if isinstance(layers, (list, tuple)) and layers:
@@ -67,7 +87,8 @@ def trial_facts(number: int, pathology: Pathology, config: Mapping[str, Any] | N
     for name in _CHOICES:
         if isinstance(source.get(name), str):
             knobs[name] = source[name]
-    return TrialFacts(number, pathology, knobs, val_loss_best)
+    return TrialFacts(number, pathology, knobs, val_loss_best,
+                      {role: name for role, name in names.items() if role in knobs})
 
 
 def _g(value: float) -> str:
@@ -83,18 +104,45 @@ def _the(n: int, noun: str) -> str:
     return f"the {noun}" if n == 1 else f"the {n} {noun}s"
 
 
-def generic_advice(pathology: Pathology, evidence: Mapping[str, float]) -> str:
-    """Return the article's next step for a pathology, without a study to draw on."""
+def _named(facts: TrialFacts | None, role: str) -> tuple[str, float] | None:
+    """Return the user's name and the value of a knob the training record named, if any."""
+    if facts is None or role not in facts.names:
+        return None
+    value = facts.knobs.get(role)
+    return (facts.names[role], value) if isinstance(value, float) else None
+
+
+def _scaled(named: tuple[str, float] | None, low: float, high: float | None = None) -> str:
+    """Return ": lr from 5 to 0.5" for a learning rate scaled by ``low`` (to ``high``)."""
+    if named is None:
+        return ""
+    name, value = named
+    to = _g(value * low) if high is None else f"{_g(value * low)}-{_g(value * high)}"
+    return f": {name} from {_g(value)} to {to}"
+
+
+def generic_advice(pathology: Pathology, evidence: Mapping[str, float],
+                   facts: TrialFacts | None = None) -> str:
+    """Return the article's next step for a pathology, without a study to draw on.
+
+    Given the ``facts`` of a trial whose training record names its knobs (a user's model),
+    the step names the user's learning rate and batch size with their values.
+    """
+    lr = _named(facts, "learning_rate")
+    batch = _named(facts, "batch_size")
     if pathology is Pathology.DIVERGED:
-        return ("Lower the learning rate (by 10x to start); with SGD lower the momentum too. A "
-                "larger batch and He (ReLU) or Xavier (tanh, sigmoid) initialization steady the "
-                "first steps.")
+        return (f"Lower the learning rate (by 10x to start{_scaled(lr, 0.1)}); with SGD lower "
+                "the momentum too. A larger batch and He (ReLU) or Xavier (tanh, sigmoid) "
+                "initialization steady the first steps.")
     if pathology is Pathology.UNSTABLE:
-        return ("Lower the learning rate (by 3x) or use a larger mini-batch (32 to 128); lower "
-                "the momentum, or decay the learning rate with a step or cosine schedule.")
+        now = f"; {batch[0]} is {_g(batch[1])}" if batch is not None else ""
+        return (f"Lower the learning rate (by 3x{_scaled(lr, 1 / 3)}) or use a larger "
+                f"mini-batch (32 to 128{now}); lower the momentum, or decay the learning rate "
+                "with a step or cosine schedule.")
     if pathology is Pathology.TOO_SLOW:
-        return ("Raise the learning rate (by 3x to 10x; 0.01 or 0.001 are the usual starting "
-                "points), switch plain SGD to Adam or add momentum, or train for more epochs.")
+        return (f"Raise the learning rate (by 3x to 10x{_scaled(lr, 3, 10)}; 0.01 or 0.001 are "
+                "the usual starting points), switch plain SGD to Adam or add momentum, or train "
+                "for more epochs.")
     if pathology is Pathology.UNDERFITTING:
         return ("Give the model more capacity (more units per layer, up to twice the inputs, "
                 "or another layer; ReLU) or less regularization (lower L1/L2, less dropout), "
@@ -123,7 +171,7 @@ def _same_optimizer(this: TrialFacts, others: Sequence[TrialFacts],
     if not isinstance(optimizer, str):
         return [], ""
     return [t for t in others if t.knobs.get("optimizer") == optimizer], (
-        f"optimizer {optimizer} and ")
+        f"{this.label('optimizer')} {optimizer} and ")
 
 
 def _cap_rule(this: TrialFacts, others: Sequence[TrialFacts], name: str,
@@ -147,9 +195,10 @@ def _cap_rule(this: TrialFacts, others: Sequence[TrialFacts], name: str,
     op, limit = ("<=", cap) if safer == "lower" else (">=", -cap)
     verb = "diverged" if this.pathology is Pathology.DIVERGED else "oscillated"
     action = "cap" if safer == "lower" else "keep"
-    return (f"{name} {_g(mine)} {verb}; every trial with {scope}{name} {op} {_g(limit)} trained "
+    say = this.label(name)
+    return (f"{say} {_g(mine)} {verb}; every trial with {scope}{say} {op} {_g(limit)} trained "
             f"smoothly ({len(good)} of {len(good)}), beyond it {n_bad} of {len(beyond)} "
-            f"diverged or oscillated: {action} {name} at {_g(limit)}"
+            f"diverged or oscillated: {action} {say} at {_g(limit)}"
             + (" or below." if safer == "lower" else " or above."))
 
 
@@ -164,8 +213,9 @@ def _choice_rule(this: TrialFacts, others: Sequence[TrialFacts], name: str) -> s
         with_choice = [t for t in others if t.knobs.get(name) == choice]
         if len(with_choice) >= MIN_SUPPORT and not any(t.pathology in _BAD
                                                        for t in with_choice):
-            return (f"every trial with {name} {choice} trained smoothly ({len(with_choice)} of "
-                    f"{len(with_choice)}); this one used {mine}: try {name} {choice}.")
+            say = this.label(name)
+            return (f"every trial with {say} {choice} trained smoothly ({len(with_choice)} of "
+                    f"{len(with_choice)}); this one used {mine}: try {say} {choice}.")
     return None
 
 
@@ -184,7 +234,7 @@ def _compare(this: TrialFacts, group: Sequence[TrialFacts], wanted: Mapping[str,
             continue
         low, high = (mine, median) if direction == "more" else (median, mine)
         if high > low * 1.5 + 1e-12:  # clearly on the wrong side, not a rounding apart
-            notes.append(f"{name} {_g(median)} (this one {_g(mine)})")
+            notes.append(f"{this.label(name)} {_g(median)} (this one {_g(mine)})")
     return notes
 
 
@@ -203,7 +253,8 @@ def _too_slow(this: TrialFacts, others: Sequence[TrialFacts]) -> str | None:
     lr, epochs = this.knobs.get("learning_rate"), this.knobs.get("epochs")
     if this.val_loss_best is None or not isinstance(lr, float):
         return None
-    mine = f"this one used learning_rate {_g(lr)}" + (
+    say = this.label("learning_rate")
+    mine = f"this one used {say} {_g(lr)}" + (
         f" for {_g(epochs)} epochs" if isinstance(epochs, float) else "")
     longer = f" (about {_g(2 * epochs)})" if isinstance(epochs, float) else ""
     peers, _ = _same_optimizer(this, others)
@@ -220,12 +271,12 @@ def _too_slow(this: TrialFacts, others: Sequence[TrialFacts]) -> str | None:
     best_lr = _median(better, "learning_rate")
     losses = [t.val_loss_best or 0.0 for t in better]
     head = (f"{_the(len(better), 'trial')} that did better (best validation loss "
-            f"{_range(losses)}) used learning_rate {_span(better, 'learning_rate')}")
+            f"{_range(losses)}) used {say} {_span(better, 'learning_rate')}")
     if _span(better, "epochs") is not None:
         head += f" and {_span(better, 'epochs')} epochs"
     if best_lr is not None and lr < best_lr / 2:
         whose = "theirs" if len(better) == 1 else "their median"
-        return (f"{head}; {mine} and was still improving at the end: raise learning_rate "
+        return (f"{head}; {mine} and was still improving at the end: raise {say} "
                 f"toward {_g(best_lr)} ({whose}), or train longer.")
     return f"{head}; {mine} and was still improving at the end: train for more epochs{longer}."
 
@@ -300,4 +351,4 @@ def advice_from_study(this: TrialFacts, others: Sequence[TrialFacts],
         advice = _underfitting(this, others)
     else:
         advice = _healthy(this, others)
-    return generic_advice(this.pathology, evidence) if advice is None else advice
+    return generic_advice(this.pathology, evidence, this) if advice is None else advice

@@ -22,7 +22,6 @@ References:
 
 from __future__ import annotations
 
-import math
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -47,7 +46,7 @@ from hyperknob.samplers._constraints import (
 from hyperknob.samplers._random import RandomSampler
 from hyperknob.samplers._rng import check_seed
 from hyperknob.samplers._search_space import IntersectionSearchSpace
-from hyperknob.samplers.gp._encoding import from_unit, to_unit
+from hyperknob.samplers.gp._encoding import unit_of, value_at
 from hyperknob.samplers.gp._maximize import BOUND_STEP
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
@@ -58,7 +57,7 @@ if TYPE_CHECKING:
 
 
 def _is_continuous(dist: BaseDistribution) -> bool:
-    return isinstance(dist, FloatDistribution) and dist.step is None
+    return type(dist) is FloatDistribution and dist.step is None
 
 
 class _Population:
@@ -206,13 +205,22 @@ class NSGAIISampler(BaseSampler):
 
     def _population(self, study: StudyView, generation: int) -> _Population | None:
         """Return the parents of ``generation``: the best COMPLETE trials of the earlier
-        ones (None before two exist)."""
+        ones (None before two exist).
+
+        Once every trial of the earlier generations has finished, the population can no
+        longer change: it is kept and the history is not read again for this generation.
+        """
+        memo = self._populations.get(study)
+        if memo is not None and memo[0] == (generation, -1):
+            return memo[1]  # final: computed when every earlier trial had finished
         below = generation * self.population_size
-        pool = [t for t in study.get_trials((TrialState.COMPLETE,)) if t.number < below]
+        earlier = study.get_trials(from_number=0)
+        earlier = [t for t in earlier if t.number < below]
+        pool = [t for t in earlier if t.state is TrialState.COMPLETE]
         if len(pool) < 2:
             return None
-        key = (generation, len(pool), pool[-1].number)
-        memo = self._populations.get(study)
+        final = all(t.state.is_finished() for t in earlier) and len(earlier) == below
+        key = (generation, -1) if final else (generation, len(pool), pool[-1].number)
         if memo is not None and memo[0] == key:
             return memo[1]
         losses = signed_losses(pool, study.directions)
@@ -238,57 +246,55 @@ class NSGAIISampler(BaseSampler):
             return {}
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, trial.number]))
         n = len(population.trials)
+        picks = rng.integers(n, size=10)  # up to five tournaments of two distinct members
+        picks[1::2] = (picks[0::2] + 1 + rng.integers(n - 1, size=5)) % n
 
-        def tournament() -> int:
-            a, b = rng.choice(n, size=2, replace=False)
-            return population.better(int(a), int(b))
+        def tournament(k: int) -> int:
+            return population.better(int(picks[2 * k]), int(picks[2 * k + 1]))
 
-        first = population.trials[tournament()]
+        first = population.trials[tournament(0)]
         second = first
-        for _ in range(4):  # a second parent other than the first, where the draw allows
-            second = population.trials[tournament()]
+        for k in range(1, 5):  # a second parent other than the first, where the draw allows
+            second = population.trials[tournament(k)]
             if second.number != first.number:
                 break
-        cross = rng.random() < self.crossover_prob
+        # Every draw of the child at once: a row per parameter (numpy scalars cost more).
+        draws = rng.random((len(search_space), 5)).tolist()
+        cross = float(rng.random()) < self.crossover_prob
         mutation = self.mutation_prob if self.mutation_prob is not None else (
             1.0 / max(len(search_space), 1))
-        child: dict[str, Any] = {}
-        for name, dist in search_space.items():
-            child[name] = self._gene(name, dist, first, second, cross, mutation, rng)
-        return child
+        return {name: self._gene(name, dist, first, second, cross, mutation, row)
+                for (name, dist), row in zip(search_space.items(), draws, strict=True)}
 
     def _gene(self, name: str, dist: BaseDistribution, first: FrozenTrial,
-              second: FrozenTrial, cross: bool, mutation: float,
-              rng: np.random.Generator) -> Any:
-        """Return the child's value of one parameter (external)."""
-        if isinstance(dist, CategoricalDistribution):
-            value = second.params[name] if cross and rng.random() < self.swapping_prob else (
+              second: FrozenTrial, cross: bool, mutation: float, u: list[float]) -> Any:
+        """Return the child's value of one parameter (external) from five uniform draws
+        ``u``: crossing over, the crossover's own draws, mutating, the mutation's."""
+        if type(dist) is CategoricalDistribution:
+            value = second.params[name] if cross and u[0] < self.swapping_prob else (
                 first.params[name])
-            if rng.random() < mutation:
-                value = dist.choices[int(rng.integers(len(dist.choices)))]
+            if u[3] < mutation:
+                value = dist.choices[min(int(u[4] * len(dist.choices)), len(dist.choices) - 1)]
             return value
         assert isinstance(dist, (FloatDistribution, IntDistribution))
-        a = float(to_unit(np.array([dist.to_internal(first.params[name])]), dist)[0])
-        b = float(to_unit(np.array([dist.to_internal(second.params[name])]), dist)[0])
+        a = unit_of(dist.to_internal(first.params[name]), dist)
+        b = unit_of(dist.to_internal(second.params[name]), dist)
         if self.crossover == "uniform":
-            u = b if cross and rng.random() < self.swapping_prob else a
+            x = b if cross and u[0] < self.swapping_prob else a
         else:  # each variable crosses with probability 1/2, as in Deb's reference code
-            u = a if not cross or rng.random() >= 0.5 else sbx(
-                a, b, float(rng.random()), float(rng.random()), self.crossover_eta)
-        if rng.random() < mutation:
-            u = (float(rng.random()) if self.mutation == "uniform" else
-                 polynomial_mutation(u, float(rng.random()), self.mutation_eta))
-        if _is_continuous(dist) and (u <= 0.0 or u >= 1.0) and u not in (a, b):
+            x = a if not cross or u[0] >= 0.5 else sbx(a, b, u[1], u[2], self.crossover_eta)
+        if u[3] < mutation:
+            x = u[4] if self.mutation == "uniform" else polynomial_mutation(
+                x, u[4], self.mutation_eta)
+        if _is_continuous(dist) and (x <= 0.0 or x >= 1.0) and x not in (a, b):
             # The operators clip to the box; a bound is kept only where a parent has it (it
             # is often a value the objective cannot take, such as a rate of exactly 0).
-            u = min(max(u, BOUND_STEP), 1.0 - BOUND_STEP)
-        value = float(from_unit(np.array([u]), dist)[0])
-        if isinstance(dist, IntDistribution):
-            return int(round(value))
-        if dist.step is not None:
-            k = round((value - dist.low) / dist.step)
+            x = min(max(x, BOUND_STEP), 1.0 - BOUND_STEP)
+        value = value_at(x, dist)
+        if type(dist) is FloatDistribution and dist.step is not None:
+            k = round((value - dist.low) / dist.step)  # rebuilt from the step count
             return float(min(dist.low + k * dist.step, dist.high))
-        return value if math.isfinite(value) else dist.low
+        return value
 
     def sample_independent(
         self, study: StudyView, trial: FrozenTrial, name: str, distribution: BaseDistribution

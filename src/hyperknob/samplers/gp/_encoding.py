@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from hyperknob.samplers.gp._acquisition import BoxPrior
 
 NumericDistribution = FloatDistribution | IntDistribution
+
+
 # -- the map between parameters and the unit box ------------------------------------------------
 def _unit_range(dist: NumericDistribution) -> tuple[float, float]:
     """Return the (transformed) interval that maps onto [0, 1].
@@ -58,6 +60,29 @@ def from_unit(u: np.ndarray, dist: NumericDistribution) -> np.ndarray:
     elif isinstance(dist, IntDistribution):
         v = np.round(v)
     return np.asarray(np.clip(v, dist.low, dist.high), dtype=float)
+
+
+def unit_of(external: float, dist: NumericDistribution) -> float:
+    """Return :func:`to_unit` of one external value, without numpy (a hot path of NSGA-II)."""
+    low, high = _unit_range(dist)
+    internal = float(external)
+    return ((math.log(internal) if dist.log else internal) - low) / (high - low)
+
+
+def value_at(u: float, dist: NumericDistribution) -> float | int:
+    """Return the external value of ``dist`` at unit coordinate ``u``: :func:`from_unit` of
+    one value, without numpy (an int for an int distribution)."""
+    low, high = _unit_range(dist)
+    t = low + min(max(u, 0.0), 1.0) * (high - low)
+    v = math.exp(t) if dist.log else t
+    step = dist.step if not (isinstance(dist, IntDistribution) and dist.log) else None
+    if step is not None:
+        k = min(max(round((v - dist.low) / step), 0), round((dist.high - dist.low) / step))
+        v = dist.low + k * step
+    elif isinstance(dist, IntDistribution):
+        v = round(v)
+    v = min(max(v, dist.low), dist.high)
+    return int(round(v)) if isinstance(dist, IntDistribution) else float(v)
 
 
 def _is_discrete(dist: BaseDistribution) -> bool:
