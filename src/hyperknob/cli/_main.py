@@ -201,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "the validation metric (metric, accuracy or rmse) first, then "
                            "params (learned parameters) and/or seconds (training time), both "
                            "minimized; e.g. accuracy,params (default: the metric alone)")
+    tune.add_argument("--warm-start", default=None, metavar="STUDY[,STUDY...]",
+                      help="learn from earlier studies in the storage (other data sets): "
+                           "their best configurations first, priors fitted to their optima, "
+                           "and, with --sampler gp or auto, their models weighed against "
+                           "this study's")
     tune.add_argument("--max-params", type=_positive_int, default=None, metavar="N",
                       help="the most learned parameters (W and b) a network may have: larger "
                            "ones are not trained, the sampler treats the budget as a "

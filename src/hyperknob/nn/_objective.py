@@ -78,6 +78,8 @@ class NeuralNetworkObjective:
         #: Parameters :meth:`prepare` queues first (e.g. the best configurations of an
         #: earlier, simplified stage), and whether the rules of thumb follow them.
         self.first_params: list[dict[str, Any]] = []
+        #: Where each of :attr:`first_params` comes from (its trial's ``source``).
+        self.first_sources: list[str] = []
         self.rules_of_thumb = True
 
     @property
@@ -139,8 +141,10 @@ class NeuralNetworkObjective:
             return
         study.set_user_attr("dataset", self.dataset.summary())
         study.set_user_attr("metric", f"validation {self.metric}")
-        for params in self.first_params:
-            study.enqueue_trial(params, user_attrs={"source": "earlier stage"})
+        for index, params in enumerate(self.first_params):
+            where = (self.first_sources[index] if index < len(self.first_sources)
+                     else "earlier stage")
+            study.enqueue_trial(params, user_attrs={"source": where})
         if self.rules_of_thumb:
             for params in self.space.rule_of_thumb_params():
                 if params not in self.first_params:

@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from hyperknob.nn._space import SearchSpace
     from hyperknob.pruners import BasePruner
     from hyperknob.samplers import BaseSampler
     from hyperknob.samplers._constraints import ConstraintsFunc
+    from hyperknob.transfer import Source
 
 SAMPLERS = ("random", "qmc", "tpe", "gp", "auto", "nsga2")
 STRATEGIES = ("none", "median", "asha", "hyperband", "bohb", "progressive")
@@ -48,9 +51,11 @@ def first_rung(space: SearchSpace) -> int:
 
 
 def make_sampler(name: str, seed: int | None,
-                 constraints_func: ConstraintsFunc | None = None) -> BaseSampler:
+                 constraints_func: ConstraintsFunc | None = None,
+                 transfer: Sequence[Source] = ()) -> BaseSampler:
     """Return the sampler ``name`` (one of :data:`SAMPLERS`) with ``seed`` (and the
-    ``constraints_func``, for the samplers that model constraints)."""
+    ``constraints_func``, for the samplers that model constraints; the ``transfer`` sources,
+    for the GP: ``gp`` and ``auto``)."""
     from hyperknob import samplers
 
     classes: dict[str, Any] = {"random": samplers.RandomSampler, "qmc": samplers.QMCSampler,
@@ -59,16 +64,19 @@ def make_sampler(name: str, seed: int | None,
     if name not in classes:
         raise ValueError(f"sampler must be one of {SAMPLERS} or a sampler object, got "
                          f"sampler={name!r}")
+    kwargs: dict[str, Any] = {"seed": seed}
     if constraints_func is not None and name not in ("random", "qmc"):
-        made: BaseSampler = classes[name](seed=seed, constraints_func=constraints_func)
-        return made
-    sampler: BaseSampler = classes[name](seed=seed)
+        kwargs["constraints_func"] = constraints_func
+    if transfer and name in ("gp", "auto"):
+        kwargs["transfer"] = tuple(transfer)
+    sampler: BaseSampler = classes[name](**kwargs)
     return sampler
 
 
 def search_plan(sampler: str | BaseSampler | None, strategy: str | None, space: SearchSpace,
                 seed: int, *, multi_objective: bool = False,
                 constraints_func: ConstraintsFunc | None = None,
+                transfer: Sequence[Source] = (),
                 ) -> tuple[BaseSampler, BasePruner, str]:
     """Return the sampler and pruner of a ``sampler`` and ``strategy`` choice, and a
     description; None picks the measured defaults (for several objectives, their own)."""
@@ -90,8 +98,8 @@ def search_plan(sampler: str | BaseSampler | None, strategy: str | None, space: 
         sampler = ("tpe" if strategy == "progressive" else
                    DEFAULT_MULTI_SAMPLER if multi_objective else DEFAULT_SAMPLER)
     name = sampler if isinstance(sampler, str) else type(sampler).__name__
-    made = make_sampler(sampler, seed, constraints_func) if isinstance(sampler, str) else (
-        sampler)
+    made = make_sampler(sampler, seed, constraints_func, transfer) if isinstance(
+        sampler, str) else sampler
     why = (f" (the default: {DEFAULT_MULTI_WHY if multi_objective else DEFAULT_WHY})"
            if chosen else "")
     if strategy == "none":

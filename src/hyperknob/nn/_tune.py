@@ -39,6 +39,8 @@ from hyperknob.nn._run_files import save_run
 from hyperknob.nn._select import REFITS, SELECTIONS, Fits, config_of, finalize, rank_key
 from hyperknob.nn._space import SearchSpace, default_space, load_space
 from hyperknob.nn._train import evaluate, resolve_device
+from hyperknob.samplers import AutoSampler
+from hyperknob.samplers.gp import GPSampler
 from hyperknob.trial import TrialState
 
 # The choices and their measured defaults live in _plan; read here too (tune's own names).
@@ -191,6 +193,7 @@ def tune(
     log_every: int | None = None,
     objectives: str | Sequence[str] | None = None,
     max_params: int | None = None,
+    warm_start: str | Sequence[str | Study] | None = None,
 ) -> TuneResult:
     """Tune an MLP on ``data`` and return the final, tested model with how it was found.
 
@@ -236,6 +239,11 @@ def tune(
         max_params: The most learned parameters (W and b) a network may have: larger
             configurations are not trained (PRUNED at once) and the samplers model the
             budget as a constraint, so every chosen trial keeps to it.
+        warm_start: Earlier studies to learn from (names in ``storage``, or studies; a
+            comma-separated string): their best configurations are tried first, the space's
+            priors are fitted to where their optima lay, and the GP sampler (``gp``,
+            ``auto``) weighs their models against this study's (RGPE). What was taken from
+            where is printed and kept in ``user_attrs["warm_start"]``.
 
     Raises:
         ValueError: For an option out of range, data that cannot be loaded, a study tuned on
@@ -266,12 +274,6 @@ def tune(
         resolve_device(device)  # fail now, not in the first trial
     stem = dataset.name if isinstance(data, Dataset) else Path(data).name.split(".")[0]
     name = study_name or f"{stem or 'data'}-mlp"
-    job = NeuralNetworkObjective(dataset, space, seed=seed, device=device,
-                                 log_every=log_every, log=say,
-                                 objectives=_objective_names(objectives), max_params=max_params)
-    made, pruner, how = search_plan(
-        sampler, strategy, space, seed, multi_objective=len(job.objectives) > 1,
-        constraints_func=job.constraints if max_params is not None else None)
     if storage is None:
         from hyperknob.storages import InMemoryStorage
 
@@ -280,6 +282,23 @@ def tune(
         from hyperknob.storages import get_storage
 
         storage = get_storage(storage)
+    warm = None
+    names = _warm_names(warm_start)
+    if names:
+        from hyperknob.nn._warm_start import warm_start as make_warm_start
+
+        warm = make_warm_start(names, storage, space)
+        space = warm.space
+    job = NeuralNetworkObjective(dataset, space, seed=seed, device=device,
+                                 log_every=log_every, log=say,
+                                 objectives=_objective_names(objectives), max_params=max_params)
+    made, pruner, how = search_plan(
+        sampler, strategy, space, seed, multi_objective=len(job.objectives) > 1,
+        constraints_func=job.constraints if max_params is not None else None,
+        transfer=() if warm is None else warm.sources)
+    if warm is not None:
+        job.first_params = [dict(q.params) for q in warm.queued]
+        job.first_sources = [f"warm start: {q.describe()}" for q in warm.queued]
     if strategy == "progressive":
         if trials is None:
             raise ValueError("strategy 'progressive' splits a number of trials: give trials, "
@@ -292,10 +311,18 @@ def tune(
     resumed = bool(study.trials)
     if not resumed and study.is_multi_objective():
         study.set_metric_names(list(job.objectives))
+    if warm is not None and not resumed:
+        study.set_user_attr("warm_start", warm.record())
     job.prepare(study)
     done = finished(study)
     remaining = None if trials is None else max(trials - done, 0)
     _say_plan(say, dataset, study, job, resumed, done, remaining, timeout, how)
+    if warm is not None:
+        for line in warm.lines():
+            say(line)
+        if warm.sources and isinstance(made, (GPSampler, AutoSampler)):
+            say("  The GP weighs each earlier study's model by how well it ranks this "
+                "study's trials (kept with each trial: system_attrs['transfer_weights']).")
     started = time.perf_counter()
     if remaining is None or remaining > 0:
         _search(study, job, remaining, timeout, jobs, batch, executor, progress, say)
@@ -309,6 +336,15 @@ def tune(
             here = "cpu"
     return _finish(study, job, how, done, started, select, refit, members, here,
                    output, report, say)
+
+
+def _warm_names(warm_start: str | Sequence[str | Study] | None) -> list[str | Study]:
+    """Return the earlier studies: "a,b" is split at its commas."""
+    if warm_start is None:
+        return []
+    if isinstance(warm_start, str):
+        return [name.strip() for name in warm_start.split(",") if name.strip()]
+    return list(warm_start)
 
 
 def _objective_names(objectives: str | Sequence[str] | None) -> tuple[str, ...]:

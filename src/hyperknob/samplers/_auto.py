@@ -10,7 +10,7 @@ shares, so a space made mostly of conditional parameters is left to TPE).
 from __future__ import annotations
 
 import collections
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyperknob._checks import check_int
@@ -28,6 +28,7 @@ from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
     from hyperknob.study._view import StudyView
+    from hyperknob.transfer import Source
 
 #: Choices remembered (trial id -> sampler name), oldest dropped first: enough for every
 #: trial a study can have running at once.
@@ -57,6 +58,8 @@ class AutoSampler(BaseSampler):
             still use the GP.
         constraints_func: ``trial -> sequence of floats``, feasible when all are <= 0, given
             to both samplers (see theirs); its values are stored with each finished trial.
+        transfer: Earlier studies (:class:`hyperknob.transfer.Source`) for the GP's
+            ranking-weighted ensemble (see :class:`~hyperknob.samplers.GPSampler`).
 
     Example:
         >>> import hyperknob
@@ -66,6 +69,7 @@ class AutoSampler(BaseSampler):
     def __init__(
         self, *, seed: int | None = None, gp_trials: int = 200, gp_parallel: int = 16,
         constraints_func: ConstraintsFunc | None = None,
+        transfer: Sequence[Source] = (),
     ) -> None:
         from hyperknob.samplers.gp import GPSampler
         from hyperknob.samplers.tpe import TPESampler
@@ -77,7 +81,8 @@ class AutoSampler(BaseSampler):
         self.gp_parallel = gp_parallel
         self.constraints_func = check_constraints_func(constraints_func)
         self._samplers: dict[str, BaseSampler] = {
-            "gp": GPSampler(seed=self.seed, constraints_func=self.constraints_func),
+            "gp": GPSampler(seed=self.seed, constraints_func=self.constraints_func,
+                            transfer=transfer),
             "tpe": TPESampler(seed=self.seed, constraints_func=self.constraints_func)}
         self._choices: collections.OrderedDict[int, str] = collections.OrderedDict()
 
@@ -96,7 +101,12 @@ class AutoSampler(BaseSampler):
         return name
 
     def finish_attrs(self, study: StudyView, trial: FrozenTrial) -> Mapping[str, Any]:
-        return finish_attrs_for(self.constraints_func, trial)
+        # The sampler that chose the trial's values says what to keep (constraint values,
+        # the GP's transfer weights); one that never sampled it keeps the constraints alone.
+        known = self._choices.get(trial.trial_id)
+        if known is None:
+            return finish_attrs_for(self.constraints_func, trial)
+        return self._samplers[known].finish_attrs(study, trial)
 
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial

@@ -103,7 +103,13 @@ def log_ei_with_gradient(
     """Return log EI (m,) and its gradient (m, D) with respect to ``x`` (chain rule through
     sigma = sqrt(var) and z = (best - mu) / sigma).
     """
-    mean, var, d_mean, d_var = posterior_gradient(model, x)
+    return log_ei_from_moments(best, *posterior_gradient(model, x))
+
+
+def log_ei_from_moments(best: float, mean: np.ndarray, var: np.ndarray, d_mean: np.ndarray,
+                        d_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return log EI (m,) and its gradient (m, D) from a posterior's mean and variance (m,)
+    and their gradients (m, D): any model that gives those (one GP, an ensemble)."""
     floored = var <= VARIANCE_FLOOR
     sigma = np.sqrt(np.maximum(var, VARIANCE_FLOOR))
     d_sigma = np.where(floored, 0.0, 0.5 / sigma)[:, None] * d_var

@@ -14,7 +14,8 @@ import contextlib
 import math
 import warnings
 import weakref
-from collections.abc import Mapping
+import zlib
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,7 +44,9 @@ from hyperknob.trial._state import TrialState
 if TYPE_CHECKING:
     from hyperknob.samplers.gp._gp import GPModel
     from hyperknob.samplers.gp._maximize import Acquisition, Region
+    from hyperknob.samplers.gp._rgpe import EnsembleLogEI
     from hyperknob.study._view import StudyView
+    from hyperknob.transfer import Source
 
 # The math modules (and scipy.optimize / scipy.linalg with them) load on first use, so that
 # exporting GPSampler from ``hyperknob.samplers`` keeps ``import hyperknob`` free of scipy.
@@ -52,6 +55,8 @@ if TYPE_CHECKING:
 #: cold fit costs a few ms, and the likelihood of few points can have several optima that a
 #: warm start would never leave (on Branin at 12 trials the two fits led to different points).
 WARM_START_AFTER = 100
+#: The most trials of a transfer source its base model is fitted to.
+MAX_SOURCE_TRIALS = 200
 
 
 # -- the sampler ------------------------------------------------------------------------------
@@ -139,6 +144,7 @@ class GPSampler(BaseSampler):
         warm_start: bool = True,
         trust_region: bool = True,
         constraints_func: ConstraintsFunc | None = None,
+        transfer: Sequence[Source] = (),
     ) -> None:
         for name, value, minimum in (("n_startup_trials", n_startup_trials, 0),
                                      ("n_restarts", n_restarts, 0),
@@ -159,6 +165,18 @@ class GPSampler(BaseSampler):
         self.warm_start = warm_start
         self.trust_region = trust_region
         self.constraints_func = check_constraints_func(constraints_func)
+        from hyperknob.transfer import Source
+
+        if isinstance(transfer, (str, bytes)) or not all(
+                isinstance(source, Source) for source in transfer):
+            raise TypeError(f"transfer must be a sequence of hyperknob.transfer.Source, got "
+                            f"transfer={transfer!r}")
+        self.transfer = tuple(transfer)
+        # Base models of the transfer sources, by (source, space): fitted once, as the
+        # sources never change; and the last ensemble weights per study, for finish_attrs.
+        self._bases: dict[tuple[Any, ...], GPModel | None] = {}
+        self._weights: weakref.WeakKeyDictionary[StudyView, dict[int, dict[str, float]]] = (
+            weakref.WeakKeyDictionary())
         self._random = RandomSampler(seed=self.seed)
         # The last fitted hyperparameters per study, by (space, model name): one model per
         # objective and per constraint.
@@ -166,13 +184,23 @@ class GPSampler(BaseSampler):
             weakref.WeakKeyDictionary())
 
     def finish_attrs(self, study: StudyView, trial: FrozenTrial) -> Mapping[str, Any]:
-        return finish_attrs_for(self.constraints_func, trial)
+        attrs = dict(finish_attrs_for(self.constraints_func, trial))
+        weights = self._weights.get(study, {}).pop(trial.number, None)
+        if weights is not None:  # what each earlier study weighed in this trial's choice
+            attrs["transfer_weights"] = weights
+        return attrs
+
+    def _startup(self) -> int:
+        """Return the completed trials the GP waits for: fewer with transfer sources, whose
+        models guide it from the start (the ensemble weights need a few trials of its own)."""
+        return max(min(self.n_startup_trials, 3) if self.transfer else self.n_startup_trials,
+                   1)
 
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
         # Computed afresh each time (no memo): stateless, and cheap next to the GP fit.
-        if study.count_trials((TrialState.COMPLETE,)) < max(self.n_startup_trials, 1):
+        if study.count_trials((TrialState.COMPLETE,)) < self._startup():
             return {}
         space = IntersectionSearchSpace().calculate(study.get_trials((TrialState.COMPLETE,)))
         return {name: dist for name, dist in space.items() if not dist.is_single()}
@@ -185,7 +213,7 @@ class GPSampler(BaseSampler):
         complete = [t for t in study.get_trials((TrialState.COMPLETE,))
                     if t.values is not None and all(math.isfinite(v) for v in t.values)
                     and _has_space(t, search_space)]
-        if len(complete) < max(self.n_startup_trials, 1):
+        if len(complete) < self._startup():
             return {}
         # Pending trials that already hold the whole space: the constant liar's fake points.
         pending = [t for t in study.get_trials((TrialState.RUNNING,))
@@ -253,7 +281,10 @@ class GPSampler(BaseSampler):
                 model = fit(y, "objective 0")
                 order = np.argsort(np.where(feasible, y, np.inf), kind="stable")
                 incumbents = x[order[: min(3, int(feasible.sum()))]]
-                parts.append(LogEI(model, float(y[order[0]])))
+                ensemble = self._ensemble(study, trial, search_space, encoding, x, y,
+                                          feasible, model, fits[(space_key, "objective 0")],
+                                          rng) if self.transfer else None
+                parts.append(ensemble or LogEI(model, float(y[order[0]])))
                 if not constrained:
                     region = self._region(encoding, model, incumbents[0], complete,
                                           losses[:, 0])
@@ -272,6 +303,62 @@ class GPSampler(BaseSampler):
                                          n_restarts=self.n_restarts, region=region)
         best_x = step_off_bounds(acquisition, best_x, encoding.box.continuous)
         return encoding.decode(best_x)
+
+    def _ensemble(self, study: StudyView, trial: FrozenTrial,
+                  search_space: dict[str, BaseDistribution], encoding: Encoding,
+                  x: np.ndarray, y: np.ndarray, feasible: np.ndarray, model: GPModel,
+                  theta: np.ndarray, rng: np.random.Generator) -> EnsembleLogEI | None:
+        """Return log EI under the ranking-weighted ensemble of the transfer sources' models
+        and this study's (``_rgpe``), or None when no source covers the space."""
+        from hyperknob.samplers.gp._gp import condition
+        from hyperknob.samplers.gp._rgpe import EnsembleLogEI, rgpe_weights
+
+        named = [(source.name, self._base_model(source, search_space, encoding))
+                 for source in self.transfer]
+        bases = [(name, base) for name, base in named if base is not None]
+        if not bases:
+            return None
+        weights = rgpe_weights([base for _, base in bases], condition(theta, x, y), x, y, rng)
+        self._weights.setdefault(study, {})[trial.number] = {
+            **{name: round(float(w), 4) for (name, _), w in zip(bases, weights, strict=False)},
+            study.study_name: round(float(weights[-1]), 4)}
+        models = [*(base for _, base in bases), model]
+        probe = EnsembleLogEI(models, weights, 0.0)
+        best = float(np.min(probe.predict(x[feasible])[0]))
+        return EnsembleLogEI(models, weights, best)
+
+    def _base_model(self, source: Source, search_space: dict[str, BaseDistribution],
+                    encoding: Encoding) -> GPModel | None:
+        """Return the GP of a transfer source's trials mapped into this space (fitted once;
+        None when fewer than 3 of its trials hold every parameter)."""
+        from hyperknob.samplers.gp._gp import condition, fit_hyperparameters
+        from hyperknob.samplers.gp._multi import standardize_and_warp
+        from hyperknob.transfer._sources import map_params
+
+        key = (source.name, len(source.trials), tuple(search_space.items()))
+        if key in self._bases:
+            return self._bases[key]
+        # At most MAX_SOURCE_TRIALS, spread over the source's ranking (its best alone would
+        # teach the model nothing of the bad regions).
+        stride = max(1, math.ceil(len(source.trials) / MAX_SOURCE_TRIALS))
+        rows: list[Mapping[str, Any]] = []
+        losses = []
+        for trial in source.trials[::stride]:
+            params = map_params(trial, search_space)
+            if len(params) == len(search_space):
+                rows.append(params)
+                losses.append(source.loss(trial))
+        model = None
+        targets = standardize_and_warp(np.array(losses)) if len(rows) >= 3 else None
+        if targets is not None:
+            xs = encoding.encode_many(rows)
+            rng = np.random.default_rng(np.random.SeedSequence(
+                [self.seed, zlib.crc32(source.name.encode())]))
+            theta = fit_hyperparameters(xs, targets, rng,
+                                        deterministic=self.deterministic_objective)
+            model = condition(theta, xs, targets)
+        self._bases[key] = model
+        return model
 
     def _candidates(self, study: StudyView) -> int:
         """Return the Sobol points to screen: fewer with three objectives, whose log EHVI

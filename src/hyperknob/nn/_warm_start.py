@@ -1,0 +1,93 @@
+"""``nn.tune(..., warm_start=[...])``: what a new data set takes from studies of others.
+
+Three things, each shown to the user: the earlier studies' best configurations are tried
+first (after moving each knob to the same position in the new data's ranges); the search
+space's priors are refitted to where their optima lay (replacing the rules of thumb); and a
+GP sampler (``gp`` / ``auto``) gets them as transfer sources, an RGPE ensemble whose weights
+follow how well each study ranks the new trials (``samplers/gp/_rgpe.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hyperknob.distributions import BaseDistribution
+from hyperknob.transfer import (
+    FittedPrior,
+    Queued,
+    Source,
+    fitted_priors,
+    load_sources,
+    queued_configurations,
+)
+
+if TYPE_CHECKING:
+    from hyperknob.nn._space import SearchSpace
+    from hyperknob.storages import BaseStorage
+    from hyperknob.study import Study
+
+#: The most hidden layers a space has (units_l0 .. units_l4 feed the ``units`` knob).
+MAX_LAYERS = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class WarmStart:
+    """What a warm start takes from earlier studies, and the space it leaves."""
+
+    sources: tuple[Source, ...]
+    queued: tuple[Queued, ...]
+    priors: dict[str, FittedPrior]
+    space: SearchSpace
+
+    def lines(self) -> list[str]:
+        """Return what to tell the user: each source, each queued trial, each prior."""
+        names = ", ".join(f"{s.name!r} ({len(s.trials)} trials"
+                          + (f" on {s.dataset}" if s.dataset else "") + ")"
+                          for s in self.sources)
+        lines = [f"Warm start from {names}."]
+        if self.queued:
+            lines.append("  First: " + "; ".join(q.describe() for q in self.queued) + ".")
+        if self.priors:
+            lines.append("  Priors: " + "; ".join(p.describe() for p in self.priors.values())
+                         + ".")
+        return lines
+
+    def record(self) -> dict[str, Any]:
+        """Return the JSON the study keeps (``user_attrs["warm_start"]``)."""
+        return {"sources": [s.name for s in self.sources],
+                "queued": [{"source": q.source, "trial": q.trial_number, "params": q.params}
+                           for q in self.queued],
+                "priors": {name: {"center": p.prior.center, "confidence": p.prior.confidence,
+                                  "trials": p.n_points, "sources": list(p.sources)}
+                           for name, p in self.priors.items()}}
+
+
+def param_distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
+    """Return the distribution of every trial parameter ``space`` suggests (``units_lK`` for
+    each layer the ``units`` knob sizes)."""
+    searched = space.searched()
+    out = {name: dist for name, dist in searched.items() if name != "units"}
+    if "units" in searched:
+        out.update({f"units_l{k}": searched["units"] for k in range(MAX_LAYERS)})
+    return out
+
+
+def warm_start(sources: Sequence[str | Study], storage: str | BaseStorage,
+               space: SearchSpace) -> WarmStart:
+    """Return the warm start the named studies of ``storage`` (or studies) give ``space``."""
+    names = [s for s in sources if isinstance(s, str)]
+    loaded = load_sources(names, storage) if names else []
+    studies = [Source.from_study(s) for s in sources if not isinstance(s, str)]
+    found = tuple(loaded + studies)
+    for source in found:
+        if not source.trials:
+            raise ValueError(f"study {source.name!r} has no COMPLETE trial to learn from")
+    queued = queued_configurations(found, param_distributions(space))
+    priors = fitted_priors(found, space.searched(),
+                           feeds={"units": [f"units_l{k}" for k in range(MAX_LAYERS)]})
+    changes = {name: dataclasses.replace(space.searched()[name],  # type: ignore[type-var]
+                                         prior=fit.prior)
+               for name, fit in priors.items()}
+    return WarmStart(found, tuple(queued), priors, space.replace(**changes))

@@ -1,0 +1,76 @@
+"""``nn.tune(..., warm_start=...)`` and ``hyperknob tune --warm-start``: what a new data set
+takes from studies of others, and that the user is told."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hyperknob
+from hyperknob import nn
+from hyperknob.cli import main
+from hyperknob.nn._warm_start import param_distributions, warm_start
+
+QUIET: dict[str, Any] = {"progress": False, "max_epochs": 10}
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('warm')}/hk.db"
+    for data in ("wine", "breast_cancer"):
+        nn.tune(data, trials=8, storage=url, log=None, strategy="none", **QUIET)
+    return url
+
+
+def test_warm_start_queues_priors_and_tells(sources: str) -> None:
+    lines: list[str] = []
+    result = nn.tune("iris", trials=6, storage=sources, warm_start="wine-mlp,breast_cancer-mlp",
+                     sampler="auto", log=lines.append, **QUIET)
+    study = result.study
+    said = "\n".join(lines)
+    assert "Warm start from 'wine-mlp' (" in said and "'breast_cancer-mlp' (" in said
+    assert "First: trial #" in said and "Priors: learning_rate ~ " in said
+    record = study.user_attrs["warm_start"]
+    assert record["sources"] == ["wine-mlp", "breast_cancer-mlp"]
+    queued = [t for t in study.trials if str(t.user_attrs.get("source", "")).startswith(
+        "warm start")]
+    assert len(queued) == len(record["queued"]) >= 2
+    assert queued[0].number == 0  # tried first, before the rules of thumb
+    assert queued[0].user_attrs["source"] == (
+        f"warm start: trial #{record['queued'][0]['trial']} of "
+        f"{record['queued'][0]['source']!r}")
+    prior = record["priors"]["learning_rate"]
+    assert 1e-4 <= prior["center"] <= 1e-1 and 0.2 <= prior["confidence"] <= 0.7
+    assert prior["sources"] == ["wine-mlp", "breast_cancer-mlp"]
+
+
+def test_the_space_takes_the_fitted_priors(sources: str) -> None:
+    space = nn.default_space(4, 100)
+    warm = warm_start(["wine-mlp"], sources, space)
+    for name, fitted in warm.priors.items():
+        prior = warm.space.dimensions[name].prior
+        assert prior.center == fitted.prior.center  # 1.0 == 1 where an int knob keeps an int
+        assert prior.confidence == fitted.prior.confidence
+    units = warm.space.dimensions["units"]
+    assert units.low <= units.prior.center <= units.high  # moved into iris's range
+    assert set(param_distributions(space)) >= {"units_l0", "units_l4", "learning_rate"}
+
+
+def test_unknown_or_empty_sources_are_named_before_anything_is_stored(sources: str) -> None:
+    with pytest.raises(hyperknob.StudyNotFoundError, match="no study named 'nope'"):
+        nn.tune("iris", trials=2, storage=sources, warm_start=["nope"], log=None, **QUIET)
+    assert "iris-mlp-2" not in hyperknob.get_all_study_names(sources)
+
+
+def test_cli_warm_start(sources: str, tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tune", "iris", "--trials", "4", "--study", "iris-cli", "--storage", sources,
+                 "--max-epochs", "10", "--warm-start", "wine-mlp", "--output",
+                 str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Warm start from 'wine-mlp'" in out and "Priors:" in out
+    assert main(["tune", "iris", "--trials", "2", "--study", "iris-cli2", "--storage", sources,
+                 "--warm-start", "missing-study"]) == 1
+    assert "missing-study" in capsys.readouterr().err
