@@ -1,0 +1,317 @@
+"""Transfer across data sets: ``nn.tune(..., warm_start=[...])`` against the same search without.
+
+Leave one data set out: every data set -- the eight built-in ones and four made offline
+(``GENERATED``) -- is a target once, tuned for ``--trials`` trials
+(default 25) with each method and seed; the sources are studies of the *other* data sets,
+made once by ``--part sources`` (``--source-trials`` trials each, seed 100, the defaults of
+``nn.tune``) in ``--sources`` (a SQLite file). Methods (all ``nn.tune`` with ``ensemble=1``:
+the final model's making does not touch the search):
+
+- ``none``: no transfer, the defaults (TPE + asynchronous successive halving);
+- ``none-auto``: no transfer, ``sampler="auto"`` (the GP first);
+- ``warm``: warm start from the other data sets' studies, the default sampler (their best
+  configurations first, priors fitted to their optima);
+- ``warm-auto``: the same with ``sampler="auto"`` (and the GP's RGPE ensemble of them);
+- ``mislead`` / ``mislead-auto``: warm start from one deliberately misleading study: the
+  target's own source study with its ranking reversed (its "best" trials are its worst).
+
+Scores, per (target, seed): ``final`` = the best validation score of ``none`` after all its
+trials; *trials to reach* = the first trial after which a method's best validation score is
+at least ``final`` (">T" when never within the budget: counted as T + 1, a lower bound of its
+true cost); the same in epochs trained. Speed-up = ``none``'s trials to reach / the method's.
+Goal: a median speed-up (over seeds) of at least 2 on most targets for the transfer
+default; a misleading source costs at most 1.2x ``none``'s trials (median over seeds).
+
+BLAS and OpenMP run one thread. Every trial's state, value and epochs are kept, so the tables
+are recomputed from the JSON (``--merge``).
+
+Examples::
+
+    python benchmarks/transfer.py --part sources --sources /tmp/transfer-sources.db
+    python benchmarks/transfer.py --sources /tmp/transfer-sources.db \\
+        --out benchmarks/results/transfer.json
+    python benchmarks/transfer.py --sources /tmp/transfer-sources.db --targets iris wine \\
+        --methods none warm --seeds 0 --out /tmp/transfer-smoke.json
+    python benchmarks/transfer.py --merge benchmarks/results/transfer-*.json \\
+        --out benchmarks/results/transfer-merged.json
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import shlex  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+BUILTIN = ("digits", "iris", "wine", "breast_cancer", "diabetes", "moons", "circles",
+           "classification")
+#: Small data made offline (``make_data``): related classification tasks of scikit-learn's
+#: ``make_classification`` (1,500 rows; features, informative ones, classes, separation and
+#: label noise differ), written as CSV files with the target column ``y``.
+GENERATED = {
+    "gen-a": {"n_features": 20, "n_informative": 8, "n_classes": 3, "class_sep": 0.8,
+              "flip_y": 0.05, "random_state": 11},
+    "gen-b": {"n_features": 30, "n_informative": 12, "n_classes": 4, "class_sep": 0.7,
+              "flip_y": 0.05, "random_state": 12},
+    "gen-c": {"n_features": 12, "n_informative": 6, "n_classes": 2, "class_sep": 0.5,
+              "flip_y": 0.1, "random_state": 13},
+    "gen-d": {"n_features": 40, "n_informative": 10, "n_classes": 5, "class_sep": 1.0,
+              "flip_y": 0.02, "random_state": 14},
+}
+DATASETS = (*BUILTIN, *GENERATED)
+METHODS = ("none", "none-auto", "warm", "warm-auto", "mislead", "mislead-auto")
+SOURCE_SEED = 100
+
+
+def make_data(folder: str) -> None:
+    """Write the generated data sets as CSV files in ``folder`` (kept if already there)."""
+    import numpy as np
+    from sklearn.datasets import make_classification
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for name, options in GENERATED.items():
+        path = Path(folder) / f"{name}.csv"
+        if path.exists():
+            continue
+        x, y = make_classification(n_samples=1500, n_redundant=2, **options)
+        header = ",".join([*(f"x{i}" for i in range(x.shape[1])), "y"])
+        np.savetxt(path, np.column_stack([x, y]), delimiter=",", header=header, comments="",
+                   fmt=[*(["%.6g"] * x.shape[1]), "%d"])
+
+
+def data_arg(dataset: str, folder: str) -> tuple[str, str | None]:
+    """Return what ``nn.tune`` takes for a data set: a built-in name, or a CSV and its
+    target column."""
+    if dataset in GENERATED:
+        return str(Path(folder) / f"{dataset}.csv"), "y"
+    return dataset, None
+
+
+def source_name(dataset: str) -> str:
+    return f"{dataset}-source"
+
+
+def misleading_name(dataset: str) -> str:
+    return f"{dataset}-misleading"
+
+
+def make_sources(path: str, trials: int, datasets: list[str], folder: str) -> None:
+    """Tune each data set once (its source study) and store a reversed copy of it (its
+    misleading study: the same trials, the ranking turned upside down)."""
+    import hyperknob
+    from hyperknob import nn
+
+    url = f"sqlite:///{path}"
+    existing = set(hyperknob.get_all_study_names(url)) if Path(path).exists() else set()
+    for dataset in datasets:
+        if source_name(dataset) not in existing:
+            started = time.perf_counter()
+            data, target = data_arg(dataset, folder)
+            nn.tune(data, target=target, trials=trials, seed=SOURCE_SEED, storage=url,
+                    study_name=source_name(dataset), ensemble=1, log=None, progress=False)
+            print(f"source {dataset}: {time.perf_counter() - started:.0f} s", flush=True)
+        if misleading_name(dataset) not in existing:
+            source = hyperknob.load_study(study_name=source_name(dataset), storage=url)
+            flipped = "minimize" if source.direction.name == "MAXIMIZE" else "maximize"
+            copy = hyperknob.create_study(study_name=misleading_name(dataset), storage=url,
+                                          direction=flipped)
+            copy.set_user_attr("dataset", source.user_attrs.get("dataset"))
+            copy.add_trials([t for t in source.trials if t.state.is_finished()])
+
+
+def run(target: str, method: str, seed: int, trials: int, sources_path: str,
+        folder: str) -> dict[str, Any]:
+    """Tune ``target`` with ``method``; return every trial's state, value and epochs."""
+    import hyperknob
+    from hyperknob import nn
+
+    url = f"sqlite:///{sources_path}"
+    warm: list[Any] | None = None
+    if method.startswith("warm"):
+        warm = [hyperknob.load_study(study_name=source_name(d), storage=url)
+                for d in DATASETS if d != target]
+    elif method.startswith("mislead"):
+        warm = [hyperknob.load_study(study_name=misleading_name(target), storage=url)]
+    started = time.perf_counter()
+    data, column = data_arg(target, folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = nn.tune(data, target=column, trials=trials, seed=seed, ensemble=1, log=None,
+                         progress=False, warm_start=warm,
+                         sampler="auto" if method.endswith("auto") else None)
+    rows = []
+    for trial in result.study.trials:
+        record = nn.read_record(trial)
+        rows.append({"number": trial.number, "state": trial.state.name,
+                     "value": trial.values[0] if trial.values else None,
+                     "epochs": record.epochs_run if record is not None else 0,
+                     "source": trial.user_attrs.get("source")})
+    return {"target": target, "method": method, "seed": seed, "trials": rows,
+            "direction": result.direction, "seconds": time.perf_counter() - started,
+            "test": result.test}
+
+
+# -- scoring ------------------------------------------------------------------------------------
+def best_curve(run: dict[str, Any]) -> list[float]:
+    """Return the best validation score (signed: higher is better) after each trial."""
+    sign = 1.0 if run["direction"] == "maximize" else -1.0
+    best, out = -math.inf, []
+    for row in run["trials"]:
+        if row["state"] == "COMPLETE" and row["value"] is not None:
+            best = max(best, sign * row["value"])
+        out.append(best)
+    return out
+
+
+def to_reach(run: dict[str, Any], goal: float) -> tuple[int, int]:
+    """Return the trials and the epochs after which the run first scored ``goal`` (signed),
+    or (T + 1, all epochs + 1) when it never did."""
+    curve, epochs = best_curve(run), 0
+    for index, (score, row) in enumerate(zip(curve, run["trials"], strict=True)):
+        epochs += row["epochs"] or 0
+        if score >= goal - 1e-12:
+            return index + 1, epochs
+    return len(curve) + 1, epochs + 1
+
+
+def score_table(runs: list[dict[str, Any]], trials: int) -> str:
+    by_key = {(r["target"], r["method"], r["seed"]): r for r in runs}
+    targets = [t for t in DATASETS if any(r["target"] == t for r in runs)]
+    methods = [m for m in METHODS if any(r["method"] == m for r in runs)]
+    lines = [f"### Trials to reach the no-transfer run's final validation score "
+             f"(median over seeds; >{trials}: never within {trials}), and the speed-up",
+             "", "| target | " + " | ".join(methods) + " |",
+             "|---|" + "---:|" * len(methods)]
+    speedups: dict[str, list[float]] = {m: [] for m in methods}
+    for target in targets:
+        cells = []
+        for method in methods:
+            counts, ratios = [], []
+            for seed in sorted({r["seed"] for r in runs if r["target"] == target}):
+                base, own = by_key.get((target, "none", seed)), by_key.get(
+                    (target, method, seed))
+                if base is None or own is None:
+                    continue
+                goal = best_curve(base)[-1]
+                reach = to_reach(own, goal)[0]
+                counts.append(reach)
+                ratios.append(to_reach(base, goal)[0] / reach)
+            if not counts:
+                cells.append("-")
+                continue
+            median = statistics.median(counts)
+            ratio = statistics.median(ratios)
+            speedups[method].append(ratio)
+            shown = f">{trials}" if median > trials else f"{median:g}"
+            cells.append(f"{shown} ({ratio:.2f}x, {len(counts)})")
+        lines.append(f"| {target} | " + " | ".join(cells) + " |")
+    lines += ["", "Targets with a median speed-up of at least 2x / at most 1/1.2 (slower by "
+              "more than 1.2x):", ""]
+    for method in methods:
+        ups = speedups[method]
+        lines.append(f"- {method}: {sum(u >= 2.0 for u in ups)} of {len(ups)} at >= 2x; "
+                     f"{sum(u < 1 / 1.2 for u in ups)} slower than 1.2x; geometric mean "
+                     f"{math.exp(statistics.fmean(math.log(u) for u in ups)):.2f}x"
+                     if ups else f"- {method}: no runs")
+    lines += ["", "### Best validation score at 10 and at the last trial (signed: higher is "
+              "better; mean over seeds)", "",
+              "| target | " + " | ".join(f"{m} @10 | {m} @{trials}" for m in methods) + " |",
+              "|---|" + "---:|" * (2 * len(methods))]
+    for target in targets:
+        cells = []
+        for method in methods:
+            curves = [best_curve(r) for r in runs if r["target"] == target
+                      and r["method"] == method]
+            for at in (10, trials):
+                values = [c[min(at, len(c)) - 1] for c in curves if c]
+                cells.append(f"{statistics.fmean(values):.4f}" if values else "-")
+        lines.append(f"| {target} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# -- running ------------------------------------------------------------------------------------
+def meta(argv: list[str]) -> dict[str, Any]:
+    import hashlib
+    import importlib.metadata as md
+
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted((root / "src" / "hyperknob").rglob("*.py")):
+        digest.update(path.read_bytes())
+    return {"command": shlex.join(["python", "benchmarks/transfer.py", *argv]),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "python": platform.python_version(), "cpus": os.cpu_count(),
+            "torch": md.version("torch"), "source_sha256": digest.hexdigest()[:16]}
+
+
+def save(path: Path, data: dict[str, Any], trials: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+    path.with_suffix(".txt").write_text(score_table(data["runs"], trials) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", choices=("runs", "sources"), default="runs")
+    parser.add_argument("--sources", default="/tmp/transfer-sources.db")
+    parser.add_argument("--data", default="/tmp/transfer-data",
+                        help="folder of the generated CSV data sets (made when missing)")
+    parser.add_argument("--source-trials", type=int, default=40)
+    parser.add_argument("--targets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--trials", type=int, default=25)
+    parser.add_argument("--out", default="benchmarks/results/transfer.json")
+    parser.add_argument("--merge", nargs="+", default=None)
+    args = parser.parse_args(argv)
+    make_data(args.data)
+    if args.part == "sources":
+        make_sources(args.sources, args.source_trials, list(DATASETS), args.data)
+        return 0
+    out = Path(args.out)
+    if args.merge:
+        runs: dict[tuple[str, str, int], Any] = {}
+        for name in args.merge:
+            if Path(name).resolve() == out.resolve():
+                continue
+            for r in json.loads(Path(name).read_text())["runs"]:
+                runs[(r["target"], r["method"], r["seed"])] = r
+        save(out, {"meta": meta(argv), "runs": list(runs.values())}, args.trials)
+        print(out.with_suffix(".txt").read_text())
+        return 0
+    data = json.loads(out.read_text()) if out.exists() else {"runs": []}
+    data["meta"] = meta(argv)
+    done = {(r["target"], r["method"], r["seed"]) for r in data["runs"]}
+    for seed in args.seeds:
+        for target in args.targets:
+            for method in args.methods:
+                if (target, method, seed) in done:
+                    continue
+                result = run(target, method, seed, args.trials, args.sources, args.data)
+                data["runs"].append(result)
+                save(out, data, args.trials)
+                best = best_curve(result)[-1]
+                print(f"{target:15s} {method:13s} seed={seed} best={best:.4f} "
+                      f"{result['seconds']:.0f}s", flush=True)
+    print(out.with_suffix(".txt").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
