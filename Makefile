@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# The CPU build of PyTorch is pinned here only (pyproject declares torch>=2.2 for users).
+# The CPU build of PyTorch is pinned here only (pyproject declares torch>=2.2 for users). It is
+# repeated on the line that installs the extras, so that nothing they bring (Lightning,
+# transformers, accelerate) can swap it for a newer, multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
 
 .PHONY: demo test lint clean
@@ -13,12 +15,12 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q $(TORCH_PIN)
-	$(BIN)/python -m pip install -q -e '.[nn,viz]'
+	$(BIN)/python -m pip install -q $(TORCH_PIN) -e '.[nn,viz]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q $(TORCH_PIN)
-	$(BIN)/python -m pip install -q -e '.[dev,nn,viz]'
+	$(BIN)/python -m pip install -q $(TORCH_PIN) -e '.[dev,nn,viz]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

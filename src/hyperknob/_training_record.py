@@ -49,12 +49,14 @@ class TrainingRecord:
     ``knob_names`` says which of the trial's parameters (or ``config`` keys) plays each knob
     the diagnosis knows, for a model hyperknob did not build: ``{"learning_rate": "lr"}``
     makes the advice about a user's ``lr``. The MLP trainer leaves it None: its knobs carry
-    the diagnosis' own names.
+    the diagnosis' own names. ``initial_loss`` is the loss of the untrained model, where
+    training started: the diagnosis measures the curves against it when it is known.
     """
 
     curves: Mapping[str, Curve]
     config: Mapping[str, Any] | None = None
     knob_names: Mapping[str, str] | None = None
+    initial_loss: float | None = None
     stop_reason: StopReason | None = None
     stop_detail: str | None = None
     n_parameters: int | None = None
@@ -100,7 +102,7 @@ def store_record(trial: _Writable, record: TrainingRecord) -> None:
         attrs["knob_names"] = dict(record.knob_names)
     attrs["epochs_run"] = record.epochs_run
     for name in ("n_parameters", "best_epoch", "stop_detail", "train_rows", "device",
-                 "seconds"):
+                 "seconds", "initial_loss"):
         value = getattr(record, name)
         if value is not None:
             attrs[name] = value
@@ -135,7 +137,8 @@ def read_record(trial: FrozenTrial) -> TrainingRecord | None:
         n_parameters=_typed(attrs.get("n_parameters"), int),
         best_epoch=_typed(attrs.get("best_epoch"), int),
         train_rows=_typed(attrs.get("train_rows"), int),
-        device=_typed(attrs.get("device"), str), seconds=_seconds(attrs.get("seconds")))
+        device=_typed(attrs.get("device"), str), seconds=_seconds(attrs.get("seconds")),
+        initial_loss=_positive(attrs.get("initial_loss")))
 
 
 def _finite(value: float | None) -> float | None:
@@ -157,3 +160,8 @@ def _typed(value: Any, kind: type) -> Any:
 def _seconds(value: Any) -> float | None:
     number = _number(value)
     return None if number is None or number < 0 else number
+
+
+def _positive(value: Any) -> float | None:
+    number = _number(value)
+    return None if number is None or number <= 0 else number

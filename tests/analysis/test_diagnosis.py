@@ -423,6 +423,41 @@ def test_an_oscillating_trial_gets_a_batch_floor_when_the_learning_rate_is_not_t
                         "oscillated: keep batch_size at 32 or above.")
 
 
+def test_a_cap_reads_apart_from_the_run_that_diverged_just_above_it() -> None:
+    zigzag = ([1.0, 0.5, 0.8, 0.4, 0.7, 0.35, 0.6, 0.3, 0.55, 0.3],
+              [0.9, 0.6, 0.9, 0.5, 0.8, 0.45, 0.8, 0.4, 0.7, 0.4])
+    trials = [make_trial(0, *zigzag, learning_rate=1.32129),
+              *(make_trial(i, *HEALTHY, learning_rate=lr)
+                for i, lr in enumerate((0.01, 0.1, 1.32126), start=1))]
+    d = diagnose_trial(trials[0], trials)
+    assert d is not None and d.advice.startswith("learning_rate 1.32129 oscillated; every "
+                                                 "trial with optimizer adam and "
+                                                 "learning_rate <= 1.32126 trained smoothly")
+
+
+def test_a_users_knob_names_are_the_ones_the_advice_speaks_of() -> None:
+    """A record that names its knobs (hyperknob.integration writes one) gets advice by those
+    names, the generic step with the value."""
+    diverged = FrozenTrial(number=0, trial_id=0, state=TrialState.PRUNED,
+                           params={"step_size": 0.5, "bs": 16},
+                           user_attrs={"curves": {"train_loss": [1.0, 1e9]},
+                                       "stop_reason": "diverged",
+                                       "knob_names": {"learning_rate": "step_size",
+                                                      "batch_size": "bs"}})
+    d = diagnose_trial(diverged)
+    assert d is not None and d.pathology is Pathology.DIVERGED
+    assert d.advice.startswith("Lower the learning rate (by 10x to start: step_size from 0.5 "
+                               "to 0.05)")
+    # their records' config says learning_rate 0.01; the named knob, step_size, wins
+    healthy = [make_trial(i, *HEALTHY).replace(params={"step_size": lr}) for i, lr in
+               enumerate((0.01, 0.02, 0.05), start=1)]
+    healthy = [t.replace(user_attrs={**t.user_attrs, "knob_names": {"learning_rate": "step_size"}})
+               for t in healthy]
+    d = diagnose_trial(diverged, [diverged, *healthy])
+    assert d is not None and d.advice.startswith(
+        "step_size 0.5 diverged; every trial with step_size <= 0.05 trained smoothly (3 of 3)")
+
+
 def test_too_few_comparable_trials_fall_back_to_generic_advice() -> None:
     lone = make_trial(0, *OVERFIT)
     d = diagnose_trial(lone, [lone, make_trial(1, *HEALTHY)])

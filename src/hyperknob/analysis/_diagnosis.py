@@ -204,8 +204,10 @@ def _base(trial: FrozenTrial, chance_loss: float | None,
     higher = (not _metric_is_rmse(val, metric) if metric_higher_is_better is None
               else metric_higher_is_better)
     reason = None if record.stop_reason is None else record.stop_reason.value
+    # The untrained model's loss, when the record has it, is where this run started.
+    start = chance_loss if chance_loss is not None else record.initial_loss
     return diagnose_curves(train, val, metric, stop_reason=reason,
-                           metric_higher_is_better=higher, chance_loss=chance_loss)
+                           metric_higher_is_better=higher, chance_loss=start)
 
 
 def _facts(trial: FrozenTrial, diagnosis: Diagnosis) -> TrialFacts:
@@ -230,7 +232,9 @@ def diagnose_trial(
     The advice is drawn from ``trials`` (the study's trials; the trial itself may be among
     them) when enough of them are comparable, e.g. for a diverged trial the largest learning
     rate below which every trial converged. ``metric_higher_is_better`` is inferred from the
-    curves when None (the trainer's RMSE is sqrt(MSE) times the target's scale).
+    curves when None (the trainer's RMSE is sqrt(MSE) times the target's scale). Without
+    ``chance_loss`` a trial is measured against the untrained model's loss its record keeps
+    (``initial_loss``), else against its first epoch's training loss.
 
     Returns:
         The diagnosis, or None for a trial without curves (no training record, or one that

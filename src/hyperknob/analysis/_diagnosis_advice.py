@@ -196,10 +196,25 @@ def _cap_rule(this: TrialFacts, others: Sequence[TrialFacts], name: str,
     verb = "diverged" if this.pathology is Pathology.DIVERGED else "oscillated"
     action = "cap" if safer == "lower" else "keep"
     say = this.label(name)
-    return (f"{say} {_g(mine)} {verb}; every trial with {scope}{say} {op} {_g(limit)} trained "
+    # as many digits as tell the cap from the nearest bad value (1.318 vs 1.324, not 1.32)
+    mine_text, limit_text = _apart(mine, limit, sign * bad_edge)
+    return (f"{say} {mine_text} {verb}; every trial with {scope}{say} {op} {limit_text} trained "
             f"smoothly ({len(good)} of {len(good)}), beyond it {n_bad} of {len(beyond)} "
-            f"diverged or oscillated: {action} {say} at {_g(limit)}"
+            f"diverged or oscillated: {action} {say} at {limit_text}"
             + (" or below." if safer == "lower" else " or above."))
+
+
+def _apart(mine: float, limit: float, edge: float) -> tuple[str, str]:
+    """Return ``mine`` and ``limit`` with 3 significant digits, or as many more as each takes
+    to read apart: ``limit`` from ``mine`` and from the bad ``edge`` beyond it."""
+    def text(value: float, *others: float) -> str:
+        for digits in range(3, 10):
+            shown = f"{value:.{digits}g}"
+            if all(f"{other:.{digits}g}" != shown for other in others if other != value):
+                break
+        return shown
+
+    return text(mine, limit), text(limit, mine, edge)
 
 
 def _choice_rule(this: TrialFacts, others: Sequence[TrialFacts], name: str) -> str | None:
