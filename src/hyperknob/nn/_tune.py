@@ -274,6 +274,10 @@ def tune(
         resolve_device(device)  # fail now, not in the first trial
     stem = dataset.name if isinstance(data, Dataset) else Path(data).name.split(".")[0]
     name = study_name or f"{stem or 'data'}-mlp"
+    names = _objective_names(objectives)
+    # Every option is checked before the storage is opened (a new SQLite file is made then).
+    checked = NeuralNetworkObjective(dataset, space, objectives=names, max_params=max_params)
+    search_plan(sampler, strategy, space, seed, multi_objective=len(checked.objectives) > 1)
     if storage is None:
         from hyperknob.storages import InMemoryStorage
 
@@ -283,15 +287,15 @@ def tune(
 
         storage = get_storage(storage)
     warm = None
-    names = _warm_names(warm_start)
-    if names:
+    earlier = _warm_names(warm_start)
+    if earlier:
         from hyperknob.nn._warm_start import warm_start as make_warm_start
 
-        warm = make_warm_start(names, storage, space)
+        warm = make_warm_start(earlier, storage, space)
         space = warm.space
     job = NeuralNetworkObjective(dataset, space, seed=seed, device=device,
-                                 log_every=log_every, log=say,
-                                 objectives=_objective_names(objectives), max_params=max_params)
+                                 log_every=log_every, log=say, objectives=names,
+                                 max_params=max_params)
     made, pruner, how = search_plan(
         sampler, strategy, space, seed, multi_objective=len(job.objectives) > 1,
         constraints_func=job.constraints if max_params is not None else None,
