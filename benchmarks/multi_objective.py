@@ -80,10 +80,12 @@ from _mo_problems import NN_PROBLEM, PROBLEMS, Problem, make_problem, to_losses 
 
 ROOT = Path(__file__).resolve().parent.parent
 OPTUNA_METHODS = ("optuna-nsga2", "optuna-tpe", "optuna-gp", "optuna-random")
-HK_METHODS = ("hk-default", "hk-nsga2", "hk-tpe", "hk-gp", "hk-random")
+HK_METHODS = ("hk-default", "hk-nsga2", "hk-tpe", "hk-gp", "hk-random", "hk-tpe-univariate")
 METHODS = (*OPTUNA_METHODS, *HK_METHODS)
 #: What the goal lines compare hyperknob with: NSGA-II and MOTPE.
 ANCHOR_METHODS = ("optuna-nsga2", "optuna-tpe")
+#: Options of a hyperknob sampler's variant (``hk-tpe-univariate``): experiments, not defaults.
+VARIANTS: dict[str, dict[str, Any]] = {"univariate": {"multivariate": False}}
 _SAMPLER_CLASSES = {"nsga2": "NSGAIISampler", "tpe": "TPESampler", "gp": "GPSampler",
                     "random": "RandomSampler"}
 BUDGETS = (25, 50, 100)
@@ -137,10 +139,13 @@ def create_study(method: str, directions: Sequence[Any], seed: int) -> Any:
     try:
         if kind == "default":
             return hyperknob.create_study(directions=list(directions), seed=seed)
+        kind, _, variant = kind.partition("-")
         cls = getattr(hyperknob.samplers, _SAMPLER_CLASSES[kind], None)
         if cls is None:
             raise MethodUnavailableError(f"hyperknob.samplers has no {_SAMPLER_CLASSES[kind]}")
-        return hyperknob.create_study(directions=list(directions), sampler=cls(seed=seed))
+        options = VARIANTS.get(variant, {})
+        return hyperknob.create_study(directions=list(directions),
+                                      sampler=cls(seed=seed, **options))
     except (TypeError, NotImplementedError) as error:  # e.g. no directions= keyword yet
         raise MethodUnavailableError(f"{type(error).__name__}: {error}") from error
 

@@ -132,6 +132,30 @@ class _GroupMemo:
     below: _parzen.ParzenEstimator | None = None
 
 
+def _good_weights(obs: Observations, good: np.ndarray) -> np.ndarray:
+    """Return the weights of the good observations in ``l(x)``: equal with one objective;
+    with several, each one's share of the good set's hypervolume (its exclusive contribution,
+    floored so that none is ignored), as MOTPE weights them [O22] -- the ends of the front,
+    which extend it, count more than points crowded in its middle."""
+    n = int(good.sum())
+    if obs.losses is None or n < 2:
+        return np.ones(n)
+    from hyperknob._pareto import hypervolume_contributions
+
+    points = obs.losses[good]
+    if not np.all(np.isfinite(points)):
+        return np.ones(n)
+    low, high = points.min(axis=0), points.max(axis=0)
+    reference = high + 0.1 * np.maximum(high - low, 1e-12)
+    contributions = hypervolume_contributions(points, reference)
+    total = float(contributions.sum())
+    if not total > 0.0:
+        return np.ones(n)
+    shares = contributions / total
+    weights: np.ndarray = np.maximum(shares, 0.1 / n) * n  # mean about 1, none below 0.1
+    return weights
+
+
 def best_by_pareto(losses: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
     """Return the ``k`` best of ``rows`` (indices into ``losses``, (n, m), lower is better):
     whole non-dominated fronts in rank order, the front that does not fit cut by greedy
@@ -343,7 +367,7 @@ class TPESampler(BaseSampler):
         below_key = obs.number[good].tobytes()
         below = memo.below if memo.below_key == below_key else None
         if below is None:
-            below = _parzen.fit(obs.values[good], np.ones(int(good.sum())), parzen_space,
+            below = _parzen.fit(obs.values[good], _good_weights(obs, good), parzen_space,
                                 prior_center=None if priors is None else priors[0],
                                 prior_confidence=None if priors is None else priors[1],
                                 cache=memo.cache, keys=obs.number[good], **fit_args)
