@@ -40,6 +40,11 @@ DEFAULT_MULTI_WHY = ("for several objectives: the highest hypervolume at 100 tri
                      "objective alone; see BENCHMARKS.md")
 
 
+#: TPE's start-up trials in a warm start (``make_sampler``), where the queued configurations
+#: of the earlier studies are the start-up.
+WARM_STARTUP_TRIALS = 3
+
+
 def first_rung(space: SearchSpace) -> int:
     """Return the epochs before a pruner first judges a trial: a third of the shortest
     training the space allows (one epoch says little about a slow-starting learning rate)."""
@@ -69,6 +74,11 @@ def make_sampler(name: str, seed: int | None,
         kwargs["constraints_func"] = constraints_func
     if transfer and name in ("gp", "auto"):
         kwargs["transfer"] = tuple(transfer)
+    if transfer and name == "tpe":
+        # The earlier studies' best configurations run first and the priors say where to
+        # look: TPE models from the start instead of spending ten trials on Sobol points
+        # that ignore the priors.
+        kwargs["n_startup_trials"] = WARM_STARTUP_TRIALS
     sampler: BaseSampler = classes[name](**kwargs)
     return sampler
 
