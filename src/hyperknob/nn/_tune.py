@@ -291,7 +291,7 @@ def tune(
     if earlier:
         from hyperknob.nn._warm_start import warm_start as make_warm_start
 
-        warm = make_warm_start(earlier, storage, space, dataset.summary())
+        warm = make_warm_start(earlier, storage, space)
         space = warm.space
     job = NeuralNetworkObjective(dataset, space, seed=seed, device=device,
                                  log_every=log_every, log=say, objectives=names,

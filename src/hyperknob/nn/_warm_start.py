@@ -10,8 +10,7 @@ follow how well each study ranks the new trials (``samplers/gp/_rgpe.py``).
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyperknob.distributions import BaseDistribution
@@ -41,15 +40,11 @@ class WarmStart:
     queued: tuple[Queued, ...]
     priors: dict[str, FittedPrior]
     space: SearchSpace
-    #: Each source's weight in the priors (by how alike its data is), most alike first.
-    weights: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """Return what to tell the user: each source, each queued trial, each prior."""
         names = ", ".join(f"{s.name!r} ({len(s.trials)} trials"
-                          + (f" on {s.dataset}" if s.dataset else "")
-                          + (f", weight {self.weights[s.name]:.2f}" if s.name in self.weights
-                             else "") + ")"
+                          + (f" on {s.dataset}" if s.dataset else "") + ")"
                           for s in self.sources)
         lines = [f"Warm start from {names}."]
         if self.queued:
@@ -61,7 +56,7 @@ class WarmStart:
 
     def record(self) -> dict[str, Any]:
         """Return the JSON the study keeps (``user_attrs["warm_start"]``)."""
-        return {"sources": [s.name for s in self.sources], "weights": dict(self.weights),
+        return {"sources": [s.name for s in self.sources],
                 "queued": [{"source": q.source, "trial": q.trial_number, "params": q.params}
                            for q in self.queued],
                 "priors": {name: {"center": p.prior.center, "confidence": p.prior.confidence,
@@ -79,29 +74,9 @@ def param_distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
     return out
 
 
-def distance(source: Source, data: Mapping[str, Any] | None) -> float:
-    """Return how unlike a source's data set is the target's, by their summaries: the sum of
-    the differences of log features, log training rows and log(1 + classes), plus 2 when
-    the tasks differ (meta-features as in Feurer et al., AAAI 2015); 0 when unknown."""
-    summary = source.summary
-    if summary is None or data is None:
-        return 0.0
-    total = 0.0
-    for key in ("n_features", "n_train", "n_classes"):
-        a, b = summary.get(key) or 0, data.get(key) or 0
-        total += abs(math.log1p(float(a)) - math.log1p(float(b)))
-    if summary.get("task") != data.get("task"):
-        total += 2.0
-    return total
-
-
 def warm_start(sources: Sequence[str | Study], storage: str | BaseStorage,
-               space: SearchSpace, data: Mapping[str, Any] | None = None) -> WarmStart:
-    """Return the warm start the named studies of ``storage`` (or studies) give ``space``.
-
-    With the target's data summary ``data``, the sources most alike come first (their best
-    configurations are queued first) and weigh more in the priors (``exp(-distance)``).
-    """
+               space: SearchSpace) -> WarmStart:
+    """Return the warm start the named studies of ``storage`` (or studies) give ``space``."""
     names = [s for s in sources if isinstance(s, str)]
     loaded = load_sources(names, storage) if names else []
     studies = [Source.from_study(s) for s in sources if not isinstance(s, str)]
@@ -109,14 +84,10 @@ def warm_start(sources: Sequence[str | Study], storage: str | BaseStorage,
     for source in found:
         if not source.trials:
             raise ValueError(f"study {source.name!r} has no COMPLETE trial to learn from")
-    gaps = {source.name: distance(source, data) for source in found}
-    ordered = sorted(found, key=lambda source: gaps[source.name])
-    queued = queued_configurations(ordered, param_distributions(space))
-    priors = fitted_priors(ordered, space.searched(),
-                           feeds={"units": [f"units_l{k}" for k in range(MAX_LAYERS)]},
-                           weights={name: math.exp(-gap) for name, gap in gaps.items()})
+    queued = queued_configurations(found, param_distributions(space))
+    priors = fitted_priors(found, space.searched(),
+                           feeds={"units": [f"units_l{k}" for k in range(MAX_LAYERS)]})
     changes = {name: dataclasses.replace(space.searched()[name],  # type: ignore[type-var]
                                          prior=fit.prior)
                for name, fit in priors.items()}
-    weights = {source.name: round(math.exp(-gaps[source.name]), 3) for source in ordered}
-    return WarmStart(tuple(ordered), tuple(queued), priors, space.replace(**changes), weights)
+    return WarmStart(found, tuple(queued), priors, space.replace(**changes))

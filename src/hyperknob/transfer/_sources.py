@@ -40,15 +40,12 @@ class Source:
         direction: Whether it minimized or maximized (its first objective).
         trials: Its COMPLETE trials with a finite (first) value, best first (ties: number).
         dataset: What the study was tuned on (``user_attrs["dataset"]["name"]``), if known.
-        summary: The data's summary the study keeps (``user_attrs["dataset"]``: task,
-            features, rows, classes), if any: for telling similar data sets apart.
     """
 
     name: str
     direction: StudyDirection
     trials: tuple[FrozenTrial, ...]
     dataset: str | None = None
-    summary: Mapping[str, Any] | None = None
 
     @classmethod
     def from_study(cls, study: Study) -> Source:
@@ -59,10 +56,9 @@ class Source:
                 if t.values is not None and math.isfinite(t.values[0])]
         done.sort(key=lambda t: (sign * t.values[0], t.number))  # type: ignore[index]
         dataset = study.user_attrs.get("dataset")
-        summary = dataset if isinstance(dataset, dict) else None
-        name = summary.get("name") if summary is not None else None
+        name = dataset.get("name") if isinstance(dataset, dict) else None
         return cls(name=study.study_name, direction=direction, trials=tuple(done),
-                   dataset=str(name) if name is not None else None, summary=summary)
+                   dataset=str(name) if name is not None else None)
 
     def loss(self, trial: FrozenTrial) -> float:
         """Return a trial's (first) value signed so that lower is better."""

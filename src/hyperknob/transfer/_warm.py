@@ -147,15 +147,13 @@ def _categorical_prior(points: list[tuple[Any, float]], dist: CategoricalDistrib
 def fitted_priors(sources: Sequence[Source], targets: Mapping[str, BaseDistribution], *,
                   feeds: Mapping[str, Sequence[str]] | None = None,
                   top_fraction: float = TOP_FRACTION, top_least: int = TOP_LEAST,
-                  weights: Mapping[str, float] | None = None,
                   ) -> dict[str, FittedPrior]:
     """Return a belief per target parameter, fitted to where the sources' best trials lay.
 
     ``targets``: parameter (or knob) name -> the target's distribution. ``feeds``: the source
     parameters that make a target knob, when they differ from its name (a knob ``units`` fed
     by ``units_l0``, ``units_l1``, ...: each trial contributes the mean position of those it
-    has). Every source weighs the same, whatever its number of trials, unless ``weights``
-    (source name -> weight) says otherwise (e.g. by how alike its data is).
+    has). Every source weighs the same, whatever its number of trials.
     """
     feeds = feeds or {}
     beliefs: dict[str, FittedPrior] = {}
@@ -171,8 +169,7 @@ def fitted_priors(sources: Sequence[Source], targets: Mapping[str, BaseDistribut
                     found.append(value)
             if found:
                 used.append(source.name)
-                share = (weights or {}).get(source.name, 1.0) / len(found)
-                points.extend((value, share) for value in found)
+                points.extend((value, 1.0 / len(found)) for value in found)
         if len(points) < LEAST_POINTS:
             continue
         if isinstance(dist, CategoricalDistribution):
