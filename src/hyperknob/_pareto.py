@@ -21,6 +21,8 @@ References:
     Estimator for Computationally Expensive Optimization Problems", GECCO 2020 (greedy HSSP).
     [M78] Minoux, "Accelerated Greedy Algorithms for Maximizing Submodular Set Functions",
     1978 (lazy re-evaluation of gains that can only shrink).
+    [Y19] Yang, Emmerich, Deutz and Bäck, "Efficient Computation of Expected Hypervolume
+    Improvement Using Box Decomposition Algorithms", J. Global Optim. 2019.
 """
 
 from __future__ import annotations
@@ -358,6 +360,8 @@ def select_by_hypervolume(loss: npt.ArrayLike, k: int, reference: npt.ArrayLike)
     n = len(array)
     if k >= n:
         return np.arange(n, dtype=np.int64)
+    if array.shape[1] <= 3:
+        return _select_by_boxes(array, k, ref)
     # Heap of (-gain bound, index, size of the subset when the bound was computed).
     heap = [(-_box(point, ref), i, 0) for i, point in enumerate(array)]
     heapq.heapify(heap)
@@ -373,6 +377,62 @@ def select_by_hypervolume(loss: npt.ArrayLike, k: int, reference: npt.ArrayLike)
         heapq.heappush(heap, (-gain, i, len(chosen)))
     rest = sorted(i for _, i, _ in heap)
     return np.array(chosen + rest[:k - len(chosen)], dtype=np.int64)
+
+
+def undominated_boxes(front: npt.ArrayLike, reference: npt.ArrayLike
+                      ) -> tuple[FloatArray, FloatArray]:
+    """Return boxes ``lower``, ``upper`` (B, m) that tile the part of ``{y < reference}`` no
+    point of ``front`` (k, m) dominates: grid cells on the first m - 1 axes, cut at every
+    front coordinate, each with one interval along the last axis ([Y19] sec. 3: the points at
+    or below a cell's lower corner dominate all of it there, so its undominated part ends at
+    their smallest last coordinate). (k + 1)^(m - 1) boxes at most: meant for m <= 3. The
+    hypervolume a point ``y`` adds is ``sum_b prod_j (upper_bj - max(lower_bj, y_j))^+``.
+    """
+    ref = np.asarray(reference, dtype=np.float64)
+    m = ref.shape[0]
+    points = np.asarray(front, dtype=np.float64).reshape(-1, m)
+    points = points[np.all(points < ref, axis=1)]
+    if m == 1:  # one objective: everything below the best point (or the reference)
+        best = min(float(points.min()), float(ref[0])) if len(points) else float(ref[0])
+        return np.array([[-np.inf]]), np.array([[best]])
+    edges = [np.concatenate([[-np.inf], np.unique(points[:, j]), [ref[j]]])
+             for j in range(m - 1)]
+    grids = np.meshgrid(*[np.arange(len(e) - 1) for e in edges], indexing="ij")
+    cells = np.stack([g.ravel() for g in grids], axis=1).reshape(-1, m - 1)
+    low = np.stack([edges[j][cells[:, j]] for j in range(m - 1)], axis=1).reshape(-1, m - 1)
+    high = np.stack([edges[j][cells[:, j] + 1] for j in range(m - 1)],
+                    axis=1).reshape(-1, m - 1)
+    if len(points):
+        covers = np.all(points[None, :, : m - 1] <= low[:, None, :], axis=2)  # (C, k)
+        top = np.where(covers, points[None, :, m - 1], np.inf).min(axis=1)
+    else:
+        top = np.full(len(cells), np.inf)
+    top = np.minimum(top, ref[m - 1])
+    keep = top > -np.inf
+    lower = np.column_stack([low[keep], np.full(int(keep.sum()), -np.inf)])
+    upper = np.column_stack([high[keep], top[keep]])
+    return lower, upper
+
+
+def _select_by_boxes(array: FloatArray, k: int, ref: FloatArray) -> IntArray:
+    """Greedy hypervolume subset selection for m <= 3 objectives: every candidate's gain at
+    once, from the boxes the chosen points leave undominated (:func:`undominated_boxes`)."""
+    chosen: list[int] = []
+    remaining = np.ones(len(array), dtype=bool)
+    while len(chosen) < k:
+        lower, upper = undominated_boxes(array[chosen], ref)
+        candidates = np.flatnonzero(remaining)
+        points = array[candidates]
+        with np.errstate(invalid="ignore"):
+            sides = np.clip(upper[None] - np.maximum(lower[None], points[:, None]), 0.0, None)
+        gains = np.nan_to_num(np.prod(sides, axis=2), nan=0.0).sum(axis=1)
+        best = int(np.argmax(gains))
+        if not gains[best] > 0.0:
+            break
+        chosen.append(int(candidates[best]))
+        remaining[candidates[best]] = False
+    rest = np.flatnonzero(remaining)[: k - len(chosen)]
+    return np.array(chosen + rest.tolist(), dtype=np.int64)
 
 
 def constrained_ranks(loss: npt.ArrayLike, violation: npt.ArrayLike) -> IntArray:

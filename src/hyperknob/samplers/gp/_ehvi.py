@@ -33,6 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.special
 
+from hyperknob._pareto import undominated_boxes
 from hyperknob.samplers.gp._acquisition import VARIANCE_FLOOR, log1mexp, log_h
 from hyperknob.samplers.gp._gp import GPModel, posterior, posterior_gradient
 
@@ -42,31 +43,8 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 def box_decomposition(front: np.ndarray, reference: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Return boxes ``lower``, ``upper`` (B, m) that tile the part of ``{y < reference}``
-    no point of ``front`` (k, m) dominates ([Y19]'s grid cells, merged along the last axis).
-
-    The first m - 1 axes are cut at every front coordinate below the reference; over each
-    cell of that grid, the points at or below its lower corner dominate every point of the
-    cell there, so the cell's undominated part is one interval along the last axis, below
-    the smallest last coordinate among them. (k + 1)^(m - 1) boxes at most: meant for m <= 3.
-    """
-    m = reference.shape[0]
-    front = front[np.all(front < reference, axis=1)]
-    edges = [np.concatenate([[-np.inf], np.unique(front[:, j]), [reference[j]]])
-             for j in range(m - 1)]
-    grids = np.meshgrid(*[np.arange(len(e) - 1) for e in edges], indexing="ij")
-    cells = np.stack([g.ravel() for g in grids], axis=1)  # (C, m - 1) cell indices
-    low = np.stack([edges[j][cells[:, j]] for j in range(m - 1)], axis=1)
-    high = np.stack([edges[j][cells[:, j] + 1] for j in range(m - 1)], axis=1)
-    if len(front):
-        covers = np.all(front[None, :, : m - 1] <= low[:, None, :], axis=2)  # (C, k)
-        top = np.where(covers, front[None, :, m - 1], np.inf).min(axis=1)
-    else:
-        top = np.full(len(cells), np.inf)
-    top = np.minimum(top, reference[m - 1])
-    keep = top > -np.inf
-    lower = np.column_stack([low[keep], np.full(int(keep.sum()), -np.inf)])
-    upper = np.column_stack([high[keep], top[keep]])
-    return lower, upper
+    no point of ``front`` (k, m) dominates ([Y19]; :func:`hyperknob._pareto.undominated_boxes`)."""
+    return undominated_boxes(front, reference)
 
 
 def _log_ndtr_difference(log_a: np.ndarray, log_b: np.ndarray) -> np.ndarray:

@@ -156,11 +156,30 @@ def _good_weights(obs: Observations, good: np.ndarray) -> np.ndarray:
     return weights
 
 
+@functools.lru_cache(maxsize=64)
+def _cached_subset(front_bytes: bytes, m: int, k: int) -> tuple[int, ...]:
+    from hyperknob._pareto import select_by_hypervolume
+
+    front = np.frombuffer(front_bytes).reshape(-1, m)
+    low, high = front.min(axis=0), front.max(axis=0)
+    reference = high + 0.1 * np.maximum(high - low, 1e-12)
+    return tuple(select_by_hypervolume(front, k, reference).tolist())
+
+
+def _subset(front: np.ndarray, k: int) -> np.ndarray:
+    """Return the ``k`` rows of ``front`` (q, m) greedy hypervolume subset selection picks
+    against the front's nadir widened by a tenth of its range; remembered, as a study's last
+    front that does not fit changes seldom from one trial to the next."""
+    chosen = _cached_subset(np.ascontiguousarray(front, dtype=np.float64).tobytes(),
+                            front.shape[1], k)
+    return np.array(chosen, dtype=int)
+
+
 def best_by_pareto(losses: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
     """Return the ``k`` best of ``rows`` (indices into ``losses``, (n, m), lower is better):
     whole non-dominated fronts in rank order, the front that does not fit cut by greedy
     hypervolume subset selection against its nadir widened by a tenth of its range [O22]."""
-    from hyperknob._pareto import nondominated_ranks, select_by_hypervolume
+    from hyperknob._pareto import nondominated_ranks
 
     if k <= 0 or len(rows) == 0:
         return np.empty(0, dtype=int)
@@ -174,10 +193,7 @@ def best_by_pareto(losses: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
             chosen.append(members)
             taken += len(members)
         else:
-            front = points[members]
-            low, high = front.min(axis=0), front.max(axis=0)
-            reference = high + 0.1 * np.maximum(high - low, 1e-12)
-            chosen.append(members[select_by_hypervolume(front, k - taken, reference)])
+            chosen.append(members[_subset(points[members], k - taken)])
             taken = k
         if taken >= k:
             break
