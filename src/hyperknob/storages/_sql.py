@@ -16,7 +16,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
 from hyperknob._direction import StudyDirection
-from hyperknob.distributions import BaseDistribution, distribution_to_json, json_to_distribution
+from hyperknob.distributions import BaseDistribution, distribution_to_json
 from hyperknob.exceptions import (
     DuplicatedStudyError,
     SchemaVersionError,
@@ -35,13 +35,13 @@ from hyperknob.storages._base import (
 from hyperknob.storages._in_memory import check_json
 from hyperknob.storages._sql_engine import (
     RETRYABLE,
-    SPECIAL,
     describe,
     make_engine,
     now,
     special_value,
     translate,
 )
+from hyperknob.storages._sql_rows import load_trials, upsert
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -130,7 +130,7 @@ class SQLStorage(BaseStorage):
         """
         conn.execute(s.meta.update().where(s.meta.c.key == "schema_version")
                      .values(value=str(SCHEMA_VERSION)))
-        self._upsert(conn, s.meta, {"key": f"upgraded_from_{found}"},
+        upsert(conn, s.meta, {"key": f"upgraded_from_{found}"},
                      {"value": now().isoformat(timespec="seconds")})
 
     # -- transactions ------------------------------------------------------------------------
@@ -259,7 +259,7 @@ class SQLStorage(BaseStorage):
 
         def work(conn: Connection) -> None:
             self._study_row(conn, study_id)
-            self._upsert(conn, s.study_attrs, {"study_id": study_id, "kind": kind, "key": key},
+            upsert(conn, s.study_attrs, {"study_id": study_id, "kind": kind, "key": key},
                          {"value_json": text})
 
         self._transaction(work, write=True)
@@ -278,21 +278,6 @@ class SQLStorage(BaseStorage):
         if row is None:
             raise StudyNotFoundError(f"no study with id {study_id} in {describe(self.url)}")
         return row
-
-    def _upsert(self, conn: Connection, table: sa.Table, keys: dict[str, Any],
-                values: dict[str, Any]) -> None:
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            pg_statement = pg_insert(table).values(**keys, **values)
-            conn.execute(pg_statement.on_conflict_do_update(index_elements=list(keys),
-                                                            set_=values))
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            sqlite_statement = sqlite_insert(table).values(**keys, **values)
-            conn.execute(sqlite_statement.on_conflict_do_update(index_elements=list(keys),
-                                                                set_=values))
 
     # -- trials ----------------------------------------------------------------------------
     def create_new_trial(self, study_id: int, template: FrozenTrial | None = None) -> FrozenTrial:
@@ -409,7 +394,7 @@ class SQLStorage(BaseStorage):
 
         def work(conn: Connection) -> None:
             self._check_running(conn, trial_id)
-            self._upsert(conn, s.trial_intermediate, {"trial_id": trial_id, "step": step},
+            upsert(conn, s.trial_intermediate, {"trial_id": trial_id, "step": step},
                          {"value": stored, "special": special})
 
         self._transaction(work, write=True)
@@ -419,7 +404,7 @@ class SQLStorage(BaseStorage):
 
         def work(conn: Connection) -> None:
             self._check_running(conn, trial_id)
-            self._upsert(conn, s.trial_attrs, {"trial_id": trial_id, "kind": kind, "key": key},
+            upsert(conn, s.trial_attrs, {"trial_id": trial_id, "kind": kind, "key": key},
                          {"value_json": text})
 
         self._transaction(work, write=True)
@@ -452,7 +437,7 @@ class SQLStorage(BaseStorage):
             if checked is not None and len(checked) > 1:
                 self._insert_values(conn, trial_id, checked)
             for key, text in texts.items():
-                self._upsert(conn, s.trial_attrs,
+                upsert(conn, s.trial_attrs,
                              {"trial_id": trial_id, "kind": "system", "key": key},
                              {"value_json": text})
             return True
@@ -477,7 +462,7 @@ class SQLStorage(BaseStorage):
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         def work(conn: Connection) -> list[FrozenTrial]:
-            return self._load(conn, s.trials.c.trial_id == trial_id,
+            return load_trials(conn, s.trials.c.trial_id == trial_id,
                               lambda column: column == trial_id)
 
         found = self._transaction(work)
@@ -527,7 +512,7 @@ class SQLStorage(BaseStorage):
             several = len(self._directions(conn, study_id)) > 1
             in_window = sa.and_(s.trials.c.study_id == study_id, s.trials.c.number >= lowest)
             ids = sa.select(s.trials.c.trial_id).where(in_window)
-            return self._load(conn, in_window, lambda column: column.in_(ids),
+            return load_trials(conn, in_window, lambda column: column.in_(ids),
                               several_values=several)
 
         fresh = self._transaction(work)
@@ -548,57 +533,3 @@ class SQLStorage(BaseStorage):
         if states is None:
             return trials
         return [t for t in trials if t.state in states]
-
-    def _load(
-        self, conn: Connection, trial_filter: Any, match: Callable[[Any], Any], *,
-        several_values: bool = True,
-    ) -> list[FrozenTrial]:
-        """Return the trials ``trial_filter`` selects (``match``: the same set as a condition
-        on a trial_id column); ``several_values=False`` skips the query of objectives 1, 2, ...
-        (a one-objective study has none)."""
-        rows = conn.execute(sa.select(s.trials).where(trial_filter)
-                            .order_by(s.trials.c.number)).all()
-        if not rows:
-            return []
-        params: dict[int, dict[str, Any]] = {}
-        dists: dict[int, dict[str, BaseDistribution]] = {}
-        parsed: dict[str, BaseDistribution] = {}
-        for trial_id, name, internal, text in conn.execute(
-            sa.select(s.trial_params.c.trial_id, s.trial_params.c.name,
-                      s.trial_params.c.internal_value, s.trial_params.c.distribution_json)
-            .where(match(s.trial_params.c.trial_id))
-        ):
-            dist = parsed.get(text) or parsed.setdefault(text, json_to_distribution(text))
-            params.setdefault(trial_id, {})[name] = dist.to_external(internal)
-            dists.setdefault(trial_id, {})[name] = dist
-        inter: dict[int, dict[int, float]] = {}
-        for trial_id, step, value, special in conn.execute(
-            sa.select(s.trial_intermediate).where(match(s.trial_intermediate.c.trial_id))
-        ):
-            inter.setdefault(trial_id, {})[step] = SPECIAL[special] if special else value
-        attrs: dict[tuple[int, str], dict[str, Any]] = {}
-        for trial_id, kind, key, text in conn.execute(
-            sa.select(s.trial_attrs).where(match(s.trial_attrs.c.trial_id))
-        ):
-            attrs.setdefault((trial_id, kind), {})[key] = json.loads(text)
-        more: dict[int, list[float]] = {}
-        for trial_id, value in () if not several_values else conn.execute(
-            sa.select(s.trial_values.c.trial_id, s.trial_values.c.value)
-            .where(match(s.trial_values.c.trial_id))
-            .order_by(s.trial_values.c.trial_id, s.trial_values.c.objective)
-        ):
-            more.setdefault(trial_id, []).append(value)
-        empty: dict[Any, Any] = {}
-        return [
-            FrozenTrial.build(
-                number=row.number, trial_id=row.trial_id, state=TrialState(row.state),
-                values=None if row.value is None else (row.value, *more.get(row.trial_id, ())),
-                params=params.get(row.trial_id, empty),
-                distributions=dists.get(row.trial_id, empty),
-                user_attrs=attrs.get((row.trial_id, "user"), empty),
-                system_attrs=attrs.get((row.trial_id, "system"), empty),
-                intermediate_values=inter.get(row.trial_id, empty),
-                datetime_start=row.datetime_start, datetime_complete=row.datetime_complete,
-            )
-            for row in rows
-        ]
