@@ -60,7 +60,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import datetime  # noqa: E402
 import gc  # noqa: E402
-import hashlib  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -70,13 +69,14 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from _mo_problems import NN_PROBLEM, PROBLEMS, Problem, make_problem, to_losses  # noqa: E402
+from _results import save, source_sha256  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OPTUNA_METHODS = ("optuna-nsga2", "optuna-tpe", "optuna-gp", "optuna-random")
@@ -105,9 +105,6 @@ def meta(argv: list[str]) -> dict[str, Any]:
     """The command, versions, date and a hash of the hyperknob sources measured."""
     import importlib.metadata as md
 
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "src" / "hyperknob").rglob("*.py")):
-        digest.update(path.read_bytes())
     versions: dict[str, str | None] = {}
     for pkg in ("hyperknob", "optuna", "numpy", "scipy", "scikit-learn", "torch"):
         try:
@@ -118,7 +115,7 @@ def meta(argv: list[str]) -> dict[str, Any]:
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(), "machine": platform.machine(),
             "cpus": os.cpu_count(), "versions": versions,
-            "hyperknob_src_sha256": digest.hexdigest()[:16],
+            "hyperknob_src_sha256": source_sha256(ROOT),
             "threads": {v: os.environ[v] for v in
                         ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
 
@@ -407,15 +404,6 @@ def problem_info(problem: Problem) -> dict[str, Any]:
             "true_hv": problem.true_hv}
 
 
-def save(path: Path, data: dict[str, Any], render: Callable[[dict[str, Any]], str]) -> None:
-    """Write the JSON (atomically) and the tables next to it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, allow_nan=True))
-    tmp.replace(path)
-    path.with_suffix(".txt").write_text(render(data) + "\n")
-
-
 def run_quality(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     """Run every (problem, seed, method) not yet in ``--out``, saving after each run."""
     path = Path(args.out)
@@ -443,7 +431,7 @@ def run_quality(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                 else:
                     print(f"{name:10s} {method:13s} seed={seed} {run['status'].upper()}: "
                           f"{run['reason']}", flush=True)
-                save(path, data, report)
+                save(path, data, report(data))
     return data
 
 
@@ -464,7 +452,7 @@ def merge(paths: list[str], out: str, argv: list[str]) -> dict[str, Any]:
                 runs[key] = r
     data = {"meta": {**meta(argv), "merged_from": sources}, "problems": problems,
             "runs": list(runs.values())}
-    save(Path(out), data, report)
+    save(Path(out), data, report(data))
     return data
 
 
@@ -487,7 +475,7 @@ def run_overhead(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                       f"{sampler_ms(run, int(0.8 * n)):.2f} ms/trial (last 20 %)", flush=True)
             else:
                 print(f"{method:14s} {run['status'].upper()}: {run['reason']}", flush=True)
-            save(Path(args.out), data, overhead_report)
+            save(Path(args.out), data, overhead_report(data))
     return data
 
 

@@ -45,6 +45,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import _results as results  # noqa: E402
 from _pruning_jobs import MAX_EPOCHS, PROBLEMS, Counted, Ledger, load, make_job  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,10 +285,7 @@ def meta(argv: list[str]) -> dict[str, Any]:
 
 
 def save(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)
-    path.with_suffix(".txt").write_text(report(data) + "\n")
+    results.save(path, data, report(data))
     svg_plot(data, path.with_suffix(".svg"))
 
 

@@ -38,7 +38,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
-import hashlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
@@ -61,6 +60,7 @@ from _quality_methods import (  # noqa: E402
     time_run,
 )
 from _quality_problems import all_problem_names, make_problem, suite_of  # noqa: E402
+from _results import save, source_sha256  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEEDS = {"a": 10, "b": 5, "c": 5, "d": 5}
@@ -82,9 +82,6 @@ def meta(argv: list[str]) -> dict[str, Any]:
     """The command, versions, date and a hash of the hyperknob sources measured."""
     import importlib.metadata as md
 
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "src" / "hyperknob").rglob("*.py")):
-        digest.update(path.read_bytes())
     versions = {}
     for pkg in ("hyperknob", "optuna", "hyperopt", "HEBO", "botorch", "coco-experiment",
                 "numpy", "scipy", "scikit-learn", "torch"):
@@ -96,7 +93,7 @@ def meta(argv: list[str]) -> dict[str, Any]:
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(), "machine": platform.machine(),
             "cpus": os.cpu_count(), "versions": versions,
-            "hyperknob_src_sha256": digest.hexdigest()[:16],
+            "hyperknob_src_sha256": source_sha256(ROOT),
             "threads": {v: os.environ[v] for v in
                         ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
 
@@ -295,14 +292,6 @@ def verdicts(data: dict[str, Any], budgets: list[int]) -> list[str]:
 
 
 # -- running -----------------------------------------------------------------------------------
-def save(path: Path, data: dict[str, Any]) -> None:
-    """Write the JSON (atomically) and the tables next to it."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, allow_nan=True))
-    tmp.replace(path)
-    path.with_suffix(".txt").write_text(report(data) + "\n")
-
-
 def run_quality(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     """Run every (problem, method, seed) not yet in ``--out``, saving after each run."""
     path = Path(args.out)
@@ -327,7 +316,7 @@ def run_quality(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                 data["runs"].append(run)
                 print(f"{name:28s} {method:16s} seed={seed} best={min(run['losses']):.6g} "
                       f"{run['wall_s']:.1f}s (objective {run['objective_s']:.1f}s)", flush=True)
-                save(path, data)
+                save(path, data, report(data))
     return data
 
 
@@ -347,7 +336,7 @@ def merge(paths: list[str], out: str, argv: list[str]) -> dict[str, Any]:
             runs[(r["problem"], r["method"], r["seed"])] = r
     data = {"meta": {**meta(argv), "merged_from": sources}, "problems": problems,
             "runs": list(runs.values())}
-    save(Path(out), data)
+    save(Path(out), data, report(data))
     return data
 
 

@@ -56,6 +56,8 @@ import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+from _results import save, source_sha256  # noqa: E402
+
 BUILTIN = ("digits", "iris", "wine", "breast_cancer", "diabetes", "moons", "circles",
            "classification")
 #: Small data made offline (``make_data``): related classification tasks of scikit-learn's
@@ -244,25 +246,16 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
 
 # -- running ------------------------------------------------------------------------------------
 def meta(argv: list[str]) -> dict[str, Any]:
-    import hashlib
     import importlib.metadata as md
 
-    root = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256()
-    for path in sorted((root / "src" / "hyperknob").rglob("*.py")):
-        digest.update(path.read_bytes())
     return {"command": shlex.join(["python", "benchmarks/transfer.py", *argv]),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(), "cpus": os.cpu_count(),
-            "torch": md.version("torch"), "source_sha256": digest.hexdigest()[:16]}
+            "torch": md.version("torch"), "source_sha256": source_sha256()}
 
 
-def save(path: Path, data: dict[str, Any], trials: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)
-    path.with_suffix(".txt").write_text(score_table(data["runs"], trials) + "\n")
+def save_runs(path: Path, data: dict[str, Any], trials: int) -> None:
+    save(path, data, score_table(data["runs"], trials))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             for r in json.loads(Path(name).read_text())["runs"]:
                 runs[(r["target"], r["method"], r["seed"])] = r
-        save(out, {"meta": meta(argv), "runs": list(runs.values())}, args.trials)
+        save_runs(out, {"meta": meta(argv), "runs": list(runs.values())}, args.trials)
         print(out.with_suffix(".txt").read_text())
         return 0
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
@@ -305,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 result = run(target, method, seed, args.trials, args.sources, args.data)
                 data["runs"].append(result)
-                save(out, data, args.trials)
+                save_runs(out, data, args.trials)
                 best = best_curve(result)[-1]
                 print(f"{target:15s} {method:13s} seed={seed} best={best:.4f} "
                       f"{result['seconds']:.0f}s", flush=True)
