@@ -47,8 +47,7 @@ from hyperknob.samplers._constraints import (
 from hyperknob.samplers._random import RandomSampler
 from hyperknob.samplers._rng import check_seed
 from hyperknob.samplers._search_space import IntersectionSearchSpace
-from hyperknob.samplers.gp._encoding import unit_of, value_at
-from hyperknob.samplers.gp._maximize import BOUND_STEP
+from hyperknob.samplers.gp._encoding import BOUND_STEP, unit_of, value_at
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -292,11 +291,7 @@ class NSGAIISampler(BaseSampler):
             # The operators clip to the box; a bound is kept only where a parent has it (it
             # is often a value the objective cannot take, such as a rate of exactly 0).
             x = min(max(x, BOUND_STEP), 1.0 - BOUND_STEP)
-        value = value_at(x, dist)
-        if type(dist) is FloatDistribution and dist.step is not None:
-            k = round((value - dist.low) / dist.step)  # rebuilt from the step count
-            return float(min(dist.low + k * dist.step, dist.high))
-        return value
+        return value_at(x, dist)
 
     def sample_independent(
         self, study: StudyView, trial: FrozenTrial, name: str, distribution: BaseDistribution

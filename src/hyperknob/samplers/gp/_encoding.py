@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 NumericDistribution = FloatDistribution | IntDistribution
 
+#: How far inside the unit box a continuous suggestion that lands on a bound is moved (the GP
+#: keeps the bound only where the model clearly favours it, ``_maximize.step_off_bounds``;
+#: NSGA-II only where a parent has it).
+BOUND_STEP = 1e-3
+
 
 # -- the map between parameters and the unit box ------------------------------------------------
 def _unit_range(dist: NumericDistribution) -> tuple[float, float]:

@@ -4,7 +4,7 @@ the numeric columns, grid snapping and a hill-climb over categories. Pure numpy 
 Shapes: ``x`` (m, D) points of the unit box the GP works in (numeric columns in [0, 1],
 categories one-hot). An acquisition is any :class:`Acquisition`: values (m,) at points, and
 values with their gradient (m, D); log-EI (``_acquisition``), log-EHVI (``_ehvi``) and the
-log probability of feasibility (``_feasibility``) are the ones the GP sampler uses.
+log probability of feasibility (``LogFeasibility``, in ``_ehvi``) are the ones the GP sampler uses.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Protocol
 
 import numpy as np
 import scipy.optimize
+
+from hyperknob.samplers.gp._encoding import BOUND_STEP
 
 #: Bounds (low, high), each (D,), on the unit box: a trust region (``_trust_region``).
 Region = tuple[np.ndarray, np.ndarray]
@@ -249,12 +251,11 @@ def maximize_acquisition(
     return x, value
 
 
-#: How far inside the box (unit coordinates) a point on a continuous column's bound is moved,
-#: and how much of the acquisition (in logs) the move may cost: a bound is suggested only
-#: where the model clearly favours it, its acquisition e^2 ~ 7.4 times that just inside. (On
+#: How much of the acquisition (in logs) moving a point on a continuous column's bound
+#: ``BOUND_STEP`` inside may cost: a bound is suggested only where the model
+#: clearly favours it, its acquisition e^2 ~ 7.4 times that just inside. (On
 #: alpha + b^2 over [0, 1] x [-1, 1] the GP put 10-19 of 30 trials on alpha = 0 exactly with
 #: a tolerance of log 2 or 0.01; none with 2, at a best value of 0.001.)
-BOUND_STEP = 1e-3
 BOUND_TOLERANCE = 2.0
 
 
