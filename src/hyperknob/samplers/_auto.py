@@ -19,7 +19,6 @@ from hyperknob.samplers._base import BaseSampler
 from hyperknob.samplers._constraints import (
     ConstraintsFunc,
     check_constraints_func,
-    finish_attrs_for,
 )
 from hyperknob.samplers._rng import check_seed
 from hyperknob.samplers._search_space import IntersectionSearchSpace
@@ -105,7 +104,7 @@ class AutoSampler(BaseSampler):
         # the GP's transfer weights); one that never sampled it keeps the constraints alone.
         known = self._choices.get(trial.trial_id)
         if known is None:
-            return finish_attrs_for(self.constraints_func, trial)
+            return super().finish_attrs(study, trial)
         return self._samplers[known].finish_attrs(study, trial)
 
     def infer_relative_search_space(

@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from hyperknob.distributions import BaseDistribution
+from hyperknob.samplers._constraints import finish_attrs_for
 from hyperknob.trial._frozen import FrozenTrial
 
 if TYPE_CHECKING:
+    from hyperknob.samplers._constraints import ConstraintsFunc
     from hyperknob.study._view import StudyView
 
 _EMPTY_CACHE = "<per-study cache, emptied by pickling>"
@@ -29,6 +31,10 @@ class BaseSampler(abc.ABC):
     over the space ``infer_relative_search_space`` returns; ``sample_independent`` draws one
     parameter the relative step did not cover.
     """
+
+    #: Constraints of each finished trial (``samplers/_constraints.py``); samplers that take
+    #: a ``constraints_func`` argument set it.
+    constraints_func: ConstraintsFunc | None = None
 
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial
@@ -53,11 +59,11 @@ class BaseSampler(abc.ABC):
 
         Called for a COMPLETE or PRUNED trial, with the record as it will be stored (its
         final state and values), before the write: what is returned is written in the same
-        transaction. Samplers with a ``constraints_func`` return the constraint values here
-        (``samplers/_constraints.py``); an exception fails the trial and propagates. Samplers
-        never write themselves: the study does.
+        transaction. By default: the constraint values, for a sampler with a
+        ``constraints_func`` (``samplers/_constraints.py``); an exception fails the trial and
+        propagates. Samplers never write themselves: the study does.
         """
-        return {}
+        return finish_attrs_for(self.constraints_func, trial)
 
     def is_exhausted(self, study: StudyView) -> bool:
         """Return True when the sampler has nothing new to suggest (the study then stops)."""

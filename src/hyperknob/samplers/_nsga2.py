@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import random
 import weakref
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,7 +40,6 @@ from hyperknob.distributions import (
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.samplers._constraints import (
     check_constraints_func,
-    finish_attrs_for,
     violations,
 )
 from hyperknob.samplers._random import RandomSampler
@@ -199,9 +197,6 @@ class NSGAIISampler(BaseSampler):
         # The population of the latest generation asked for, per study: (key, population).
         self._populations: weakref.WeakKeyDictionary[
             StudyView, tuple[tuple[int, ...], _Population]] = weakref.WeakKeyDictionary()
-
-    def finish_attrs(self, study: StudyView, trial: FrozenTrial) -> Mapping[str, Any]:
-        return finish_attrs_for(self.constraints_func, trial)
 
     def _population(self, study: StudyView, generation: int) -> _Population | None:
         """Return the parents of ``generation``: the best COMPLETE trials of the earlier

@@ -30,7 +30,6 @@ from hyperknob.samplers._constraints import (
     ConstraintsFunc,
     check_constraints_func,
     constraint_matrix,
-    finish_attrs_for,
     has_constraints,
     violations,
 )
@@ -184,7 +183,7 @@ class GPSampler(BaseSampler):
             weakref.WeakKeyDictionary())
 
     def finish_attrs(self, study: StudyView, trial: FrozenTrial) -> Mapping[str, Any]:
-        attrs = dict(finish_attrs_for(self.constraints_func, trial))
+        attrs = dict(super().finish_attrs(study, trial))
         weights = self._weights.get(study, {}).pop(trial.number, None)
         if weights is not None:  # what each earlier study weighed in this trial's choice
             attrs["transfer_weights"] = weights

@@ -22,7 +22,7 @@ import functools
 import hashlib
 import math
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,6 @@ from hyperknob.samplers._base import BaseSampler
 from hyperknob.samplers._constraints import (
     ConstraintsFunc,
     check_constraints_func,
-    finish_attrs_for,
 )
 from hyperknob.samplers._prior import internal_prior
 from hyperknob.samplers._qmc import QMCSampler
@@ -282,9 +281,6 @@ class TPESampler(BaseSampler):
                 "multivariate": False, "prior_weight": 1.0, "consider_endpoints": False}
 
     # -- the BaseSampler interface ---------------------------------------------------------
-    def finish_attrs(self, study: StudyView, trial: FrozenTrial) -> Mapping[str, Any]:
-        return finish_attrs_for(self.constraints_func, trial)
-
     def infer_relative_search_space(
         self, study: StudyView, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
