@@ -286,6 +286,14 @@ def _valid(loss: FloatArray, reference: FloatArray) -> BoolArray:
     return valid
 
 
+def nadir_reference(points: FloatArray, *, floor: float = 1e-12) -> FloatArray:
+    """Return the reference point the model-based samplers use: the nadir of ``points``
+    (n, m) moved out by a tenth of their range in each objective (at least ``floor``)."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    reference: FloatArray = high + 0.1 * np.maximum(high - low, floor)
+    return reference
+
+
 def hypervolume(loss: npt.ArrayLike, reference: npt.ArrayLike) -> float:
     """Return the volume dominated by ``loss`` (n, m) and bounded by ``reference`` (m,).
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hyperknob._pareto import nondominated_mask
+from hyperknob._pareto import nadir_reference, nondominated_mask
 from hyperknob.samplers.gp._acquisition import LogEI
 from hyperknob.samplers.gp._ehvi import LogEHVI, LogFeasibility, box_decomposition
 from hyperknob.samplers.gp._gp import GPModel
@@ -97,9 +97,7 @@ def plan_multi(x: np.ndarray, losses: np.ndarray, feasible: np.ndarray, fit: Fit
     m = losses.shape[1]
     if m <= EHVI_MAX_OBJECTIVES:
         models = [fit(transformed[:, j], f"objective {j}") for j in range(m)]
-        low, high = good.min(axis=0), good.max(axis=0)
-        reference = high + 0.1 * np.maximum(high - low, 1e-6)
-        lower, upper = box_decomposition(good[front_mask], reference)
+        lower, upper = box_decomposition(good[front_mask], nadir_reference(good, floor=1e-6))
         return Plan(LogEHVI(models, lower, upper), incumbents)
     # ParEGO: one random weighting of the objectives, scaled to [0, 1], per trial.
     low, high = transformed.min(axis=0), transformed.max(axis=0)

@@ -28,10 +28,8 @@ import numpy as np
 import scipy.linalg
 
 from hyperknob.samplers.gp._acquisition import (
-    BoxPrior,
     log_ei_from_moments,
     log_expected_improvement,
-    log_prior_with_gradient,
 )
 from hyperknob.samplers.gp._gp import (
     GPModel,
@@ -99,15 +97,15 @@ def rgpe_weights(bases: Sequence[GPModel], target: GPModel, x: np.ndarray, y: np
 
 @dataclasses.dataclass(frozen=True)
 class EnsembleLogEI:
-    """log EI of improving on ``best`` under the weighted ensemble of ``models``, plus πBO's
-    term of a ``prior``."""
+    """log EI of improving on ``best`` under the weighted ensemble of ``models`` (πBO's prior
+    term, when there is one, is added by the sampler: ``PriorTerm``)."""
 
     models: Sequence[GPModel]
     weights: np.ndarray
     best: float
-    prior: BoxPrior | None = None
 
-    def _moments(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the ensemble's mean and variance (n,) at ``x``."""
         mean, var = np.zeros(len(x)), np.zeros(len(x))
         for model, weight in zip(self.models, self.weights, strict=True):
             if weight > 0.0:
@@ -115,15 +113,8 @@ class EnsembleLogEI:
                 mean, var = mean + weight * mu, var + weight * weight * sigma2
         return mean, var
 
-    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return the ensemble's mean and variance (n,) at ``x``."""
-        return self._moments(x)
-
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        value = log_expected_improvement(*self._moments(x), self.best)
-        if self.prior is not None:
-            value = value + self.prior.weight * log_prior_with_gradient(self.prior, x)[0]
-        return value
+        return log_expected_improvement(*self.predict(x), self.best)
 
     def with_gradient(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean, var = np.zeros(len(x)), np.zeros(len(x))
@@ -133,9 +124,4 @@ class EnsembleLogEI:
                 mu, sigma2, d_mu, d_sigma2 = posterior_gradient(model, x)
                 mean, var = mean + weight * mu, var + weight * weight * sigma2
                 d_mean, d_var = d_mean + weight * d_mu, d_var + weight * weight * d_sigma2
-        value, grad = log_ei_from_moments(self.best, mean, var, d_mean, d_var)
-        if self.prior is not None:
-            prior_value, prior_grad = log_prior_with_gradient(self.prior, x)
-            value, grad = (value + self.prior.weight * prior_value,
-                           grad + self.prior.weight * prior_grad)
-        return value, grad
+        return log_ei_from_moments(self.best, mean, var, d_mean, d_var)

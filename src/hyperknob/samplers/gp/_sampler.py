@@ -247,7 +247,8 @@ class GPSampler(BaseSampler):
             return self._model(x, targets, pending_x, rng, fits, (space_key, name))
 
         constrained = has_constraints(complete)
-        feasible = violations(complete) <= 0.0 if constrained else np.ones(len(complete), bool)
+        violation = violations(complete) if constrained else np.zeros(len(complete))
+        feasible = violation <= 0.0
         try:
             parts: list[Acquisition] = []
             if constrained:
@@ -266,7 +267,7 @@ class GPSampler(BaseSampler):
                                          fit_constraint))
             region = None
             if not feasible.any():  # find the feasible region first
-                incumbents = x[np.argsort(violations(complete), kind="stable")[:3]]
+                incumbents = x[np.argsort(violation, kind="stable")[:3]]
             elif study.n_objectives > 1:
                 plan = plan_multi(x, losses, feasible, fit, rng)
                 if plan is None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from hyperknob._direction import StudyDirection
+from hyperknob._losses import signs
 from hyperknob.distributions import BaseDistribution
 from hyperknob.samplers._constraints import CONSTRAINTS_KEY, violation
 from hyperknob.samplers.tpe._space import FloatArray, IntArray
@@ -115,8 +116,8 @@ class StudyHistory:
     """Columns of internal values of a study's finished trials, appended as trials finish."""
 
     def __init__(self, directions: Sequence[StudyDirection]) -> None:
-        self._signs = [1.0 if d is StudyDirection.MINIMIZE else -1.0 for d in directions]
-        self._sign = self._signs[0]
+        self._signs: list[float] = signs(directions).tolist()
+        self._sign: float = self._signs[0]
         self._seen: set[int] = set()
         self._rows = 0
         self._number = _Growable()

@@ -139,14 +139,12 @@ def _good_weights(obs: Observations, good: np.ndarray) -> np.ndarray:
     n = int(good.sum())
     if obs.losses is None or n < 2:
         return np.ones(n)
-    from hyperknob._pareto import hypervolume_contributions
+    from hyperknob._pareto import hypervolume_contributions, nadir_reference
 
     points = obs.losses[good]
     if not np.all(np.isfinite(points)):
         return np.ones(n)
-    low, high = points.min(axis=0), points.max(axis=0)
-    reference = high + 0.1 * np.maximum(high - low, 1e-12)
-    contributions = hypervolume_contributions(points, reference)
+    contributions = hypervolume_contributions(points, nadir_reference(points))
     total = float(contributions.sum())
     if not total > 0.0:
         return np.ones(n)
@@ -157,12 +155,10 @@ def _good_weights(obs: Observations, good: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _cached_subset(front_bytes: bytes, m: int, k: int) -> tuple[int, ...]:
-    from hyperknob._pareto import select_by_hypervolume
+    from hyperknob._pareto import nadir_reference, select_by_hypervolume
 
     front = np.frombuffer(front_bytes).reshape(-1, m)
-    low, high = front.min(axis=0), front.max(axis=0)
-    reference = high + 0.1 * np.maximum(high - low, 1e-12)
-    return tuple(select_by_hypervolume(front, k, reference).tolist())
+    return tuple(select_by_hypervolume(front, k, nadir_reference(front)).tolist())
 
 
 def _subset(front: np.ndarray, k: int) -> np.ndarray:
