@@ -80,6 +80,11 @@ class RDBStorage(SQLStorage):
         failed_trial_callback: RetryFailedTrialCallback | None = None,
         skip_table_creation: bool = False,
     ) -> None:
+        if heartbeat_stale_trial_callback is not None and failed_trial_callback is not None \
+                and heartbeat_stale_trial_callback is not failed_trial_callback:
+            raise invalid("failed_trial_callback", failed_trial_callback,
+                          "None when heartbeat_stale_trial_callback is given (the older name of "
+                          "the same retry policy; a storage has one)")
         callback = heartbeat_stale_trial_callback or failed_trial_callback
         if callback is not None and not isinstance(callback, RetryFailedTrialCallback):
             raise invalid("heartbeat_stale_trial_callback", callback,

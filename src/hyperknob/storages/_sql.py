@@ -35,6 +35,7 @@ from hyperknob.storages._base import (
 from hyperknob.storages._in_memory import check_json
 from hyperknob.storages._sql_engine import (
     RETRYABLE,
+    check_url,
     describe,
     make_engine,
     now,
@@ -64,8 +65,11 @@ class SQLStorage(BaseStorage):
 
     def __init__(self, url: str, *, max_retries: int = 8,
                  engine_kwargs: Mapping[str, Any] | None = None) -> None:
-        self.url = url
+        self.url = check_url(url)
         self._max_retries = max_retries
+        if engine_kwargs is not None and not isinstance(engine_kwargs, Mapping):
+            raise TypeError(f"engine_kwargs must be a dict of sqlalchemy.create_engine "
+                            f"arguments, got engine_kwargs={engine_kwargs!r}")
         self.engine_kwargs = dict(engine_kwargs or {})
         self._engine = self._open()
         self._cache_lock = threading.Lock()

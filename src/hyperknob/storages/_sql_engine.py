@@ -22,6 +22,23 @@ RETRYABLE = ("database is locked", "database is busy", "deadlock detected",
               "could not connect to server", "connection failed")
 
 
+#: The URLs a SQL storage opens.
+SCHEMES = ("sqlite://", "postgresql://", "postgresql+psycopg://")
+
+
+def check_url(url: Any) -> str:
+    """Return ``url`` if it names a database the SQL storage opens, else raise naming only
+    its scheme (the rest of the URL may hold a password)."""
+    if not isinstance(url, str):
+        raise TypeError(f"storage must be a URL string, a BaseStorage or None, got {url!r} "
+                        f"of type {type(url).__name__}")
+    if not url.startswith(SCHEMES):
+        scheme = url.split("://", 1)[0] if "://" in url else url
+        raise ValueError(f"unknown storage URL scheme {scheme!r}; expected "
+                         "'sqlite:///PATH' or 'postgresql+psycopg://USER@HOST:PORT/DB'")
+    return url
+
+
 def now() -> datetime.datetime:
     """Return the local time the storage records."""
     return datetime.datetime.now()

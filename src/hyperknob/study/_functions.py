@@ -126,9 +126,14 @@ def copy_study(
         ...            to_storage="sqlite:///b.db")  # doctest: +SKIP
     """
     source = load_study(study_name=from_study_name, storage=from_storage)
-    target = create_study(study_name=to_study_name or from_study_name, storage=to_storage,
-                          directions=source.directions,
-                          sampler=source.sampler)
+    name = from_study_name if to_study_name is None else to_study_name
+    try:
+        target = create_study(study_name=name, storage=to_storage,
+                              directions=source.directions, sampler=source.sampler)
+    except DuplicatedStudyError as error:
+        raise DuplicatedStudyError(
+            f"copy_study: the target storage already has a study named {name!r}; pass "
+            f"another to_study_name (or delete_study it first)") from error
     for key, value in source.user_attrs.items():
         target.set_user_attr(key, value)
     for key, value in source.storage.get_study_attrs(source._study_id, "system").items():

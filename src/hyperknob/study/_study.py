@@ -17,10 +17,11 @@ from hyperknob.exceptions import StudyNotFoundError, UpdateFinishedTrialError
 from hyperknob.pruners._base import BasePruner, NopPruner
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.storages import BaseStorage, get_storage
+from hyperknob.storages._in_memory import check_json
 from hyperknob.study._heartbeat import Beater, HeartbeatPolicy, stale_reason
 from hyperknob.study._host import StudyHost
 from hyperknob.study._view import StudyView, single_direction
-from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._frozen import FrozenTrial, fits
 from hyperknob.trial._state import TrialState
 from hyperknob.trial._trial import Trial, check_objective_values
 
@@ -140,6 +141,9 @@ class Study:
             raise ValueError(f"metric_names must name each of the study's "
                              f"{len(self._directions)} objectives, got "
                              f"metric_names={list(metric_names)!r}")
+        if len(set(metric_names)) != len(metric_names):
+            raise ValueError(f"metric_names must differ (each names a column of "
+                             f"trials_dataframe), got metric_names={list(metric_names)!r}")
         self._storage.set_study_attr(self._study_id, "system", "metric_names",
                                      list(metric_names))
 
@@ -171,7 +175,9 @@ class Study:
         """
         from hyperknob.samplers._constraints import is_feasible
 
-        direction = single_direction(self._directions, f"study {self.study_name!r}")
+        direction = single_direction(
+            self._directions, f"study {self.study_name!r}",
+            read=".best_trials (the Pareto front) instead of .best_trial, and .directions")
         best = self._storage.get_best_trial(self._study_id)
         if best is None:
             raise ValueError(f"study {self.study_name!r} has no COMPLETE trial yet")
@@ -266,6 +272,10 @@ class Study:
         if fixed_distributions is not None and not isinstance(fixed_distributions, Mapping):
             raise TypeError(f"fixed_distributions must map parameter names to distributions, "
                             f"got fixed_distributions={fixed_distributions!r}")
+        for name, distribution in (fixed_distributions or {}).items():  # before a trial exists
+            if not isinstance(name, str) or not isinstance(distribution, BaseDistribution):
+                raise TypeError(f"fixed_distributions must map parameter names to "
+                                f"distributions, got {name!r}: {distribution!r}")
         if self.heartbeat is not None:
             self.reap_stale_trials()
         frozen = self._storage.claim_waiting_trial(self._study_id)
@@ -501,8 +511,11 @@ class Study:
                              f"values={trial.values!r}")
         for name, value in trial.params.items():
             dist = trial.distributions.get(name)
-            if dist is None or not dist.contains(dist.to_internal(value)):
+            if dist is None or not fits(value, dist):
                 raise ValueError(f"parameter {name!r}={value!r} does not fit {dist!r}")
+        for kind, attrs in (("user", trial.user_attrs), ("system", trial.system_attrs)):
+            for key, value in attrs.items():  # checked here: add_trials stores all or none
+                check_json(kind, key, value)
 
     def add_trials(self, trials: Iterable[FrozenTrial]) -> None:
         """Store several finished trials made elsewhere (see :meth:`add_trial`); all are

@@ -10,12 +10,14 @@ from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
 
-def single_direction(directions: Sequence[StudyDirection], who: str) -> StudyDirection:
-    """Return the one direction of a one-objective study; raise naming ``who`` asked."""
+def single_direction(directions: Sequence[StudyDirection], who: str, *,
+                     read: str = ".directions (one per objective) instead of .direction"
+                     ) -> StudyDirection:
+    """Return the one direction of a one-objective study; raise naming ``who`` asked and
+    what to ``read`` instead."""
     if len(directions) > 1:
         raise RuntimeError(
-            f"{who} has {len(directions)} objectives, so no single direction: read "
-            f".directions (one per objective) instead of .direction")
+            f"{who} has {len(directions)} objectives, so no single direction: read {read}")
     return directions[0]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -249,11 +250,7 @@ class FrozenTrial:
         if stored is not None and type(stored) is not type(asked):
             raise ValueError(f"parameter {name!r} of trial {self.number} was suggested from "
                              f"{stored!r}; the objective now asks {asked!r}")
-        try:
-            fits = asked.contains(asked.to_internal(value))
-        except (TypeError, ValueError):
-            fits = False
-        if not fits:
+        if not fits(value, asked):
             raise ValueError(f"parameter {name!r} of trial {self.number} is {value!r}, outside "
                              f"{asked!r} that the objective now asks")
         return value
@@ -281,6 +278,26 @@ class FrozenTrial:
             for name, value in self.params.items()
         }
 
+
+
+def fits(value: Any, distribution: BaseDistribution) -> bool:
+    """Return whether the external ``value`` is one ``distribution`` can take."""
+    try:
+        return distribution.contains(distribution.to_internal(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _constraint_values(constraints: Any) -> list[float]:
+    """Return ``constraints`` as finite floats, or raise naming what was given."""
+    try:
+        values = [float(c) for c in constraints] if not isinstance(constraints, str) else None
+    except (TypeError, ValueError):
+        values = None
+    if values is None or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"constraints must be a list of finite numbers (<= 0: satisfied), "
+                         f"got constraints={constraints!r}")
+    return values
 
 
 def create_trial(
@@ -312,17 +329,18 @@ def create_trial(
     if set(params) != set(distributions):
         raise ValueError(f"params and distributions must name the same parameters, got "
                          f"{sorted(params)} and {sorted(distributions)}")
+    if not isinstance(state, TrialState):
+        raise TypeError(f"state must be a TrialState, got state={state!r}")
     for name, external in params.items():
         dist = distributions[name]
-        try:
-            fits = dist.contains(dist.to_internal(external))
-        except (TypeError, ValueError):
-            fits = False
-        if not fits:
+        if not isinstance(dist, BaseDistribution):
+            raise TypeError(f"distributions[{name!r}] must be a distribution (e.g. "
+                            f"FloatDistribution(0, 1)), got {dist!r}")
+        if not fits(external, dist):
             raise ValueError(f"parameter {name!r}={external!r} does not fit {dist!r}")
     attrs = dict(system_attrs or {})
     if constraints is not None:
-        attrs["constraints"] = [float(c) for c in constraints]
+        attrs["constraints"] = _constraint_values(constraints)
     now = datetime.datetime.now()
     return FrozenTrial(
         -1, -1, state, value, params=params, distributions=distributions,

@@ -18,7 +18,7 @@ from hyperknob.distributions import (
     Prior,
     check_same_distribution,
 )
-from hyperknob.trial._frozen import FrozenTrial
+from hyperknob.trial._frozen import FrozenTrial, fits
 from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ class Trial:
             value, source = self._fixed[name], "enqueued value"
         else:
             relative = self._relative_params()
-            if name in relative and _fits(relative[name], distribution):
+            if name in relative and fits(relative[name], distribution):
                 value, source = relative[name], "sampler's joint suggestion"
             else:
                 # Not jointly sampled, or sampled for another range than this call asks for
@@ -413,8 +413,3 @@ def _without_step(distribution: BaseDistribution, value: Any) -> FloatDistributi
                              prior=distribution.prior)
 
 
-def _fits(value: Any, distribution: BaseDistribution) -> bool:
-    try:
-        return distribution.contains(distribution.to_internal(value))
-    except (TypeError, ValueError):
-        return False
