@@ -165,3 +165,86 @@ def test_worker_processes_beat_too(storage_url: str | None) -> None:
 
     study.optimize(objective, n_trials=6, n_jobs=2)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6
+
+
+def _gone_pid() -> int:
+    """Return the pid of a process of this machine that has ended (and been waited for)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.skipif(not Path("/proc/self/ns/pid").exists(), reason="needs Linux's /proc")
+def test_a_trial_whose_process_is_gone_is_reaped_at_once_and_others_are_left(
+        storage_url: str | None) -> None:
+    from hyperknob.study._heartbeat import WORKER_ATTR, this_worker
+
+    policy = HeartbeatPolicy(interval=60.0, max_retries=1)  # silence alone: 2 minutes
+    study = hyperknob.create_study(storage=storage_url, heartbeat=policy)
+    records = {
+        "gone": {**this_worker(), "pid": _gone_pid()},
+        "alive": {**this_worker(), "pid": os.getppid()},
+        "mine": this_worker(),
+        "elsewhere": {**this_worker(), "pid": _gone_pid(), "machine": "another-boot/pid:[1]"},
+    }
+    numbers = {}
+    for name, record in records.items():
+        study.enqueue_trial({"x": 0.5})
+        trial = study.ask()
+        trial.suggest_float("x", 0.0, 1.0)
+        assert study.trials[-1].system_attrs[WORKER_ATTR] == this_worker()  # ask notes it
+        study._storage.set_trial_attr(trial._trial_id, "system", WORKER_ATTR, record)
+        numbers[name] = trial.number
+    reaped = study.reap_stale_trials()
+    assert [t.number for t in reaped] == [numbers["gone"]]
+    assert reaped[0].system_attrs["fail_reason"] == (
+        f"stale: its process {records['gone']['pid']} on {records['gone']['host']} is gone "
+        "(killed, or it crashed)")
+    trials = study.trials
+    assert [t.state for t in trials[:4]] == [TrialState.RUNNING if n != numbers["gone"]
+                                            else TrialState.FAIL for n in range(4)]
+    retry = trials[-1]
+    assert retry.state is TrialState.WAITING and retry.system_attrs["retried_from"] == (
+        numbers["gone"])
+
+
+def test_total_trials_counts_every_run_on_the_study(storage_url: str | None) -> None:
+    study = hyperknob.create_study(storage=storage_url,
+                                   sampler=hyperknob.samplers.RandomSampler(seed=0))
+    study.optimize(quick, n_trials=3)
+    other = study.ask()  # another run's trial, still running
+    study.optimize(quick, n_trials=10, total_trials=6)
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.COMPLETE) == 5 and states.count(TrialState.RUNNING) == 1
+    study.tell(other, 0.5)
+    study.optimize(quick, n_trials=10, total_trials=6)  # the total is reached: nothing runs
+    assert len(study.trials) == 6
+    with pytest.raises(ValueError, match="total_trials must be an int >= 0"):
+        study.optimize(quick, total_trials=-1)
+
+
+def test_a_trial_started_past_the_total_by_a_race_yields(storage_url: str | None) -> None:
+    """Two runs both see one place left and both ask: the later trial is failed at once as
+    surplus and its queued parameters go back to the queue."""
+    study = hyperknob.create_study(storage=storage_url)
+    study.optimize(quick, n_trials=2)
+    real_ask = study.ask
+    rival = []
+
+    def racing_ask() -> Trial:
+        if not rival:  # the other run's new trial lands between the count and this ask,
+            rival.append(study.storage.create_new_trial(study._study_id))  # and a retry is
+            study.enqueue_trial({"x": 0.25}, user_attrs={"source": "rule of thumb"})  # queued
+        return real_ask()
+
+    study.ask = racing_ask  # type: ignore[method-assign]
+    study.optimize(quick, n_trials=5, total_trials=3)
+    trials = study.trials
+    surplus = [t for t in trials if t.state is TrialState.FAIL]
+    assert len(surplus) == 1 and surplus[0].number > rival[0].number
+    assert surplus[0].system_attrs["fail_reason"].startswith(
+        "surplus: the study already has its 3 trials")
+    assert [t.state for t in trials].count(TrialState.COMPLETE) == 2
+    again = trials[-1]
+    assert again.state is TrialState.WAITING and again.system_attrs["fixed_params"] == {
+        "x": 0.25} and again.user_attrs == {"source": "rule of thumb"}

@@ -7,9 +7,12 @@ subcommand that needs it, so ``hyperknob --help`` and ``--version`` start fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 
 from hyperknob.cli._commands import DEFAULT_STORAGE, STORAGE_ENV, CLIError
 from hyperknob.cli._output import FORMATS
@@ -41,6 +44,17 @@ def _int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], i
 _positive_int = _int_at_least(1)
 _port = _int_at_least(0, 65535)
 _seed = _int_at_least(0)
+
+
+def _seconds(text: str) -> float:
+    """Return a number of seconds > 0 for ``tune --timeout``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
 
 
 def _batch(text: str) -> int | str:
@@ -153,10 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="digits, iris, wine, breast_cancer, diabetes, moons, circles, "
                            "classification, or a .csv/.parquet file")
     tune.add_argument("--target", metavar="COL", help="target column of a file")
+    tune.add_argument("--task", choices=("classification", "regression"), default=None,
+                      help="what the target is (default: inferred -- text, or integers with "
+                           "at most 20 distinct values, are classes; other numbers are "
+                           "regressed)")
     budget = tune.add_mutually_exclusive_group()
     budget.add_argument("--trials", type=_positive_int, metavar="N",
                         help="total number of finished trials wanted (default: 30)")
-    budget.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+    budget.add_argument("--timeout", type=_seconds, metavar="S", help="stop after S seconds")
     tune.add_argument("--study", metavar="NAME", help="study name (default: DATASET-mlp)")
     tune.add_argument("--sampler", choices=t.SAMPLERS, default=None,
                       help="search algorithm (default: tpe, chosen by measurement and "
@@ -267,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         0 on success, 1 on an error (reported as ``hyperknob: error: ...`` on stderr), 2 on a
-        usage error, 130 when interrupted.
+        usage error, 130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM).
     """
     parser = build_parser()
     try:
@@ -276,7 +294,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
     _fill_defaults(args)
     handler: Handler = args.handler
+    with _sigterm_as_interrupt() as terminated:
+        try:
+            return _run(handler, args)
+        except KeyboardInterrupt:
+            if terminated:
+                print(f"\n{PROG}: terminated (SIGTERM); finished trials are saved",
+                      file=sys.stderr)
+                return 128 + signal.SIGTERM
+            print(f"\n{PROG}: interrupted; finished trials are saved", file=sys.stderr)
+            return 130
 
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[list[bool]]:
+    """Treat SIGTERM (``kill PID``, a batch scheduler's stop) as Ctrl-C while a command
+    runs: the running trial is stored as FAIL ("interrupted", run again by the next run)
+    and nothing stored is lost. Yields a list that holds True once SIGTERM came."""
+    terminated: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield terminated
+        return
+
+    def handle(signum: int, frame: object) -> None:
+        terminated.append(True)
+        if not callable(signal.getsignal(signal.SIGINT)):  # SIGINT ignored (a background
+            raise KeyboardInterrupt  # job of a script): stop here and now
+        signal.raise_signal(signal.SIGINT)  # through the SIGINT handler in place (a guard
+        # holds it while a trial is being written)
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(handler: Handler, args: argparse.Namespace) -> int:
+    """Run a command; report its errors as ``hyperknob: error: ...`` (KeyboardInterrupt
+    passes)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from hyperknob.exceptions import HyperknobError
@@ -289,9 +345,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 1
-    except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted; finished trials are saved", file=sys.stderr)
-        return 130
     except (HyperknobError, ValueError, OSError, SQLAlchemyError) as error:
         _error(str(error) or type(error).__name__)
         return 1

@@ -34,8 +34,11 @@ class Budget:
     """How many trials may still start, and whether to stop: the part of a loop that worker
     processes share (``ProcessExecutor`` hands them one in shared memory)."""
 
-    def __init__(self, n_trials: int | None) -> None:
+    def __init__(self, n_trials: int | None, total: int | None = None) -> None:
         self.n_trials = n_trials
+        #: Finished trials wanted in the study in all, counted in storage across every
+        #: process and machine running it (None: no such limit).
+        self.total = total
         self.started = 0
         #: Set by :meth:`stop`: start no more trials, in every worker sharing this budget.
         self.stop_requested = False
@@ -73,6 +76,8 @@ class TrialLoop:
         budget: The budget to draw from instead of a fresh one for ``n_trials`` (worker
             processes share one).
         log: Whether to log each finished trial (a worker leaves that to its driver).
+        total_trials: Start trials only while the study holds fewer than this many COMPLETE,
+            PRUNED or RUNNING trials, whoever runs them (see :meth:`next_trial`).
     """
 
     def __init__(
@@ -85,11 +90,12 @@ class TrialLoop:
         on_trial: Callable[[TrialState, tuple[float, ...] | None], None] | None = None,
         budget: Budget | None = None,
         log: bool = True,
+        total_trials: int | None = None,
     ) -> None:
         self.study = study
         self._log = log
         self._sampler_view = study.view  # read once: the view of a study does not change
-        self.budget = budget if budget is not None else Budget(n_trials)
+        self.budget = budget if budget is not None else Budget(n_trials, total_trials)
         self.deadline = deadline
         self.callbacks = list(callbacks)
         self._on_trial = on_trial
@@ -121,10 +127,50 @@ class TrialLoop:
         budget or time, or nothing left to sample."""
         if not self.budget.take():
             return None
-        if not self._open():  # checked after taking: the ask follows at once (a grid point
-            self.budget.give_back()  # another worker claims meanwhile is counted)
+        if not self._open() or not self._below_total():  # checked after taking: the ask
+            self.budget.give_back()  # follows at once (a grid point another worker claims
+            return None  # meanwhile is counted)
+        trial = self.study.ask()
+        if self.budget.total is not None and self._surplus(trial):
+            self.budget.give_back()
+            self.budget.stop()
             return None
-        return self.study.ask()
+        return trial
+
+    _COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+
+    def _below_total(self) -> bool:
+        """Return whether the study holds fewer than ``total`` counted trials (a dead
+        process's trials are reaped first, under a heartbeat policy)."""
+        total = self.budget.total
+        if total is None:
+            return True
+        study = self.study
+        if self._sampler_view.count_trials(self._COUNTED) < total:
+            return True
+        if study.heartbeat is None or not study.reap_stale_trials():
+            return False
+        return self._sampler_view.count_trials(self._COUNTED) < total
+
+    def _surplus(self, trial: Trial) -> bool:
+        """Return whether ``trial`` is one too many: another process started the study's
+        last trial between :meth:`_below_total` and the ask. The later-numbered trial
+        yields: it is failed at once ("surplus") and its fixed parameters queued again."""
+        study = self.study
+        total = self.budget.total
+        assert total is not None
+        if self._sampler_view.count_trials(self._COUNTED) <= total:
+            return False
+        before = sum(t.number < trial.number for t in study.get_trials(states=self._COUNTED))
+        if before < total:
+            return False
+        frozen = study.fail(trial, f"surplus: the study already has its {total} trials "
+                                   "(another process started the last one first)",
+                            skip_if_finished=True)
+        fixed = trial.snapshot().system_attrs.get("fixed_params")
+        if frozen.state is TrialState.FAIL and isinstance(fixed, dict):
+            study.enqueue_trial(fixed, user_attrs=dict(frozen.user_attrs))
+        return True
 
     def next_for_worker(self) -> FrozenTrial | None:
         """Like :meth:`next_trial`, for a trial a worker elsewhere runs: return its record,

@@ -17,6 +17,8 @@ import os
 import pickle
 import queue
 import signal
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -56,8 +58,9 @@ class SharedBudget(Budget):
     """A :class:`Budget` in shared memory: the forked workers of one run draw from it, and a
     stop from any of them (or from the driver) reaches all."""
 
-    def __init__(self, ctx: Any, n_trials: int | None) -> None:
+    def __init__(self, ctx: Any, n_trials: int | None, total: int | None = None) -> None:
         self.n_trials = n_trials
+        self.total = total
         self._count = ctx.Value("q", 0)
         self._event = ctx.Event()
 
@@ -86,12 +89,14 @@ class SharedBudget(Budget):
 
 def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
           connect: Callable[[], BaseStorage], index: int, budget: SharedBudget,
-          deadline: float | None, current: Any, results: Any, records: bool) -> None:
+          deadline: float | None, current: Any, results: Any, records: bool,
+          parent: int) -> None:
     """A worker: the same loop as the driver's, on its own storage connection, drawing from
     the shared budget; each finished trial goes to the driver for its callbacks (the whole
     record when ``records``, else its state and values: pickling costs)."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     guard = InterruptGuard().__enter__()
+    die_with_parent(parent)
     storage = connect()
     try:
         mine = study.with_storage(storage)
@@ -119,9 +124,40 @@ def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
         budget.stop()
     finally:
         storage.close()
-        results.put(("done", index, None))
+        if os.getppid() != parent:  # nobody reads the queue any more: do not wait on it
+            results.cancel_join_thread()
+        else:
+            results.put(("done", index, None))
         results.close()
         results.join_thread()
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this worker get SIGINT -- stop like a Ctrl-C: its trial is stored as FAIL,
+    and the next run retries it -- when its parent dies (killed with SIGKILL, say), instead
+    of running on as an orphan. Linux asks the kernel (``PR_SET_PDEATHSIG``); elsewhere a
+    thread watches the parent's pid."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent:  # it died before the kernel was asked
+        os.kill(os.getpid(), signal.SIGINT)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                         name="watch-parent").start()
+
+
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 class ProcessExecutor:
@@ -189,7 +225,7 @@ class _Pool:
         self.func = func
         self.catch = catch
         self.connect = connect
-        self.budget = SharedBudget(ctx, loop.left())
+        self.budget = SharedBudget(ctx, loop.left(), loop.budget.total)
         self.results = ctx.Queue()
         self.workers: list[Any] = []
         self.current: Any = None  # per worker: the number of the trial it runs, or -1
@@ -200,7 +236,8 @@ class _Pool:
         self.current[index] = -1
         worker = self.ctx.Process(target=_work, daemon=True, args=(
             self.loop.study, self.func, self.catch, self.connect, index, self.budget,
-            self.loop.deadline, self.current, self.results, self.loop.wants_records()))
+            self.loop.deadline, self.current, self.results, self.loop.wants_records(),
+            os.getpid()))
         worker.start()
         if index < len(self.workers):
             self.workers[index] = worker

@@ -31,8 +31,10 @@ def optimize_batched(
     n_trials: int | None = None,
     timeout: float | None = None,
     callbacks: Sequence[Callback] = (),
+    total_trials: int | None = None,
 ) -> int:
-    """Run trials ``batch`` at a time until ``n_trials`` or ``timeout``; return how many ran.
+    """Run trials ``batch`` at a time until ``n_trials`` or ``timeout`` (or the study holds
+    ``total_trials``: see :meth:`Study.optimize`); return how many ran.
 
     The last batch is cut to the trials left. ``timeout``, :meth:`Study.stop` (e.g. from a
     callback) and a sampler with nothing left to suggest are checked before each ask.
@@ -50,5 +52,6 @@ def optimize_batched(
         raise ValueError("give n_trials or timeout: a batched run needs a budget")
     ran: list[int] = []
     study.optimize(job, n_trials=n_trials, timeout=timeout, executor=executor,
-                   callbacks=[lambda s, t: ran.append(t.number), *callbacks])
+                   callbacks=[lambda s, t: ran.append(t.number), *callbacks],
+                   total_trials=total_trials)
     return len(ran)

@@ -159,5 +159,5 @@ def run_stage(study: Study, job: Callable[[Any], float | tuple[float, ...]], n_t
     done = len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))
     remaining = max(n_trials - done, 0)
     if remaining:
-        study.optimize(job, n_trials=remaining, **optimize)
+        study.optimize(job, n_trials=remaining, total_trials=n_trials, **optimize)
     return remaining

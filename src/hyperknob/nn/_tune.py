@@ -35,7 +35,8 @@ from hyperknob.nn._plan import (
     make_sampler,
     search_plan,
 )
-from hyperknob.nn._run_files import save_run
+from hyperknob.nn._resume import open_study, recover
+from hyperknob.nn._run_files import check_folder_name, save_run
 from hyperknob.nn._select import REFITS, SELECTIONS, Fits, config_of, finalize, rank_key
 from hyperknob.nn._space import SearchSpace, default_space, load_space
 from hyperknob.nn._train import evaluate, resolve_device
@@ -194,6 +195,7 @@ def tune(
     objectives: str | Sequence[str] | None = None,
     max_params: int | None = None,
     warm_start: str | Sequence[str | Study] | None = None,
+    task: str | None = None,
 ) -> TuneResult:
     """Tune an MLP on ``data`` and return the final, tested model with how it was found.
 
@@ -244,6 +246,8 @@ def tune(
             priors are fitted to where their optima lay, and the GP sampler (``gp``,
             ``auto``) weighs their models against this study's (RGPE). What was taken from
             where is printed and kept in ``user_attrs["warm_start"]``.
+        task: ``"classification"`` or ``"regression"`` for a file's target; None infers it
+            (text, or integers with at most 20 distinct values, are classes).
 
     Raises:
         ValueError: For an option out of range, data that cannot be loaded, a study tuned on
@@ -254,7 +258,6 @@ def tune(
         >>> result = nn.tune("iris", trials=5, log=None, progress=False)  # doctest: +SKIP
         >>> result.test, result.baseline.test  # doctest: +SKIP
     """
-    import hyperknob
 
     say = log or _quiet
     _check_budget(trials, timeout)
@@ -264,7 +267,10 @@ def tune(
     select, refit, members = _resolve_auto(select, refit, ensemble)
     _check_runner(jobs, batch, executor, strategy, log_every)
     dataset = data if isinstance(data, Dataset) else load_dataset(data, target=target,
-                                                                 seed=seed)
+                                                                 seed=seed, task=task)
+    if task is not None and dataset.task.value != task:
+        raise ValueError(f"dataset {dataset.name!r} is a {dataset.task.value} task, got "
+                         f"task={task!r}")
     space = default_space(dataset.n_features, dataset.n_train, max_epochs=max_epochs)
     if isinstance(config, SearchSpace):
         space = config
@@ -274,6 +280,8 @@ def tune(
         resolve_device(device)  # fail now, not in the first trial
     stem = dataset.name if isinstance(data, Dataset) else Path(data).name.split(".")[0]
     name = study_name or f"{stem or 'data'}-mlp"
+    if output is not None:
+        check_folder_name(name)
     names = _objective_names(objectives)
     # Every option is checked before the storage is opened (a new SQLite file is made then).
     checked = NeuralNetworkObjective(dataset, space, objectives=names, max_params=max_params)
@@ -309,18 +317,21 @@ def tune(
                              "not timeout")
         job, trials = _stage_one(job, storage, name, seed, sampler, pruner, jobs, progress,
                                  trials, say)
-    study = hyperknob.create_study(study_name=name, storage=storage, directions=job.directions,
-                                   sampler=made, pruner=pruner, load_if_exists=True)
+    study, first = open_study(name, storage, job.directions, made, pruner)
     check_same_data(study, dataset)
-    resumed = bool(study.trials)
-    if not resumed and study.is_multi_objective():
+    resumed = not first
+    if first and study.is_multi_objective():
         study.set_metric_names(list(job.objectives))
-    if warm is not None and not resumed:
+    if warm is not None and first:
         study.set_user_attr("warm_start", warm.record())
-    job.prepare(study)
+    if first:
+        job.prepare(study)
+    recovered = recover(study)
     done = finished(study)
     remaining = None if trials is None else max(trials - done, 0)
     _say_plan(say, dataset, study, job, resumed, done, remaining, timeout, how)
+    for line in recovered:
+        say(line)
     if warm is not None:
         for line in warm.lines():
             say(line)
@@ -329,8 +340,11 @@ def tune(
                 "study's trials (kept with each trial: system_attrs['transfer_weights']).")
     started = time.perf_counter()
     if remaining is None or remaining > 0:
-        _search(study, job, remaining, timeout, jobs, batch, executor, progress, say)
-        say(f"Ran {finished(study) - done} trials in {time.perf_counter() - started:.0f} s.")
+        ran = _search(study, job, remaining, trials, timeout, jobs, batch, executor, progress,
+                      say)
+        say(f"Ran {ran} trials in {time.perf_counter() - started:.0f} s"
+            + (f"; the study has {finished(study)} of its {trials}." if trials is not None
+               and finished(study) - done != ran else "."))
     here = device
     if executor is not None:  # the workers had the device; this machine may not
         try:
@@ -381,20 +395,30 @@ def _check_runner(jobs: int, batch: int | str, executor: Any, strategy: str | No
 
 
 def _search(study: Study, job: NeuralNetworkObjective, remaining: int | None,
-            timeout: float | None, jobs: int, batch: int | str, executor: Any,
-            progress: bool, say: Callable[[str], Any]) -> None:
+            total: int | None, timeout: float | None, jobs: int, batch: int | str,
+            executor: Any, progress: bool, say: Callable[[str], Any]) -> int:
+    """Run the search; return how many trials this run finished (COMPLETE or PRUNED).
+    ``total`` is the study's, shared with any other run on it at the same time."""
+    ran: list[int] = []
+
+    def count(_: Study, trial: FrozenTrial) -> None:
+        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+            ran.append(trial.number)
+
     if executor is not None:
-        study.optimize(job, n_trials=remaining, timeout=timeout,
-                       show_progress_bar=progress, executor=executor)
-        return
+        study.optimize(job, n_trials=remaining, timeout=timeout, show_progress_bar=progress,
+                       executor=executor, callbacks=[count], total_trials=total)
+        return len(ran)
     k = _batch_size(batch, job, remaining, say)
     if k > 1:
         from hyperknob.nn._batched_study import optimize_batched
 
-        optimize_batched(study, job, batch=k, n_trials=remaining, timeout=timeout)
-        return
+        optimize_batched(study, job, batch=k, n_trials=remaining, timeout=timeout,
+                         callbacks=[count], total_trials=total)
+        return len(ran)
     study.optimize(job, n_trials=remaining, timeout=timeout, n_jobs=jobs,
-                   show_progress_bar=progress)
+                   show_progress_bar=progress, callbacks=[count], total_trials=total)
+    return len(ran)
 
 
 def _batch_size(batch: int | str, job: NeuralNetworkObjective, remaining: int | None,
@@ -420,7 +444,6 @@ def _stage_one(job: NeuralNetworkObjective, storage: BaseStorage, name: str, see
                say: Callable[[str], Any]) -> tuple[NeuralNetworkObjective, int]:
     """Run stage 1 of the progressive strategy; return stage 2's job (narrowed space) and
     its number of trials."""
-    import hyperknob
     from hyperknob.nn import _progressive as progressive
 
     first, second = progressive.plan(job.dataset, job.space, trials, name, seed=seed)
@@ -428,11 +451,11 @@ def _stage_one(job: NeuralNetworkObjective, storage: BaseStorage, name: str, see
                                   log_every=job.log_every, log=job.log,
                                   max_params=job.max_params)
     stage_sampler = make_sampler(sampler if isinstance(sampler, str) else "tpe", seed)
-    study = hyperknob.create_study(study_name=first.study_name, storage=storage,
-                                   direction=easy.direction, sampler=stage_sampler,
-                                   pruner=pruner, load_if_exists=True)
+    study, new = open_study(first.study_name, storage, easy.directions, stage_sampler, pruner)
     check_same_data(study, first.data)
-    easy.prepare(study)
+    if new:
+        easy.prepare(study)
+    recover(study)
     say(f"Stage 1/2, simplified problem (study {first.study_name!r}): {first.description}.")
     started = time.perf_counter()
     ran = progressive.run_stage(study, easy, first.n_trials, timeout=None, n_jobs=jobs,
@@ -477,7 +500,10 @@ def _say_plan(say: Callable[[str], Any], data: Dataset, study: Study,
     state = f"resuming with {done} finished trials" if resumed else "new study"
     budget = (f"{remaining} more trials" if remaining is not None
               else f"up to {timeout:g} s")
-    say(f"Study {study.study_name!r}: {state}; {budget}.")
+    running = study.view.count_trials((TrialState.RUNNING,))
+    elsewhere = (f"; {running} running in another run (the number of trials is the study's "
+                 "total, shared with it)" if running and remaining is not None else "")
+    say(f"Study {study.study_name!r}: {state}; {budget}{elsewhere}.")
 
 
 def _baseline(trials: list[FrozenTrial], fits: Fits, maximize: bool,

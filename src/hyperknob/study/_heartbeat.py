@@ -12,13 +12,21 @@ can reap any dead one's trial.
 
 Heartbeat times are the workers' clocks: machines sharing a PostgreSQL study need clocks in
 sync to well within the grace period (NTP gives milliseconds).
+
+A worker also notes who runs each trial (``system_attrs["worker"]``: host, process id, and on
+Linux the boot and process namespace it runs in). A trial whose process is known dead -- it
+ran on this machine, in this process namespace, and that process is gone -- is stale at once,
+without waiting for the grace period: a run started after ``kill -9`` recovers its trial.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from hyperknob._checks import check_int, check_number
 
@@ -95,3 +103,61 @@ def stale_reason(policy: HeartbeatPolicy) -> str:
     """Return the fail reason of a trial reaped under ``policy``."""
     return (f"stale: no heartbeat for more than {policy.grace:g} s; its worker stopped "
             "(killed, or its machine was lost)")
+
+
+#: The system attribute naming the process that runs a trial (see :func:`this_worker`).
+WORKER_ATTR = "worker"
+
+
+def _machine() -> str | None:
+    """Return an identity of this machine's process-id space: the kernel's boot id and the
+    process namespace (Linux), or None where there is none to read (a pid is then not
+    enough to tell whether a process is alive)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
+            boot_id = boot.read().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+    return f"{boot_id}/{namespace}" if boot_id else None
+
+
+_MACHINE = _machine()
+
+
+def this_worker() -> dict[str, Any]:
+    """Return the record of this process as the runner of a trial."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "machine": _MACHINE}
+
+
+def _alive(pid: int) -> bool:
+    """Return whether process ``pid`` of this machine runs (a zombie does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def worker_is_dead(record: object) -> bool:
+    """Return whether ``record`` (a trial's ``system_attrs["worker"]``) names a process of
+    this machine that is no longer running. False when that cannot be known here."""
+    if not isinstance(record, Mapping) or _MACHINE is None:
+        return False
+    pid = record.get("pid")
+    if record.get("machine") != _MACHINE or not isinstance(pid, int) or pid <= 0:
+        return False
+    return pid != os.getpid() and not _alive(pid)
+
+
+def dead_reason(record: Mapping[str, Any]) -> str:
+    """Return the fail reason of a trial whose process is known dead."""
+    return (f"stale: its process {record.get('pid')} on {record.get('host')} is gone "
+            "(killed, or it crashed)")

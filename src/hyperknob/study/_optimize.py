@@ -79,12 +79,14 @@ def optimize(
     catch: Iterable[type[Exception]] | type[Exception],
     show_progress_bar: bool,
     executor: Executor | None = None,
+    total_trials: int | None = None,
 ) -> None:
     """Validate the arguments, build the one :class:`TrialLoop` and let the executor run it:
     :class:`SerialExecutor` for ``n_jobs=1``, :class:`ProcessExecutor` for more."""
     if not callable(func) and executor is None:
         raise TypeError(f"the objective must be callable, got {func!r}")
     check_budget(n_trials, timeout)
+    check_int("total_trials", total_trials, least=0, none_ok=True)
     if n_jobs != -1:
         check_int("n_jobs", n_jobs, least=1, also=", or -1 for one per CPU")
     caught = check_catch(catch)
@@ -103,7 +105,7 @@ def optimize(
     study._stopped = False
     progress = Progress(study, show_progress_bar, n_trials, timeout)
     loop = TrialLoop(study, n_trials=n_trials, deadline=deadline, callbacks=callbacks,
-                     on_trial=progress.update)
+                     on_trial=progress.update, total_trials=total_trials)
     try:
         executor.run(loop, func, caught)
     finally:

@@ -18,7 +18,15 @@ from hyperknob.pruners._base import BasePruner, NopPruner
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.storages import BaseStorage, get_storage
 from hyperknob.storages._in_memory import check_json
-from hyperknob.study._heartbeat import Beater, HeartbeatPolicy, stale_reason
+from hyperknob.study._heartbeat import (
+    WORKER_ATTR,
+    Beater,
+    HeartbeatPolicy,
+    dead_reason,
+    stale_reason,
+    this_worker,
+    worker_is_dead,
+)
 from hyperknob.study._host import StudyHost
 from hyperknob.study._view import StudyView, single_direction
 from hyperknob.trial._frozen import FrozenTrial, fits
@@ -277,10 +285,13 @@ class Study:
                 raise TypeError(f"fixed_distributions must map parameter names to "
                                 f"distributions, got {name!r}: {distribution!r}")
         if self.heartbeat is not None:
-            self.reap_stale_trials()
+            self._reap(self.heartbeat, dead_processes=False)
         frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
             frozen = self._storage.create_new_trial(self._study_id)
+        if self.heartbeat is not None:  # who runs it: a run after a kill -9 reaps it at once
+            self._storage.set_trial_attr(frozen.trial_id, "system", WORKER_ATTR,
+                                         this_worker())
         self._host._open[frozen.trial_id] = None
         trial = Trial(frozen, self._host)
         for name, distribution in (fixed_distributions or {}).items():
@@ -460,17 +471,30 @@ class Study:
         return {**attrs, **extra} if extra else attrs
 
     def reap_stale_trials(self, policy: HeartbeatPolicy | None = None) -> list[FrozenTrial]:
-        """Fail the study's stale trials (RUNNING, no heartbeat for the grace period of
-        ``policy``, default the study's), re-enqueue those with retries left, and return the
-        trials this call failed. :meth:`ask` does this before each trial."""
+        """Fail the study's stale trials (RUNNING, and no heartbeat for the grace period of
+        ``policy``, default the study's, or run by a process of this machine that is gone),
+        re-enqueue those with retries left, and return the trials this call failed.
+        :meth:`ask` reaps the silent ones before each trial (the processes of a pool see
+        their workers die themselves)."""
         policy = policy or self.heartbeat
         if policy is None:
             raise ValueError("reap_stale_trials() needs a HeartbeatPolicy: the study has none")
+        return self._reap(policy, dead_processes=True)
+
+    def _reap(self, policy: HeartbeatPolicy, *, dead_processes: bool) -> list[FrozenTrial]:
         cutoff = datetime.datetime.now() - datetime.timedelta(seconds=policy.grace)
+        stale = {trial_id: stale_reason(policy)
+                 for trial_id in self._storage.get_stale_trial_ids(self._study_id, cutoff)}
+        running_trials = (self._storage.get_all_trials(self._study_id, (TrialState.RUNNING,))
+                          if dead_processes else [])
+        for running in running_trials:
+            record = running.system_attrs.get(WORKER_ATTR)
+            if worker_is_dead(record):  # its process on this machine is gone: no need to wait
+                stale[running.trial_id] = dead_reason(record)  # type: ignore[arg-type]
         failed = []
-        for trial_id in self._storage.get_stale_trial_ids(self._study_id, cutoff):
+        for trial_id, reason in sorted(stale.items()):
             if not self._storage.finish_trial(trial_id, TrialState.FAIL, None,
-                                              {"fail_reason": stale_reason(policy)}):
+                                              {"fail_reason": reason}):
                 continue  # another worker reaped it first, or it finished meanwhile
             self._host._open.pop(trial_id, None)
             trial = self._storage.get_trial(trial_id)
@@ -537,6 +561,7 @@ class Study:
         catch: Iterable[type[Exception]] | type[Exception] = (),
         show_progress_bar: bool = False,
         executor: Executor | None = None,
+        total_trials: int | None = None,
     ) -> None:
         """Run trials until ``n_trials`` ran, ``timeout`` seconds passed, or :meth:`stop`.
 
@@ -545,12 +570,18 @@ class Study:
         (:class:`hyperknob.RayExecutor`); callbacks still run here, once per finished trial.
         An exception raised by ``func`` fails the trial (traceback kept) and is re-raised unless
         its type is in ``catch``.
+
+        ``total_trials``: stop once the study holds this many COMPLETE or PRUNED trials,
+        counting those of every process and machine running it; a trial starts only while
+        fewer are finished or running, so concurrent runs end with exactly this many (unless a
+        trial fails). ``n_trials`` still caps this call's own trials.
         """
         from hyperknob.study._optimize import optimize
 
         optimize(self, func, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
                  callbacks=list(callbacks or []), catch=catch,
-                 show_progress_bar=show_progress_bar, executor=executor)
+                 show_progress_bar=show_progress_bar, executor=executor,
+                 total_trials=total_trials)
 
     def stop(self) -> None:
         """Ask :meth:`optimize` to start no new trial (running ones finish)."""
