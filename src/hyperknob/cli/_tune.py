@@ -41,7 +41,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             jobs=args.jobs, batch=args.batch, executor=executor, select=args.select,
             refit=args.refit, ensemble=args.ensemble, output=args.output, log=_log,
             log_every=args.log_every, objectives=args.objectives, max_params=args.max_params,
-            warm_start=args.warm_start)
+            warm_start=args.warm_start, task=args.task)
     except KeyboardInterrupt:
         print(f"\nInterrupted. Finished trials are saved in {shown(args.storage)}; run the "
               "same command again to resume.", file=sys.stderr)

@@ -3,7 +3,8 @@
 Standard library HTTP, one thread per request. What it serves is a fixed set of routes: the
 page, plotly.js (from the installed plotly package) and JSON from ``_api`` -- no route reads a
 file named by the request, so nothing else on the machine is reachable through it. Only GET
-and HEAD are answered. Bound to a loopback address it is open to that machine; bound to any
+and HEAD are answered. Bound to a loopback address it is open to that machine (requests
+naming another Host are refused: DNS rebinding); bound to any
 other address it requires a token (given, or generated and printed), as ``?token=`` or an
 ``Authorization: Bearer`` header. Live updates are server-sent events: the server checks the
 study once a second and sends an event when a trial was added or finished.
@@ -71,6 +72,19 @@ class Dashboard:
             given = header[len("Bearer "):]
         return hmac.compare_digest(given.encode(), self.token.encode())
 
+    def host_allowed(self, host: str | None) -> bool:
+        """Return whether a request for ``host`` (its Host header) may be answered: without a
+        token only names of this machine are, so that a web page whose domain was pointed at
+        127.0.0.1 (DNS rebinding) cannot read the studies through the visitor's browser."""
+        if self.token is not None or host is None:
+            return True
+        name = host.strip()
+        if name.startswith("["):  # [::1]:8080
+            name = name[1:].partition("]")[0]
+        elif name.count(":") == 1:  # 127.0.0.1:8080, localhost:8080
+            name = name.partition(":")[0]
+        return is_loopback(name.lower().rstrip("."))
+
     def asset(self, path: str) -> tuple[str, bytes] | None:
         entry = self._assets.get(path)
         if entry is None:
@@ -109,6 +123,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
+        host = self.headers.get("Host")
+        if not self.app.host_allowed(host):
+            self._send(HTTPStatus.FORBIDDEN, "text/plain",
+                       f"Host {host!r} is not this machine: a dashboard without a token "
+                       "answers only localhost, 127.0.0.1 or [::1]\n".encode())
+            return
         if not self.app.authorized(query, self.headers.get("Authorization")):
             self._send(HTTPStatus.UNAUTHORIZED, "text/plain", b"a token is required\n")
             return

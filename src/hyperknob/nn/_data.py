@@ -171,6 +171,7 @@ def load_dataset(
     val_fraction: float = 0.15,
     test_fraction: float = 0.15,
     max_rows: int | None = None,
+    task: str | None = None,
 ) -> Dataset:
     """Load a built-in dataset or a CSV/Parquet file, split it and prepare its features.
 
@@ -182,6 +183,8 @@ def load_dataset(
         val_fraction: The share of rows in the validation split.
         test_fraction: The share of rows in the test split.
         max_rows: Keep at most this many rows (a stratified random subsample) before splitting.
+        task: ``"classification"`` or ``"regression"`` for a file's target; None infers it
+            (text or an integer target with at most 20 distinct values: classification).
 
     Returns:
         The prepared dataset; the same arguments give the same arrays.
@@ -197,6 +200,9 @@ def load_dataset(
         (64, 10)
     """
     _check_arguments(target, seed, val_fraction, test_fraction, max_rows)
+    if task not in (None, "classification", "regression"):
+        raise ValueError(f"task must be 'classification', 'regression' or None (inferred from "
+                         f"the target), got task={task!r}")
     seed = int(seed)  # NumPy integers too; scikit-learn and NumPy take either
     max_rows = None if max_rows is None else int(max_rows)
     name = os.fspath(source)
@@ -207,11 +213,14 @@ def load_dataset(
                 f"got target={target!r}"
             )
         columns, target_column, y, class_names = _load_builtin(name, seed)
+        fixed = "regression" if class_names is None else "classification"
+        if task not in (None, fixed):
+            raise ValueError(f"built-in dataset {name!r} is a {fixed} task, got task={task!r}")
     else:
         path = _resolve_file(name)
         table = read_table(path, target)
         columns, target_column = table.columns, table.target.name
-        y, class_names = target_classes(table.target, len(table.target.values), path)
+        y, class_names = target_classes(table.target, len(table.target.values), path, task)
     labels = None if class_names is None else y
     rows = subsample_rows(len(y), labels, max_rows, seed)
     context = f"{name}" + (f" (after max_rows={max_rows})" if len(rows) < len(y) else "")

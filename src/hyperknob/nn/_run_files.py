@@ -12,6 +12,30 @@ if TYPE_CHECKING:
     from hyperknob.nn._tune import TuneResult
 
 
+#: The longest study name that is also a folder name (most file systems allow 255 bytes).
+MAX_FOLDER_BYTES = 200
+
+
+def check_folder_name(study_name: str) -> None:
+    """Raise ValueError unless ``study_name`` can be the run folder ``output/<study_name>``:
+    one path component (no separator, not ``.`` or ``..``), printable, at most
+    :data:`MAX_FOLDER_BYTES` bytes in UTF-8."""
+    problem = None
+    if not study_name.strip():
+        problem = "it is empty"
+    elif "/" in study_name or "\\" in study_name or study_name in (".", ".."):
+        problem = "it is a path, not a name: the run files would go outside the output folder"
+    elif not study_name.isprintable():
+        problem = "it holds a control character"
+    elif len(study_name.encode("utf-8")) > MAX_FOLDER_BYTES:
+        problem = (f"it is {len(study_name.encode('utf-8'))} bytes long, over the "
+                   f"{MAX_FOLDER_BYTES} a folder name may have")
+    if problem is not None:
+        shown = study_name if len(study_name) <= 60 else study_name[:57] + "..."
+        raise ValueError(f"study name {shown!r} cannot name the run folder ({problem}); "
+                         "expected a plain name like 'digits-mlp'")
+
+
 def _cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (dict, list)) else value
 

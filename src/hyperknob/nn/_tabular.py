@@ -85,6 +85,9 @@ def read_frame(path: Path) -> pd.DataFrame:
     try:
         if kind == "csv":
             frame: pd.DataFrame = pandas.read_csv(path)
+            other = _other_delimiter(frame)
+            if other is not None:  # a header like "a;b;y": the file is not comma-separated
+                frame = pandas.read_csv(path, sep=other)
         else:
             try:
                 frame = pandas.read_parquet(path)
@@ -98,6 +101,19 @@ def read_frame(path: Path) -> pd.DataFrame:
         label = "CSV" if kind == "csv" else "Parquet"
         raise ValueError(f"{path} is not a valid {label} file: {error}") from error
     return frame
+
+
+_DELIMITERS = (";", "\t", "|")
+
+
+def _other_delimiter(frame: pd.DataFrame) -> str | None:
+    """Return the delimiter of a CSV file read as one column whose header holds ``;``, a tab
+    or ``|`` (the most frequent of them), or None for a file that is comma-separated."""
+    if len(frame.columns) != 1:
+        return None
+    header = str(frame.columns[0])
+    count, delimiter = max((header.count(d), d) for d in _DELIMITERS)
+    return delimiter if count else None
 
 
 def read_table(path: Path, target: str | None) -> Table:
@@ -116,7 +132,10 @@ def read_table(path: Path, target: str | None) -> Table:
     if target is None:
         raise ValueError(f"target= is required for a file; {path} has columns {names}")
     if target not in names:
-        raise ValueError(f"target column {target!r} is not in {path}; available columns: {names}")
+        hint = ("; it was read as one column: is the file separated by commas, semicolons, "
+                "tabs or '|'?" if len(names) == 1 else "")
+        raise ValueError(f"target column {target!r} is not in {path}; available columns: "
+                         f"{names}{hint}")
     if len(frame) == 0:
         raise ValueError(f"{path} has a header but no rows: expected at least one data row")
     if len(names) == 1:
@@ -204,16 +223,17 @@ def _as_categories(series: pd.Series[Any]) -> np.ndarray:
 
 
 def target_classes(
-    target: Column, n_rows: int, path: Path
+    target: Column, n_rows: int, path: Path, task: str | None = None
 ) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """Encode the target: class indices and names, or float values and ``None`` (regression).
 
-    A non-numeric target is a class label. So is an integer-valued numeric target with at most
-    20 distinct values, fewer than half the number of rows; any other numeric target is a
+    ``task`` ``"classification"`` or ``"regression"`` decides; None infers it: a non-numeric
+    target is a class label, and so is an integer-valued numeric target with at most 20
+    distinct values, fewer than half the number of rows; any other numeric target is a
     quantity to regress.
 
     Raises:
-        ValueError: The target holds one distinct value.
+        ValueError: The target holds one distinct value, or text with task "regression".
     """
     distinct = np.unique(target.values)
     if len(distinct) < 2:
@@ -222,12 +242,21 @@ def target_classes(
             "expected at least 2 classes or distinct values"
         )
     if not target.numeric:
+        if task == "regression":
+            raise ValueError(
+                f"target column {target.name!r} of {path} holds text (e.g. {distinct[0]!r}): "
+                "task 'regression' needs numbers; expected task 'classification'")
         names = tuple(str(value) for value in distinct)
         return np.searchsorted(distinct, target.values).astype(np.int64), names
     values = target.values
     is_integer = bool(np.all(values == np.round(values)))
-    if is_integer and len(distinct) <= _MAX_INTEGER_CLASSES and len(distinct) < 0.5 * n_rows:
-        names = tuple(str(int(value)) for value in distinct)
+    if task is None:
+        classify = (is_integer and len(distinct) <= _MAX_INTEGER_CLASSES
+                    and len(distinct) < 0.5 * n_rows)
+    else:
+        classify = task == "classification"
+    if classify:
+        names = tuple(str(int(value)) if is_integer else str(value) for value in distinct)
         return np.searchsorted(distinct, values).astype(np.int64), names
     return values.astype(np.float64), None
 

@@ -98,6 +98,14 @@ def resolve_device(device: str) -> torch.device:
                          f"got {device!r}") from error
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was asked for but CUDA is not available here")
+    if resolved.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device {device!r} was asked for but MPS (Apple's GPU) is not "
+                             "available here; expected 'cpu', 'auto' or a CUDA device")
+    elif resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', "
+                         f"got {device!r}")
     return resolved
 
 
