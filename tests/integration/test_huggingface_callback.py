@@ -108,3 +108,24 @@ def test_the_trainer_takes_no_other_search_backend(tmp_path: Any) -> None:
     trainer = make_trainer(hyperknob.create_study().ask(), str(tmp_path))
     with pytest.raises(ValueError, match="not a valid HPSearchBackend"):
         trainer.hyperparameter_search(backend="hyperknob", n_trials=1)
+
+
+def test_an_untrained_model_whose_loss_overflows_starts_no_broken_record() -> None:
+    """eval_on_start may measure an infinite loss; the record then has no initial loss
+    instead of failing when the first epoch is recorded."""
+    from types import SimpleNamespace
+
+    study = hyperknob.create_study()
+    trial = study.ask()
+    callback = PruningCallback(trial)
+    callback._training = True  # as on_train_begin leaves it
+    control = SimpleNamespace(should_training_stop=False)
+    callback.on_evaluate(None, SimpleNamespace(global_step=0), control,
+                         metrics={"eval_loss": float("inf")})
+    callback.on_evaluate(None, SimpleNamespace(global_step=5), control,
+                         metrics={"eval_loss": 0.5})
+    assert callback.recorder is not None
+    study.tell(trial, 0.5)
+    record = read_record(study.trials[0])
+    assert record is not None and record.initial_loss is None
+    assert record.curve("val_loss") == (0.5,)

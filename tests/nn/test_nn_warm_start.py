@@ -74,3 +74,41 @@ def test_cli_warm_start(sources: str, tmp_path: Path,
     assert main(["tune", "iris", "--trials", "2", "--study", "iris-cli2", "--storage", sources,
                  "--warm-start", "missing-study"]) == 1
     assert "missing-study" in capsys.readouterr().err
+
+
+def test_a_warm_start_that_cannot_work_is_refused_before_anything_is_stored(
+        sources: str, tmp_path: Path) -> None:
+    def tune(**options: Any) -> None:
+        nn.tune("iris", trials=2, log=None,
+                **{"storage": sources, "study_name": "iris-refused", **QUIET, **options})
+
+    with pytest.raises(hyperknob.StudyNotFoundError, match="warm_start: no study named 'nope'"):
+        tune(warm_start="nope")
+    with pytest.raises(ValueError, match="warm_start cannot be combined with strategy "
+                                         "'progressive'"):
+        tune(warm_start="wine-mlp", strategy="progressive")
+    with pytest.raises(ValueError, match="warm_start: 'iris-self' is the study being tuned"):
+        tune(warm_start="wine-mlp,iris-self", study_name="iris-self")
+    with pytest.raises(ValueError, match="warm_start must be study names"):
+        tune(warm_start=["wine-mlp", 3])
+    other = hyperknob.create_study(study_name="plain-x", storage=sources)
+    other.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    with pytest.raises(ValueError, match="warm_start: study 'plain-x' shares no "
+                                         "hyperparameter with this search space"):
+        tune(warm_start="plain-x")
+    missing = tmp_path / "missing.db"
+    with pytest.raises(ValueError, match=r"warm_start: no study 'wine-mlp' to learn from: the "
+                                         r"SQLite file .* does not exist"):
+        tune(warm_start="wine-mlp", storage=f"sqlite:///{missing}")
+    assert not missing.exists()
+    names = hyperknob.get_all_study_names(sources)
+    assert "iris-refused" not in names and "iris-self" not in names
+
+
+def test_a_resumed_warm_started_study_does_not_claim_to_queue_again(sources: str) -> None:
+    lines: list[str] = []
+    for trials in (3, 4):
+        nn.tune("iris", trials=trials, storage=sources, study_name="iris-resumed",
+                warm_start="wine-mlp", log=lines.append, **QUIET)
+    firsts = [line for line in lines if line.strip().startswith("First:")]
+    assert len(firsts) == 1  # the resumed run queued nothing and says nothing of it

@@ -9,6 +9,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from hyperknob._urls import sqlite_path
 from hyperknob.cli._output import columns_of, write_rows
 
 if TYPE_CHECKING:
@@ -29,16 +30,6 @@ class CLIError(Exception):
 
 
 # -- storage and studies -------------------------------------------------------------------------
-def _sqlite_path(url: str) -> str | None:
-    """Return the file path of a ``sqlite:///PATH`` URL, or None for memory and other URLs."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///"):].split("?", 1)[0]
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    return path
-
-
 def open_storage(url: str, *, create: bool = False) -> BaseStorage:
     """Open the storage at ``url``; unless ``create``, a SQLite file must already exist.
 
@@ -46,7 +37,7 @@ def open_storage(url: str, *, create: bool = False) -> BaseStorage:
         CLIError: If the SQLite file is missing and ``create`` is False.
         ValueError, StorageError, SchemaVersionError: As :func:`hyperknob.storages.get_storage`.
     """
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     if not create and path is not None and not os.path.exists(path):
         raise CLIError(
             f"no SQLite file {path!r} (storage {url!r}); expected an existing hyperknob "

@@ -43,6 +43,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -147,7 +148,8 @@ class PruningCallback(transformers.TrainerCallback):  # type: ignore[misc]
         metrics = metrics or {}
         if state.global_step == 0:  # eval_on_start: the untrained model
             loss = _number(metrics.get("eval_loss"))
-            self._initial_loss = loss if loss is not None and loss > 0 else None
+            self._initial_loss = (loss if loss is not None and math.isfinite(loss) and loss > 0
+                                  else None)  # an untrained model may already overflow
             return
         if self.recorder is None:
             self.recorder = LearningCurveRecorder(

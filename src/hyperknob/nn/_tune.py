@@ -286,6 +286,12 @@ def tune(
     # Every option is checked before the storage is opened (a new SQLite file is made then).
     checked = NeuralNetworkObjective(dataset, space, objectives=names, max_params=max_params)
     search_plan(sampler, strategy, space, seed, multi_objective=len(checked.objectives) > 1)
+    earlier = _warm_names(warm_start, name)
+    if earlier and strategy == "progressive":
+        raise ValueError("warm_start cannot be combined with strategy 'progressive': its first "
+                         "stage tunes a simplified problem, which the earlier studies' "
+                         "configurations do not fit; use another strategy")
+    _check_warm_storage(earlier, storage)
     if storage is None:
         from hyperknob.storages import InMemoryStorage
 
@@ -295,7 +301,6 @@ def tune(
 
         storage = get_storage(storage)
     warm = None
-    earlier = _warm_names(warm_start)
     if earlier:
         from hyperknob.nn._warm_start import warm_start as make_warm_start
 
@@ -333,7 +338,7 @@ def tune(
     for line in recovered:
         say(line)
     if warm is not None:
-        for line in warm.lines():
+        for line in warm.lines(queued=first):  # a resumed study queued them when it began
             say(line)
         if warm.sources and isinstance(made, (GPSampler, AutoSampler)):
             say("  The GP weighs each earlier study's model by how well it ranks this "
@@ -356,13 +361,42 @@ def tune(
                    output, report, say)
 
 
-def _warm_names(warm_start: str | Sequence[str | Study] | None) -> list[str | Study]:
-    """Return the earlier studies: "a,b" is split at its commas."""
+def _warm_names(warm_start: str | Sequence[str | Study] | None,
+                target: str) -> list[str | Study]:
+    """Return the earlier studies: "a,b" is split at its commas. Raise ValueError for
+    anything but study names or studies, and for the study being tuned itself."""
+    from hyperknob.study import Study
+
     if warm_start is None:
         return []
     if isinstance(warm_start, str):
-        return [name.strip() for name in warm_start.split(",") if name.strip()]
-    return list(warm_start)
+        names: list[str | Study] = [n.strip() for n in warm_start.split(",") if n.strip()]
+    elif isinstance(warm_start, Sequence):
+        names = list(warm_start)
+    else:
+        raise invalid("warm_start", warm_start, "study names (a list or 'a,b') or studies")
+    for item in names:
+        if not isinstance(item, (str, Study)) or (isinstance(item, str) and not item.strip()):
+            raise invalid("warm_start", warm_start, "study names (a list or 'a,b') or studies")
+        name = item if isinstance(item, str) else item.study_name
+        if name == target:
+            raise ValueError(f"warm_start: {name!r} is the study being tuned; name earlier "
+                             "studies of other data sets")
+    return names
+
+
+def _check_warm_storage(names: Sequence[str | Study], storage: object) -> None:
+    """Raise ValueError for studies named in a SQLite file that does not exist (opening it
+    would make an empty one)."""
+    if not isinstance(storage, str) or not any(isinstance(n, str) for n in names):
+        return
+    from hyperknob._urls import sqlite_path
+
+    path = sqlite_path(storage)
+    if path is not None and not os.path.exists(path):
+        shown = ", ".join(repr(n) for n in names if isinstance(n, str))
+        raise ValueError(f"warm_start: no study {shown} to learn from: the SQLite file "
+                         f"{path!r} does not exist")
 
 
 def _objective_names(objectives: str | Sequence[str] | None) -> tuple[str, ...]:

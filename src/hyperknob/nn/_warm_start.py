@@ -41,13 +41,14 @@ class WarmStart:
     priors: dict[str, FittedPrior]
     space: SearchSpace
 
-    def lines(self) -> list[str]:
-        """Return what to tell the user: each source, each queued trial, each prior."""
+    def lines(self, *, queued: bool = True) -> list[str]:
+        """Return what to tell the user: each source, each queued trial (unless ``queued``
+        is False: a resumed study queued them when it began), each prior."""
         names = ", ".join(f"{s.name!r} ({len(s.trials)} trials"
                           + (f" on {s.dataset}" if s.dataset else "") + ")"
                           for s in self.sources)
         lines = [f"Warm start from {names}."]
-        if self.queued:
+        if self.queued and queued:
             lines.append("  First: " + "; ".join(q.describe() for q in self.queued) + ".")
         if self.priors:
             lines.append("  Priors: " + "; ".join(p.describe() for p in self.priors.values())
@@ -77,14 +78,25 @@ def param_distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
 def warm_start(sources: Sequence[str | Study], storage: str | BaseStorage,
                space: SearchSpace) -> WarmStart:
     """Return the warm start the named studies of ``storage`` (or studies) give ``space``."""
+    from hyperknob.exceptions import StudyNotFoundError
+
     names = [s for s in sources if isinstance(s, str)]
-    loaded = load_sources(names, storage) if names else []
+    try:
+        loaded = load_sources(names, storage) if names else []
+    except (StudyNotFoundError, ValueError) as error:
+        raise type(error)(f"warm_start: {error}") from error
     studies = [Source.from_study(s) for s in sources if not isinstance(s, str)]
     found = tuple(loaded + studies)
+    distributions = param_distributions(space)
     for source in found:
         if not source.trials:
-            raise ValueError(f"study {source.name!r} has no COMPLETE trial to learn from")
-    queued = queued_configurations(found, param_distributions(space))
+            raise ValueError(f"warm_start: study {source.name!r} has no COMPLETE trial to "
+                             "learn from")
+        if not any(name in distributions for t in source.trials for name in t.params):
+            raise ValueError(f"warm_start: study {source.name!r} shares no hyperparameter with "
+                             f"this search space ({', '.join(sorted(space.searched()))}): "
+                             "expected a study made by nn.tune or hyperknob tune")
+    queued = queued_configurations(found, distributions)
     priors = fitted_priors(found, space.searched(),
                            feeds={"units": [f"units_l{k}" for k in range(MAX_LAYERS)]})
     changes = {name: dataclasses.replace(space.searched()[name],  # type: ignore[type-var]
