@@ -222,6 +222,16 @@ def test_a_bad_option_is_refused_before_anything_is_written(
     assert not (tmp_path / "runs").exists() and not (tmp_path / "x").exists()
 
 
+def test_an_output_folder_that_cannot_be_made_is_refused_before_training(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    argv = ["tune", "iris", "--trials", "1", "--storage", _url(tmp_path), "--output",
+            str(tmp_path / "afile")]
+    assert main(argv) == 1
+    assert "afile' is a file; expected a folder" in capsys.readouterr().err
+    assert not (tmp_path / "hk.db").exists()
+
+
 def test_a_zero_timeout_is_a_usage_error(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(_args(tmp_path, "iris", "--timeout", "0")) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,22 @@ def check_folder_name(study_name: str) -> None:
         shown = study_name if len(study_name) <= 60 else study_name[:57] + "..."
         raise ValueError(f"study name {shown!r} cannot name the run folder ({problem}); "
                          "expected a plain name like 'digits-mlp'")
+
+
+def check_output_folder(folder: Path) -> None:
+    """Raise ValueError unless ``folder`` exists as a writable folder or can be made: the
+    run files are written after the search, which must not be lost to a typo."""
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"output folder {str(folder)!r} cannot be made: {str(existing)!r} is "
+                         "a file; expected a folder (or a path where one can be made)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"output folder {str(folder)!r} cannot be written: {str(existing)!r} "
+                         "is not writable by this user")
 
 
 def _cell(value: Any) -> Any:

@@ -36,7 +36,7 @@ from hyperknob.nn._plan import (
     search_plan,
 )
 from hyperknob.nn._resume import open_study, recover
-from hyperknob.nn._run_files import check_folder_name, save_run
+from hyperknob.nn._run_files import check_folder_name, check_output_folder, save_run
 from hyperknob.nn._select import REFITS, SELECTIONS, Fits, config_of, finalize, rank_key
 from hyperknob.nn._space import SearchSpace, default_space, load_space
 from hyperknob.nn._train import evaluate, resolve_device
@@ -282,6 +282,7 @@ def tune(
     name = study_name or f"{stem or 'data'}-mlp"
     if output is not None:
         check_folder_name(name)
+        check_output_folder(Path(output) / name)
     names = _objective_names(objectives)
     # Every option is checked before the storage is opened (a new SQLite file is made then).
     checked = NeuralNetworkObjective(dataset, space, objectives=names, max_params=max_params)
