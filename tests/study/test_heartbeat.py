@@ -181,31 +181,66 @@ def test_a_trial_whose_process_is_gone_is_reaped_at_once_and_others_are_left(
 
     policy = HeartbeatPolicy(interval=60.0, max_retries=1)  # silence alone: 2 minutes
     study = hyperknob.create_study(storage=storage_url, heartbeat=policy)
-    records = {
-        "gone": {**this_worker(), "pid": _gone_pid()},
-        "alive": {**this_worker(), "pid": os.getppid()},
-        "mine": this_worker(),
-        "elsewhere": {**this_worker(), "pid": _gone_pid(), "machine": "another-boot/pid:[1]"},
-    }
-    numbers = {}
-    for name, record in records.items():
-        study.enqueue_trial({"x": 0.5})
-        trial = study.ask()
-        trial.suggest_float("x", 0.0, 1.0)
-        assert study.trials[-1].system_attrs[WORKER_ATTR] == this_worker()  # ask notes it
-        study._storage.set_trial_attr(trial._trial_id, "system", WORKER_ATTR, record)
-        numbers[name] = trial.number
-    reaped = study.reap_stale_trials()
-    assert [t.number for t in reaped] == [numbers["gone"]]
-    assert reaped[0].system_attrs["fail_reason"] == (
-        f"stale: its process {records['gone']['pid']} on {records['gone']['host']} is gone "
-        "(killed, or it crashed)")
-    trials = study.trials
-    assert [t.state for t in trials[:4]] == [TrialState.RUNNING if n != numbers["gone"]
-                                            else TrialState.FAIL for n in range(4)]
-    retry = trials[-1]
-    assert retry.state is TrialState.WAITING and retry.system_attrs["retried_from"] == (
-        numbers["gone"])
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        records = {
+            "gone": {**this_worker(), "pid": _gone_pid()},
+            "alive": {**this_worker(), "pid": alive.pid},
+            "mine": this_worker(),
+            "elsewhere": {**this_worker(), "pid": _gone_pid(), "machine": "other-boot/pid:[1]"},
+            "other host": {**this_worker(), "pid": _gone_pid(), "host": "another-host"},
+            "never beat": {**this_worker(), "pid": _gone_pid()},
+        }
+        numbers = {}
+        for name, record in records.items():
+            trial = study.ask()
+            trial.suggest_float("x", 0.0, 1.0)
+            if name != "never beat":  # an ask/tell user's trial: never stale
+                study._storage.record_heartbeat(trial._trial_id)
+            study._storage.set_trial_attr(trial._trial_id, "system", WORKER_ATTR, record)
+            numbers[name] = trial.number
+        study.ask()  # ask() does not look for dead processes (a pool buries its own) ...
+        assert [t.state for t in study.trials].count(TrialState.FAIL) == 0
+        reaped = study.reap_stale_trials()  # ... a new run does
+        assert [t.number for t in reaped] == [numbers["gone"]]
+        assert reaped[0].system_attrs["fail_reason"] == (
+            f"stale: its process {records['gone']['pid']} on {records['gone']['host']} is "
+            "gone (killed, or it crashed)")
+        retry = study.trials[-1]
+        assert retry.state is TrialState.WAITING
+        assert retry.system_attrs["retried_from"] == numbers["gone"]
+        running = {t.number for t in study.trials if t.state is TrialState.RUNNING}
+        assert running >= {numbers[n] for n in records if n != "gone"}
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+@pytest.mark.skipif(not Path("/proc/self/ns/pid").exists(), reason="needs Linux's /proc")
+def test_a_silent_trial_of_a_live_process_here_is_not_reaped(storage_url: str | None) -> None:
+    """A heartbeat older than the grace period (a clock step, a suspended laptop) does not
+    make a trial whose process is known alive on this machine stale."""
+    from hyperknob.study._heartbeat import WORKER_ATTR, this_worker
+
+    policy = HeartbeatPolicy(interval=0.05, grace_period=0.2)
+    study = hyperknob.create_study(storage=storage_url, heartbeat=policy)
+    trial = study.ask()
+    study._storage.record_heartbeat(trial._trial_id)
+    study._storage.set_trial_attr(trial._trial_id, "system", WORKER_ATTR, this_worker())
+    time.sleep(0.4)
+    study.ask()
+    assert study.trials[0].state is TrialState.RUNNING
+    assert study.reap_stale_trials() == []
+
+
+def test_a_worker_notes_itself_once_it_beats(storage_url: str | None) -> None:
+    from hyperknob.study._heartbeat import WORKER_ATTR, this_worker
+
+    study = hyperknob.create_study(storage=storage_url, heartbeat=HeartbeatPolicy(interval=5))
+    study.optimize(quick, n_trials=1)
+    assert study.trials[0].system_attrs[WORKER_ATTR] == this_worker()
+    asked = study.ask()  # asked, not yet run: nobody beats for it
+    assert WORKER_ATTR not in study.trials[asked.number].system_attrs
 
 
 def test_total_trials_counts_every_run_on_the_study(storage_url: str | None) -> None:

@@ -318,16 +318,19 @@ def _sigterm_as_interrupt() -> Iterator[list[bool]]:
 
     def handle(signum: int, frame: object) -> None:
         terminated.append(True)
-        if not callable(signal.getsignal(signal.SIGINT)):  # SIGINT ignored (a background
-            raise KeyboardInterrupt  # job of a script): stop here and now
         signal.raise_signal(signal.SIGINT)  # through the SIGINT handler in place (a guard
         # holds it while a trial is being written)
 
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a script's background job
+    if ignored:  # Python's handler, so that SIGTERM has one to go through
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     previous = signal.signal(signal.SIGTERM, handle)
     try:
         yield terminated
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run(handler: Handler, args: argparse.Namespace) -> int:

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from hyperknob.trial._frozen import FrozenTrial
 
 INTERRUPTED = "interrupted: the driver got KeyboardInterrupt (Ctrl-C)"
+WORKER_INTERRUPTED = ("interrupted: the worker got KeyboardInterrupt (Ctrl-C, or its parent "
+                      "process died)")
 
 
 def _context() -> Any:
@@ -95,10 +97,13 @@ def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
     the shared budget; each finished trial goes to the driver for its callbacks (the whole
     record when ``records``, else its state and values: pickling costs)."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    guard = InterruptGuard().__enter__()
-    die_with_parent(parent)
-    storage = connect()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a CLI's SIGTERM-as-Ctrl-C: the
+    guard = InterruptGuard().__enter__()  # driver's terminate() must end a stuck worker
+    storage: BaseStorage | None = None
+    mine: Study | None = None
     try:
+        die_with_parent(parent)
+        storage = connect()
         mine = study.with_storage(storage)
 
         def send(_: Study, frozen: FrozenTrial) -> None:
@@ -122,8 +127,13 @@ def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
             loop.finished(frozen)
     except KeyboardInterrupt:
         budget.stop()
+        number = int(current[index])
+        if mine is not None and number >= 0:  # stopped while its trial was being asked for
+            current[index] = -1
+            mine.fail(number, WORKER_INTERRUPTED, skip_if_finished=True)
     finally:
-        storage.close()
+        if storage is not None:
+            storage.close()
         if os.getppid() != parent:  # nobody reads the queue any more: do not wait on it
             results.cancel_join_thread()
         else:
@@ -307,4 +317,7 @@ class _Pool:
             worker.join(timeout=30)
             if worker.is_alive():
                 worker.terminate()
+                worker.join(timeout=5)
+            if worker.is_alive():
+                worker.kill()
                 worker.join(timeout=5)

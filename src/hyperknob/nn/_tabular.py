@@ -88,6 +88,9 @@ def read_frame(path: Path) -> pd.DataFrame:
             other = _other_delimiter(frame)
             if other is not None:  # a header like "a;b;y": the file is not comma-separated
                 frame = pandas.read_csv(path, sep=other)
+                commas = pandas.read_csv(path, sep=other, decimal=",")  # 0,5 where . is ,
+                if _numeric_columns(commas) > _numeric_columns(frame):
+                    frame = commas
         else:
             try:
                 frame = pandas.read_parquet(path)
@@ -114,6 +117,10 @@ def _other_delimiter(frame: pd.DataFrame) -> str | None:
     header = str(frame.columns[0])
     count, delimiter = max((header.count(d), d) for d in _DELIMITERS)
     return delimiter if count else None
+
+
+def _numeric_columns(frame: pd.DataFrame) -> int:
+    return sum(kind.kind in "iuf" for kind in frame.dtypes)
 
 
 def read_table(path: Path, target: str | None) -> Table:

@@ -103,9 +103,6 @@ def resolve_device(device: str) -> torch.device:
         if mps is None or not mps.is_available():
             raise ValueError(f"device {device!r} was asked for but MPS (Apple's GPU) is not "
                              "available here; expected 'cpu', 'auto' or a CUDA device")
-    elif resolved.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', "
-                         f"got {device!r}")
     return resolved
 
 

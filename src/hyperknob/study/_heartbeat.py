@@ -13,10 +13,13 @@ can reap any dead one's trial.
 Heartbeat times are the workers' clocks: machines sharing a PostgreSQL study need clocks in
 sync to well within the grace period (NTP gives milliseconds).
 
-A worker also notes who runs each trial (``system_attrs["worker"]``: host, process id, and on
-Linux the boot and process namespace it runs in). A trial whose process is known dead -- it
-ran on this machine, in this process namespace, and that process is gone -- is stale at once,
+A worker also notes who runs each trial (``system_attrs["worker"]``, written after its first
+heartbeat: host, process id, and on Linux the boot and process namespace it runs in). A trial
+that beat and whose process is known dead -- it ran on this machine, in this process
+namespace, and that process is gone -- is stale at once for :meth:`Study.reap_stale_trials`,
 without waiting for the grace period: a run started after ``kill -9`` recovers its trial.
+Conversely a silent trial whose process is known alive here is not reaped (a clock step, a
+suspended laptop). Elsewhere (macOS, Windows) only the grace period counts.
 """
 
 from __future__ import annotations
@@ -117,6 +120,8 @@ def _machine() -> str | None:
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
             boot_id = boot.read().strip()
         namespace = os.readlink("/proc/self/ns/pid")
+        if os.readlink("/proc/self") != str(os.getpid()):  # a /proc of another namespace
+            return None
     except OSError:
         return None
     return f"{boot_id}/{namespace}" if boot_id else None
@@ -146,15 +151,30 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def worker_is_dead(record: object) -> bool:
-    """Return whether ``record`` (a trial's ``system_attrs["worker"]``) names a process of
-    this machine that is no longer running. False when that cannot be known here."""
+def _local_pid(record: object) -> int | None:
+    """Return the pid ``record`` (a trial's ``system_attrs["worker"]``) names if it is a
+    process of this machine (same host, boot and process namespace), else None."""
     if not isinstance(record, Mapping) or _MACHINE is None:
-        return False
+        return None
     pid = record.get("pid")
-    if record.get("machine") != _MACHINE or not isinstance(pid, int) or pid <= 0:
-        return False
-    return pid != os.getpid() and not _alive(pid)
+    if (record.get("machine") != _MACHINE or record.get("host") != socket.gethostname()
+            or not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0):
+        return None
+    return pid
+
+
+def worker_is_dead(record: object) -> bool:
+    """Return whether ``record`` names a process of this machine that is no longer
+    running. False when that cannot be known here."""
+    pid = _local_pid(record)
+    return pid is not None and pid != os.getpid() and not _alive(pid)
+
+
+def worker_is_alive(record: object) -> bool:
+    """Return whether ``record`` names a process of this machine that still runs (its
+    trial is alive whatever its heartbeat's age says). False when that cannot be known."""
+    pid = _local_pid(record)
+    return pid is not None and (pid == os.getpid() or _alive(pid))
 
 
 def dead_reason(record: Mapping[str, Any]) -> str:

@@ -25,6 +25,7 @@ from hyperknob.study._heartbeat import (
     dead_reason,
     stale_reason,
     this_worker,
+    worker_is_alive,
     worker_is_dead,
 )
 from hyperknob.study._host import StudyHost
@@ -289,9 +290,6 @@ class Study:
         frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
             frozen = self._storage.create_new_trial(self._study_id)
-        if self.heartbeat is not None:  # who runs it: a run after a kill -9 reaps it at once
-            self._storage.set_trial_attr(frozen.trial_id, "system", WORKER_ATTR,
-                                         this_worker())
         self._host._open[frozen.trial_id] = None
         trial = Trial(frozen, self._host)
         for name, distribution in (fixed_distributions or {}).items():
@@ -416,8 +414,12 @@ class Study:
         policy = self.heartbeat
         if policy is None or not trials:
             return _NOT_BEATING
-        return Beater(self._storage.record_heartbeat, [t.trial_id for t in trials],
-                      policy.interval)
+        beater = Beater(self._storage.record_heartbeat, [t.trial_id for t in trials],
+                        policy.interval)
+        worker = this_worker()  # who runs them (after the first beat: see _reap)
+        for trial in trials:
+            self._storage.set_trial_attr(trial.trial_id, "system", WORKER_ATTR, worker)
+        return beater
 
     def should_stop(self) -> bool:
         """Return whether :meth:`stop` was called since the current :meth:`optimize` began."""
@@ -482,15 +484,24 @@ class Study:
         return self._reap(policy, dead_processes=True)
 
     def _reap(self, policy: HeartbeatPolicy, *, dead_processes: bool) -> list[FrozenTrial]:
-        cutoff = datetime.datetime.now() - datetime.timedelta(seconds=policy.grace)
-        stale = {trial_id: stale_reason(policy)
-                 for trial_id in self._storage.get_stale_trial_ids(self._study_id, cutoff)}
-        running_trials = (self._storage.get_all_trials(self._study_id, (TrialState.RUNNING,))
-                          if dead_processes else [])
-        for running in running_trials:
-            record = running.system_attrs.get(WORKER_ATTR)
-            if worker_is_dead(record):  # its process on this machine is gone: no need to wait
-                stale[running.trial_id] = dead_reason(record)  # type: ignore[arg-type]
+        """Fail (and requeue) the trials that beat and went silent for the grace period --
+        unless their process is known alive on this machine (a clock step, a suspended
+        laptop) -- and, with ``dead_processes``, those that beat and whose process on this
+        machine is gone. A trial that never beat (an ask/tell user's) is never stale."""
+        now = datetime.datetime.now()
+        cutoff = now - datetime.timedelta(seconds=policy.grace)
+        stale = {}
+        for trial_id in self._storage.get_stale_trial_ids(self._study_id, cutoff):
+            record = self._storage.get_trial(trial_id).system_attrs.get(WORKER_ATTR)
+            if not worker_is_alive(record):
+                stale[trial_id] = stale_reason(policy)
+        if dead_processes:  # every trial that beat at all is "stale" before a day from now
+            beating = self._storage.get_stale_trial_ids(self._study_id,
+                                                        now + datetime.timedelta(days=1))
+            for trial_id in set(beating) - set(stale):
+                record = self._storage.get_trial(trial_id).system_attrs.get(WORKER_ATTR)
+                if worker_is_dead(record):  # its process on this machine is gone: no wait
+                    stale[trial_id] = dead_reason(record)  # type: ignore[arg-type]
         failed = []
         for trial_id, reason in sorted(stale.items()):
             if not self._storage.finish_trial(trial_id, TrialState.FAIL, None,
@@ -571,10 +582,11 @@ class Study:
         An exception raised by ``func`` fails the trial (traceback kept) and is re-raised unless
         its type is in ``catch``.
 
-        ``total_trials``: stop once the study holds this many COMPLETE or PRUNED trials,
-        counting those of every process and machine running it; a trial starts only while
-        fewer are finished or running, so concurrent runs end with exactly this many (unless a
-        trial fails). ``n_trials`` still caps this call's own trials.
+        ``total_trials``: start a trial only while the study holds fewer than this many
+        COMPLETE, PRUNED or RUNNING trials, counting those of every process and machine
+        running it, so concurrent runs end with exactly this many finished trials (unless one
+        fails). A RUNNING trial of a dead process counts until it is reaped (under a heartbeat
+        policy). ``n_trials`` still caps this call's own trials.
         """
         from hyperknob.study._optimize import optimize
 
