@@ -283,3 +283,24 @@ def test_a_trial_started_past_the_total_by_a_race_yields(storage_url: str | None
     again = trials[-1]
     assert again.state is TrialState.WAITING and again.system_attrs["fixed_params"] == {
         "x": 0.25} and again.user_attrs == {"source": "rule of thumb"}
+
+
+def test_a_beater_rides_out_a_busy_storage_and_stops_for_a_finished_trial() -> None:
+    from hyperknob.exceptions import UpdateFinishedTrialError
+    from hyperknob.study._heartbeat import Beater
+
+    beats: list[int] = []
+    failures = {1: 2, 2: 0}  # trial 1: two busy writes; trial 2: finished after its first beat
+
+    def record(trial_id: int) -> None:
+        if trial_id == 2 and beats.count(2) >= 1:
+            raise UpdateFinishedTrialError("trial 2 is COMPLETE")
+        if failures[trial_id] and beats.count(trial_id) >= 1:
+            failures[trial_id] -= 1
+            raise OSError("database is locked")
+        beats.append(trial_id)
+
+    with Beater(record, [1, 2], interval=0.02):
+        time.sleep(0.4)
+    assert beats.count(1) >= 5  # beat on after the busy writes
+    assert beats.count(2) == 1  # no beats for a finished trial

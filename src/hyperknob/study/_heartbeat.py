@@ -80,11 +80,15 @@ class Beater:
         self._thread.start()
 
     def _beat(self) -> None:
+        from hyperknob.exceptions import TrialNotFoundError, UpdateFinishedTrialError
+
         for trial_id in list(self._trial_ids):
             try:
                 self._record(trial_id)
-            except Exception:  # finished meanwhile, or the storage is down: either way
-                self._trial_ids.remove(trial_id)  # the trial's own code reports what happened
+            except (UpdateFinishedTrialError, TrialNotFoundError):  # finished meanwhile
+                self._trial_ids.remove(trial_id)
+            except Exception:  # a busy or lost connection: beat again next time (the trial's
+                continue  # own code reports a storage that stays down)
 
     def _run(self) -> None:
         while self._trial_ids and not self._stop.wait(self._interval):
