@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,10 @@ from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
 if TYPE_CHECKING:
+    from hyperknob.nn._objective import NeuralNetworkObjective
+    from hyperknob.pruners import BasePruner
+    from hyperknob.samplers import BaseSampler
+    from hyperknob.storages import BaseStorage
     from hyperknob.study import Study
 
 #: Share of the training rows stage 1 keeps (of the kept classes' rows).
@@ -161,3 +166,45 @@ def run_stage(study: Study, job: Callable[[Any], float | tuple[float, ...]], n_t
     if remaining:
         study.optimize(job, n_trials=remaining, total_trials=n_trials, **optimize)
     return remaining
+
+
+def stage_one(job: NeuralNetworkObjective, storage: BaseStorage, name: str, seed: int,
+              sampler: str | BaseSampler | None, pruner: BasePruner, jobs: int,
+              progress: bool, trials: int,
+              say: Callable[[str], Any]) -> tuple[NeuralNetworkObjective, int]:
+    """Run stage 1 of the progressive strategy; return stage 2's job (narrowed space) and
+    its number of trials."""
+    from hyperknob.nn._objective import NeuralNetworkObjective
+    from hyperknob.nn._plan import make_sampler
+    from hyperknob.nn._resume import check_same_data, open_study, recover
+
+    first, second = plan(job.dataset, job.space, trials, name, seed=seed)
+    easy = NeuralNetworkObjective(first.data, first.space, seed=seed, device=job.device,
+                                  log_every=job.log_every, log=job.log,
+                                  max_params=job.max_params)
+    stage_sampler = make_sampler(sampler if isinstance(sampler, str) else "tpe", seed)
+    study, new = open_study(first.study_name, storage, easy.directions, stage_sampler, pruner)
+    check_same_data(study, first.data)
+    if new:
+        easy.prepare(study)
+    recover(study)
+    say(f"Stage 1/2, simplified problem (study {first.study_name!r}): {first.description}.")
+    started = time.perf_counter()
+    ran = run_stage(study, easy, first.n_trials, timeout=None, n_jobs=jobs,
+                                show_progress_bar=progress)
+    top = best_trials(study, TOP_K)
+    if not top:
+        raise ValueError(f"stage 1 ({first.study_name!r}) has no completed trial; nothing to "
+                         "narrow the full problem's search with")
+    say(f"Stage 1 done: ran {ran} trials in {time.perf_counter() - started:.0f} s; best "
+        f"validation {easy.metric} {top[0].value:.4f} (trial #{top[0].number}).")
+    space, centres = narrowed(job.space, top[0])
+    say(f"Stage 2/2, full problem: {second.description}; priors at "
+        f"{describe_centres(centres)}; the {len(top)} best stage-1 "
+        "configurations first.")
+    full = NeuralNetworkObjective(job.dataset, space, seed=seed, device=job.device,
+                                  log_every=job.log_every, log=job.log,
+                                  max_params=job.max_params)
+    full.first_params = seed_params(space, top)
+    full.rules_of_thumb = False  # stage 1 tried them; its best come first instead
+    return full, second.n_trials

@@ -23,6 +23,7 @@ from hyperknob.trial import TrialState
 
 if TYPE_CHECKING:
     from hyperknob._direction import StudyDirection
+    from hyperknob.nn._data import Dataset
     from hyperknob.pruners import BasePruner
     from hyperknob.samplers import BaseSampler
     from hyperknob.storages import BaseStorage
@@ -68,6 +69,16 @@ def open_study(name: str, storage: BaseStorage, directions: Sequence[str | Study
         time.sleep(0.1)
         waited += 0.1
     return study, False
+
+
+def check_same_data(study: Study, data: Dataset) -> None:
+    """Raise ValueError if ``study`` was tuned on other data than ``data``."""
+    stored = study.user_attrs.get("dataset")
+    if stored is not None and stored != data.summary():
+        raise ValueError(
+            f"study {study.study_name!r} was tuned on {stored}, not on {data.summary()}; "
+            "pass another study name for a new study"
+        )
 
 
 def interrupted(trial: FrozenTrial) -> bool:

@@ -35,11 +35,12 @@ from hyperknob.nn._plan import (
     make_sampler,
     search_plan,
 )
-from hyperknob.nn._resume import open_study, recover
+from hyperknob.nn._resume import check_same_data, open_study, recover
 from hyperknob.nn._run_files import check_folder_name, check_output_folder, save_run
 from hyperknob.nn._select import REFITS, SELECTIONS, Fits, config_of, finalize, rank_key
 from hyperknob.nn._space import SearchSpace, default_space, load_space
 from hyperknob.nn._train import evaluate, resolve_device
+from hyperknob.nn._warm_start import check_warm_storage, warm_names
 from hyperknob.samplers import AutoSampler
 from hyperknob.samplers.gp import GPSampler
 from hyperknob.trial import TrialState
@@ -52,7 +53,6 @@ __all__ = ["DEFAULT_ENSEMBLE", "DEFAULT_REFIT", "DEFAULT_SAMPLER", "DEFAULT_SELE
 if TYPE_CHECKING:
     from torch import nn as torch_nn
 
-    from hyperknob.pruners import BasePruner
     from hyperknob.samplers import BaseSampler
     from hyperknob.storages import BaseStorage
     from hyperknob.study import Study
@@ -146,16 +146,6 @@ def _resolve_auto(select: str, refit: str, ensemble: int | str) -> tuple[str, st
     if not (is_int(members) and members >= 1):
         raise invalid("ensemble", ensemble, "'auto' or an int >= 1")
     return select, refit, members
-
-
-def check_same_data(study: Study, data: Dataset) -> None:
-    """Raise ValueError if ``study`` was tuned on other data than ``data``."""
-    stored = study.user_attrs.get("dataset")
-    if stored is not None and stored != data.summary():
-        raise ValueError(
-            f"study {study.study_name!r} was tuned on {stored}, not on {data.summary()}; "
-            "pass another study name for a new study"
-        )
 
 
 def finished(study: Study) -> int:
@@ -287,12 +277,12 @@ def tune(
     # Every option is checked before the storage is opened (a new SQLite file is made then).
     checked = NeuralNetworkObjective(dataset, space, objectives=names, max_params=max_params)
     search_plan(sampler, strategy, space, seed, multi_objective=len(checked.objectives) > 1)
-    earlier = _warm_names(warm_start, name)
+    earlier = warm_names(warm_start, name)
     if earlier and strategy == "progressive":
         raise ValueError("warm_start cannot be combined with strategy 'progressive': its first "
                          "stage tunes a simplified problem, which the earlier studies' "
                          "configurations do not fit; use another strategy")
-    _check_warm_storage(earlier, storage)
+    check_warm_storage(earlier, storage)
     if storage is None:
         from hyperknob.storages import InMemoryStorage
 
@@ -321,8 +311,10 @@ def tune(
         if trials is None:
             raise ValueError("strategy 'progressive' splits a number of trials: give trials, "
                              "not timeout")
-        job, trials = _stage_one(job, storage, name, seed, sampler, pruner, jobs, progress,
-                                 trials, say)
+        from hyperknob.nn._progressive import stage_one
+
+        job, trials = stage_one(job, storage, name, seed, sampler, pruner, jobs, progress,
+                                trials, say)
     study, first = open_study(name, storage, job.directions, made, pruner)
     check_same_data(study, dataset)
     resumed = not first
@@ -360,44 +352,6 @@ def tune(
             here = "cpu"
     return _finish(study, job, how, done, started, select, refit, members, here,
                    output, report, say)
-
-
-def _warm_names(warm_start: str | Sequence[str | Study] | None,
-                target: str) -> list[str | Study]:
-    """Return the earlier studies: "a,b" is split at its commas. Raise ValueError for
-    anything but study names or studies, and for the study being tuned itself."""
-    from hyperknob.study import Study
-
-    if warm_start is None:
-        return []
-    if isinstance(warm_start, str):
-        names: list[str | Study] = [n.strip() for n in warm_start.split(",") if n.strip()]
-    elif isinstance(warm_start, Sequence):
-        names = list(warm_start)
-    else:
-        raise invalid("warm_start", warm_start, "study names (a list or 'a,b') or studies")
-    for item in names:
-        if not isinstance(item, (str, Study)) or (isinstance(item, str) and not item.strip()):
-            raise invalid("warm_start", warm_start, "study names (a list or 'a,b') or studies")
-        name = item if isinstance(item, str) else item.study_name
-        if name == target:
-            raise ValueError(f"warm_start: {name!r} is the study being tuned; name earlier "
-                             "studies of other data sets")
-    return names
-
-
-def _check_warm_storage(names: Sequence[str | Study], storage: object) -> None:
-    """Raise ValueError for studies named in a SQLite file that does not exist (opening it
-    would make an empty one)."""
-    if not isinstance(storage, str) or not any(isinstance(n, str) for n in names):
-        return
-    from hyperknob._urls import sqlite_path
-
-    path = sqlite_path(storage)
-    if path is not None and not os.path.exists(path):
-        shown = ", ".join(repr(n) for n in names if isinstance(n, str))
-        raise ValueError(f"warm_start: no study {shown} to learn from: the SQLite file "
-                         f"{path!r} does not exist")
 
 
 def _objective_names(objectives: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -471,46 +425,6 @@ def _batch_size(batch: int | str, job: NeuralNetworkObjective, remaining: int | 
                           max_k=remaining if remaining else None)
     say(f"Batch: K = {choice.k} ({choice.reason}).")
     return choice.k
-
-
-def _stage_one(job: NeuralNetworkObjective, storage: BaseStorage, name: str, seed: int,
-               sampler: str | BaseSampler | None, pruner: BasePruner, jobs: int,
-               progress: bool, trials: int,
-               say: Callable[[str], Any]) -> tuple[NeuralNetworkObjective, int]:
-    """Run stage 1 of the progressive strategy; return stage 2's job (narrowed space) and
-    its number of trials."""
-    from hyperknob.nn import _progressive as progressive
-
-    first, second = progressive.plan(job.dataset, job.space, trials, name, seed=seed)
-    easy = NeuralNetworkObjective(first.data, first.space, seed=seed, device=job.device,
-                                  log_every=job.log_every, log=job.log,
-                                  max_params=job.max_params)
-    stage_sampler = make_sampler(sampler if isinstance(sampler, str) else "tpe", seed)
-    study, new = open_study(first.study_name, storage, easy.directions, stage_sampler, pruner)
-    check_same_data(study, first.data)
-    if new:
-        easy.prepare(study)
-    recover(study)
-    say(f"Stage 1/2, simplified problem (study {first.study_name!r}): {first.description}.")
-    started = time.perf_counter()
-    ran = progressive.run_stage(study, easy, first.n_trials, timeout=None, n_jobs=jobs,
-                                show_progress_bar=progress)
-    top = progressive.best_trials(study, progressive.TOP_K)
-    if not top:
-        raise ValueError(f"stage 1 ({first.study_name!r}) has no completed trial; nothing to "
-                         "narrow the full problem's search with")
-    say(f"Stage 1 done: ran {ran} trials in {time.perf_counter() - started:.0f} s; best "
-        f"validation {easy.metric} {top[0].value:.4f} (trial #{top[0].number}).")
-    space, centres = progressive.narrowed(job.space, top[0])
-    say(f"Stage 2/2, full problem: {second.description}; priors at "
-        f"{progressive.describe_centres(centres)}; the {len(top)} best stage-1 "
-        "configurations first.")
-    full = NeuralNetworkObjective(job.dataset, space, seed=seed, device=job.device,
-                                  log_every=job.log_every, log=job.log,
-                                  max_params=job.max_params)
-    full.first_params = progressive.seed_params(space, top)
-    full.rules_of_thumb = False  # stage 1 tried them; its best come first instead
-    return full, second.n_trials
 
 
 def _say_plan(say: Callable[[str], Any], data: Dataset, study: Study,

@@ -10,9 +10,11 @@ follow how well each study ranks the new trials (``samplers/gp/_rgpe.py``).
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hyperknob._checks import invalid
 from hyperknob.distributions import BaseDistribution
 from hyperknob.transfer import (
     FittedPrior,
@@ -103,3 +105,41 @@ def warm_start(sources: Sequence[str | Study], storage: str | BaseStorage,
                                          prior=fit.prior)
                for name, fit in priors.items()}
     return WarmStart(found, tuple(queued), priors, space.replace(**changes))
+
+
+def warm_names(warm_start: str | Sequence[str | Study] | None,
+               target: str) -> list[str | Study]:
+    """Return the earlier studies: "a,b" is split at its commas. Raise ValueError for
+    anything but study names or studies, and for the study being tuned itself."""
+    from hyperknob.study import Study
+
+    if warm_start is None:
+        return []
+    if isinstance(warm_start, str):
+        names: list[str | Study] = [n.strip() for n in warm_start.split(",") if n.strip()]
+    elif isinstance(warm_start, Sequence):
+        names = list(warm_start)
+    else:
+        raise invalid("warm_start", warm_start, "study names (a list or 'a,b') or studies")
+    for item in names:
+        if not isinstance(item, (str, Study)) or (isinstance(item, str) and not item.strip()):
+            raise invalid("warm_start", warm_start, "study names (a list or 'a,b') or studies")
+        name = item if isinstance(item, str) else item.study_name
+        if name == target:
+            raise ValueError(f"warm_start: {name!r} is the study being tuned; name earlier "
+                             "studies of other data sets")
+    return names
+
+
+def check_warm_storage(names: Sequence[str | Study], storage: object) -> None:
+    """Raise ValueError for studies named in a SQLite file that does not exist (opening it
+    would make an empty one)."""
+    if not isinstance(storage, str) or not any(isinstance(n, str) for n in names):
+        return
+    from hyperknob._urls import sqlite_path
+
+    path = sqlite_path(storage)
+    if path is not None and not os.path.exists(path):
+        shown = ", ".join(repr(n) for n in names if isinstance(n, str))
+        raise ValueError(f"warm_start: no study {shown} to learn from: the SQLite file "
+                         f"{path!r} does not exist")

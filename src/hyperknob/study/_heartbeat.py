@@ -25,13 +25,17 @@ suspended laptop). Elsewhere (macOS, Windows) only the grace period counts.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hyperknob._checks import check_int, check_number
+
+if TYPE_CHECKING:
+    from hyperknob.storages import BaseStorage
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,3 +189,25 @@ def dead_reason(record: Mapping[str, Any]) -> str:
     """Return the fail reason of a trial whose process is known dead."""
     return (f"stale: its process {record.get('pid')} on {record.get('host')} is gone "
             "(killed, or it crashed)")
+
+
+def stale_trials(storage: BaseStorage, study_id: int, policy: HeartbeatPolicy, *,
+                 dead_processes: bool) -> dict[int, str]:
+    """Return the stale trials of a study, trial id -> fail reason (the study fails them):
+    those that beat and went silent for the grace period -- unless their process is known
+    alive on this machine (a clock step, a suspended laptop) -- and, with
+    ``dead_processes``, those that beat and whose process on this machine is gone. A trial
+    that never beat (an ask/tell user's) is never stale."""
+    now = datetime.datetime.now()
+    cutoff = now - datetime.timedelta(seconds=policy.grace)
+    stale = {}
+    for trial_id in storage.get_stale_trial_ids(study_id, cutoff):
+        if not worker_is_alive(storage.get_trial(trial_id).system_attrs.get(WORKER_ATTR)):
+            stale[trial_id] = stale_reason(policy)
+    if dead_processes:  # every trial that beat at all is "stale" before a day from now
+        beating = storage.get_stale_trial_ids(study_id, now + datetime.timedelta(days=1))
+        for trial_id in set(beating) - set(stale):
+            record = storage.get_trial(trial_id).system_attrs.get(WORKER_ATTR)
+            if worker_is_dead(record):  # its process on this machine is gone: no wait
+                stale[trial_id] = dead_reason(record)  # type: ignore[arg-type]
+    return stale

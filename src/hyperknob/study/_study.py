@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import traceback as traceback_module
 import warnings
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
@@ -17,20 +16,17 @@ from hyperknob.exceptions import StudyNotFoundError, UpdateFinishedTrialError
 from hyperknob.pruners._base import BasePruner, NopPruner
 from hyperknob.samplers._base import BaseSampler
 from hyperknob.storages import BaseStorage, get_storage
-from hyperknob.storages._in_memory import check_json
+from hyperknob.study._add import check_addable
 from hyperknob.study._heartbeat import (
     WORKER_ATTR,
     Beater,
     HeartbeatPolicy,
-    dead_reason,
-    stale_reason,
+    stale_trials,
     this_worker,
-    worker_is_alive,
-    worker_is_dead,
 )
 from hyperknob.study._host import StudyHost
 from hyperknob.study._view import StudyView, single_direction
-from hyperknob.trial._frozen import FrozenTrial, fits
+from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 from hyperknob.trial._trial import Trial, check_objective_values
 
@@ -484,24 +480,10 @@ class Study:
         return self._reap(policy, dead_processes=True)
 
     def _reap(self, policy: HeartbeatPolicy, *, dead_processes: bool) -> list[FrozenTrial]:
-        """Fail (and requeue) the trials that beat and went silent for the grace period --
-        unless their process is known alive on this machine (a clock step, a suspended
-        laptop) -- and, with ``dead_processes``, those that beat and whose process on this
-        machine is gone. A trial that never beat (an ask/tell user's) is never stale."""
-        now = datetime.datetime.now()
-        cutoff = now - datetime.timedelta(seconds=policy.grace)
-        stale = {}
-        for trial_id in self._storage.get_stale_trial_ids(self._study_id, cutoff):
-            record = self._storage.get_trial(trial_id).system_attrs.get(WORKER_ATTR)
-            if not worker_is_alive(record):
-                stale[trial_id] = stale_reason(policy)
-        if dead_processes:  # every trial that beat at all is "stale" before a day from now
-            beating = self._storage.get_stale_trial_ids(self._study_id,
-                                                        now + datetime.timedelta(days=1))
-            for trial_id in set(beating) - set(stale):
-                record = self._storage.get_trial(trial_id).system_attrs.get(WORKER_ATTR)
-                if worker_is_dead(record):  # its process on this machine is gone: no wait
-                    stale[trial_id] = dead_reason(record)  # type: ignore[arg-type]
+        """Fail the trials :func:`~hyperknob.study._heartbeat.stale_trials` names; requeue
+        those with retries left."""
+        stale = stale_trials(self._storage, self._study_id, policy,
+                             dead_processes=dead_processes)
         failed = []
         for trial_id, reason in sorted(stale.items()):
             if not self._storage.finish_trial(trial_id, TrialState.FAIL, None,
@@ -528,36 +510,15 @@ class Study:
     def add_trial(self, trial: FrozenTrial) -> None:
         """Store a finished trial made elsewhere (e.g. from an earlier experiment or another
         study): a COMPLETE one needs one finite value per objective."""
-        self._check_addable(trial)
+        check_addable(trial, len(self._directions))
         self._storage.create_new_trial(self._study_id, trial)
-
-    def _check_addable(self, trial: FrozenTrial) -> None:
-        if not isinstance(trial, FrozenTrial):
-            raise TypeError(f"add_trial() takes a FrozenTrial, got {trial!r}")
-        if not trial.state.is_finished():
-            raise ValueError(f"add_trial() takes a finished trial, got state {trial.state!r}")
-        if trial.state is TrialState.COMPLETE:
-            _, reason = check_objective_values(trial.values, len(self._directions))
-            if reason is not None:
-                raise ValueError(f"a COMPLETE trial needs one finite value per objective: "
-                                 f"{reason.replace('the objective returned', 'it has')}")
-        elif trial.values is not None:
-            raise ValueError(f"a {trial.state.name} trial takes no values, got "
-                             f"values={trial.values!r}")
-        for name, value in trial.params.items():
-            dist = trial.distributions.get(name)
-            if dist is None or not fits(value, dist):
-                raise ValueError(f"parameter {name!r}={value!r} does not fit {dist!r}")
-        for kind, attrs in (("user", trial.user_attrs), ("system", trial.system_attrs)):
-            for key, value in attrs.items():  # checked here: add_trials stores all or none
-                check_json(kind, key, value)
 
     def add_trials(self, trials: Iterable[FrozenTrial]) -> None:
         """Store several finished trials made elsewhere (see :meth:`add_trial`); all are
         checked before any is stored."""
         trials = list(trials)
         for trial in trials:
-            self._check_addable(trial)
+            check_addable(trial, len(self._directions))
         for trial in trials:
             self._storage.create_new_trial(self._study_id, trial)
 
