@@ -198,25 +198,28 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
              "", "| target | " + " | ".join(methods) + " |",
              "|---|" + "---:|" * len(methods)]
     speedups: dict[str, list[float]] = {m: [] for m in methods}
+    epoch_ups: dict[str, list[float]] = {m: [] for m in methods}
     for target in targets:
         cells = []
         for method in methods:
-            counts, ratios = [], []
+            counts, ratios, epoch_ratios = [], [], []
             for seed in sorted({r["seed"] for r in runs if r["target"] == target}):
                 base, own = by_key.get((target, "none", seed)), by_key.get(
                     (target, method, seed))
                 if base is None or own is None:
                     continue
                 goal = best_curve(base)[-1]
-                reach = to_reach(own, goal)[0]
+                reach, epochs = to_reach(own, goal)
                 counts.append(reach)
                 ratios.append(to_reach(base, goal)[0] / reach)
+                epoch_ratios.append(to_reach(base, goal)[1] / max(epochs, 1))
             if not counts:
                 cells.append("-")
                 continue
             median = statistics.median(counts)
             ratio = statistics.median(ratios)
             speedups[method].append(ratio)
+            epoch_ups[method].append(statistics.median(epoch_ratios))
             shown = f">{trials}" if median > trials else f"{median:g}"
             cells.append(f"{shown} ({ratio:.2f}x, {len(counts)})")
         lines.append(f"| {target} | " + " | ".join(cells) + " |")
@@ -226,8 +229,13 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
         ups = speedups[method]
         lines.append(f"- {method}: {sum(u >= 2.0 for u in ups)} of {len(ups)} at >= 2x; "
                      f"{sum(u < 1 / 1.2 for u in ups)} slower than 1.2x; geometric mean "
-                     f"{math.exp(statistics.fmean(math.log(u) for u in ups)):.2f}x"
+                     f"{math.exp(statistics.fmean(math.log(u) for u in ups)):.2f}x; in "
+                     f"epochs trained: {sum(u >= 2.0 for u in epoch_ups[method])} at >= 2x, "
+                     f"{sum(u < 1 / 1.2 for u in epoch_ups[method])} slower than 1.2x, "
+                     "geometric mean "
+                     f"{math.exp(statistics.fmean(math.log(u) for u in epoch_ups[method])):.2f}x"
                      if ups else f"- {method}: no runs")
+    lines += _noise_floor(by_key, targets)
     lines += ["", "### Best validation score at 10 and at the last trial (signed: higher is "
               "better; mean over seeds)", "",
               "| target | " + " | ".join(f"{m} @10 | {m} @{trials}" for m in methods) + " |",
@@ -242,6 +250,28 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
                 cells.append(f"{statistics.fmean(values):.4f}" if values else "-")
         lines.append(f"| {target} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _noise_floor(by_key: dict[tuple[str, str, int], Any], targets: list[str]) -> list[str]:
+    """Return the line that says how a method exactly as good as ``none`` fares by these
+    criteria: ``none`` of the next seed (the last: the first) judged against each seed's."""
+    ups = []
+    for target in targets:
+        seeds = sorted(s for t, m, s in by_key if t == target and m == "none")
+        ratios = []
+        for index, seed in enumerate(seeds[:len(seeds) if len(seeds) > 1 else 0]):
+            base = by_key[(target, "none", seed)]
+            other = by_key[(target, "none", seeds[(index + 1) % len(seeds)])]
+            goal = best_curve(base)[-1]
+            ratios.append(to_reach(base, goal)[0] / to_reach(other, goal)[0])
+        if ratios:
+            ups.append(statistics.median(ratios))
+    if not ups:
+        return []
+    return [f"- noise floor (`none` of the next seed judged against each seed's `none`: a "
+            f"method exactly as good): {sum(u >= 2.0 for u in ups)} of {len(ups)} at >= 2x; "
+            f"{sum(u < 1 / 1.2 for u in ups)} slower than 1.2x; geometric mean "
+            f"{math.exp(statistics.fmean(math.log(u) for u in ups)):.2f}x"]
 
 
 # -- running ------------------------------------------------------------------------------------

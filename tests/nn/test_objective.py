@@ -38,6 +38,25 @@ def test_objective_tunes_and_records_every_trial(iris: nn.Dataset) -> None:
     assert len(study.trials) == 6
 
 
+def test_queued_first_configurations_can_train_in_full(iris: nn.Dataset) -> None:
+    class StopAtThree(hyperknob.pruners.BasePruner):
+        def prune(self, study: hyperknob.StudyView, trial: hyperknob.FrozenTrial) -> bool:
+            return len(trial.intermediate_values) >= 3
+
+    space = small_space(iris)
+    job = nn.objective(iris, space)
+    job.first_params = [dict(space.rule_of_thumb_params()[0], learning_rate=0.003)]
+    job.first_sources = ["warm start: trial #4 of 'wine-mlp'"]
+    job.first_in_full = True
+    study = hyperknob.create_study(direction=job.direction, pruner=StopAtThree(), seed=1)
+    job.prepare(study)
+    study.optimize(job, n_trials=2)
+    first, ruled = study.trials[:2]
+    assert first.user_attrs["train_in_full"] is True
+    assert first.state is TrialState.COMPLETE and len(first.intermediate_values) > 3
+    assert ruled.user_attrs["source"] == "rule of thumb" and ruled.state is TrialState.PRUNED
+
+
 def test_a_pruner_stops_trials_through_the_epoch_hook(iris: nn.Dataset) -> None:
     class StopAtThree(hyperknob.pruners.BasePruner):
         def prune(self, study: hyperknob.StudyView, trial: hyperknob.FrozenTrial) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import hyperknob
@@ -21,6 +22,7 @@ from hyperknob.transfer import (
     map_value,
     queued_configurations,
 )
+from hyperknob.transfer._warm import gain
 from hyperknob.trial import FrozenTrial, TrialState, create_trial
 
 LR = FloatDistribution(1e-4, 1e-1, log=True)
@@ -62,20 +64,47 @@ def test_a_source_ranks_best_first_in_either_direction() -> None:
     assert high.loss(high.trials[0]) == pytest.approx(-9.4)
 
 
-def test_queued_configurations_alternate_sources_without_repeats() -> None:
-    a = Source.from_study(_study([(1e-2, 16, "adam"), (1e-3, 48, "sgd")], "minimize"))
-    b = Source.from_study(_study([(1e-2, 16, "adam"), (1e-1, 32, "adam")], "minimize"))
+def _ruled(values: list[tuple[float, float]], direction: str = "maximize") -> Source:
+    """A study of (lr, value) trials; the first one is its rule of thumb."""
+    study = hyperknob.create_study(direction=direction)
+    for index, (lr, value) in enumerate(values):
+        study.add_trial(create_trial(
+            params={"lr": lr, "units": 32, "opt": "adam"}, value=value,
+            distributions={"lr": LR, "units": IntDistribution(16, 48),
+                           "opt": CategoricalDistribution(["sgd", "adam"])},
+            user_attrs={"source": "rule of thumb"} if index == 0 else {}))
+    return Source.from_study(study)
+
+
+def test_gain_is_how_far_a_trial_beat_the_rule_of_thumb_in_sd() -> None:
+    source = _ruled([(1e-2, 0.90), (1e-3, 0.96), (1e-1, 0.84), (3e-3, 0.94)])
+    sd = float(np.std([0.90, 0.96, 0.84, 0.94]))
+    assert gain(source, source.trials[0]) == pytest.approx(0.06 / sd)
+    assert gain(source, source.trials[-1]) == pytest.approx(-0.06 / sd)
+    flat = _ruled([(1e-2, 1.0), (1e-3, 1.0), (1e-1, 1.0)])  # everything scores 100 %
+    assert gain(flat, flat.trials[0]) == 0.0
+    unruled = _study([(1e-2, 16, "adam"), (1e-3, 48, "sgd"), (1e-1, 32, "adam")], "minimize")
+    plain = Source.from_study(unruled)  # no rule of thumb: the median is the reference
+    assert gain(plain, plain.trials[1]) == 0.0 and gain(plain, plain.trials[0]) > 0
+
+
+def test_queued_configurations_take_the_clearest_gains_first_in_rounds() -> None:
     targets = {"lr": LR, "units": IntDistribution(4, 8),
                "opt": CategoricalDistribution(["sgd", "adam"])}
-    queued = queued_configurations([a, b], targets, per_source=2, limit=4)
-    # a's best, b's best, a's second (b's second is a's best again: not repeated)
-    expected = [(1e-2, 4, "adam"), (1e-1, 6, "adam"), (1e-3, 8, "sgd")]
-    assert len(queued) == len(expected)
-    for q, (lr, units, opt) in zip(queued, expected, strict=True):
-        assert q.params["lr"] == pytest.approx(lr) and q.params["units"] == units
-        assert q.params["opt"] == opt
+    small = _ruled([(1e-2, 0.90), (2e-3, 0.91), (3e-3, 0.905), (1e-1, 0.80)])
+    large = _ruled([(1e-2, 0.90), (5e-3, 0.99), (6e-3, 0.98), (1e-1, 0.70)])
+    flat = _ruled([(1e-2, 1.0), (3e-2, 1.0)])  # its best is its rule of thumb: nothing new
+    queued = queued_configurations([small, large, flat], targets, per_source=2, limit=3)
+    assert [q.params["lr"] for q in queued] == [5e-3, 2e-3, 6e-3]
+    assert [q.source for q in queued] == [large.name, small.name, large.name]
+    assert queued[0].params["units"] == 6  # moved into the target's range
     assert "of 'study-" in queued[0].describe()
-    assert map_params(a.trials[0], {"lr": LR}) == {"lr": 1e-2}
+    # What runs anyway is not queued again, nor is a configuration twice.
+    again = queued_configurations([small, large], targets,
+                                  already=[dict(queued[0].params)])
+    assert [q.params["lr"] for q in again] == [2e-3, 6e-3, 3e-3]
+    assert len(queued_configurations([large, large], targets)) == 2
+    assert map_params(large.trials[0], {"lr": LR}) == {"lr": 5e-3}
 
 
 def test_priors_centre_on_the_sources_optima_and_trust_agreement() -> None:

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 EXTRA_OBJECTIVES = ("params", "seconds")
 #: The user attribute holding a trial's learned-parameter count, set before it trains.
 PARAMS_ATTR = "n_parameters"
+#: The user attribute of a queued trial the early-stopping rule does not stop (a warm start's
+#: transferred configurations: their first epochs on new data are a poor judge of a
+#: configuration chosen for how it finished elsewhere).
+IN_FULL = "train_in_full"
 
 
 class NeuralNetworkObjective:
@@ -81,6 +85,9 @@ class NeuralNetworkObjective:
         #: Where each of :attr:`first_params` comes from (its trial's ``source``).
         self.first_sources: list[str] = []
         self.rules_of_thumb = True
+        #: Whether :attr:`first_params` train in full: the early-stopping rule hears their
+        #: epochs but does not stop them (their trials carry ``user_attrs[IN_FULL]``).
+        self.first_in_full = False
 
     @property
     def direction(self) -> str:
@@ -144,7 +151,10 @@ class NeuralNetworkObjective:
         for index, params in enumerate(self.first_params):
             where = (self.first_sources[index] if index < len(self.first_sources)
                      else "earlier stage")
-            study.enqueue_trial(params, user_attrs={"source": where})
+            attrs: dict[str, Any] = {"source": where}
+            if self.first_in_full:
+                attrs[IN_FULL] = True
+            study.enqueue_trial(params, user_attrs=attrs)
         if self.rules_of_thumb:
             for params in self.space.rule_of_thumb_params():
                 if params not in self.first_params:
@@ -166,6 +176,8 @@ class NeuralNetworkObjective:
         # Step = epochs trained so far: a pruner's resource (rungs at 1, 3, 9 epochs...).
         value = record.val_loss if self.target == "loss" else record.val_metric
         trial.report(value, record.epoch + 1)
+        if trial.user_attrs.get(IN_FULL, False):
+            return False
         return trial.should_prune()
 
     def record(self, trial: Trial, result: TrainResult) -> None:

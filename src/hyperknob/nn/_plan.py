@@ -79,6 +79,9 @@ def make_sampler(name: str, seed: int | None,
         # look: TPE models from the start instead of spending ten trials on Sobol points
         # that ignore the priors.
         kwargs["n_startup_trials"] = WARM_STARTUP_TRIALS
+        # Fitted to other data sets, the priors are weighed by how well they rank this one's
+        # trials: a source that misleads loses its say after a few trials.
+        kwargs["adaptive_priors"] = True
     sampler: BaseSampler = classes[name](**kwargs)
     return sampler
 

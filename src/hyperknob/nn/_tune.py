@@ -307,6 +307,9 @@ def tune(
     if warm is not None:
         job.first_params = [dict(q.params) for q in warm.queued]
         job.first_sources = [f"warm start: {q.describe()}" for q in warm.queued]
+        # Each transferred configuration trains in full: chosen for how it finished on other
+        # data, it is not judged by its first epochs here (BENCHMARKS.md, transfer v8-v10).
+        job.first_in_full = True
     if strategy == "progressive":
         if trials is None:
             raise ValueError("strategy 'progressive' splits a number of trials: give trials, "

@@ -51,7 +51,8 @@ class WarmStart:
                           for s in self.sources)
         lines = [f"Warm start from {names}."]
         if self.queued and queued:
-            lines.append("  First: " + "; ".join(q.describe() for q in self.queued) + ".")
+            lines.append("  First (each trained in full): "
+                         + "; ".join(q.describe() for q in self.queued) + ".")
         if self.priors:
             lines.append("  Priors: " + "; ".join(p.describe() for p in self.priors.values())
                          + ".")
@@ -98,9 +99,10 @@ def warm_start(sources: Sequence[str | Study], storage: str | BaseStorage,
             raise ValueError(f"warm_start: study {source.name!r} shares no hyperparameter with "
                              f"this search space ({', '.join(sorted(space.searched()))}): "
                              "expected a study made by nn.tune or hyperknob tune")
-    queued = queued_configurations(found, distributions)
-    priors = fitted_priors(found, space.searched(),
-                           feeds={"units": [f"units_l{k}" for k in range(MAX_LAYERS)]})
+    feeds = {"units": [f"units_l{k}" for k in range(MAX_LAYERS)]}
+    # The rules of thumb run anyway: the queue adds what they miss.
+    queued = queued_configurations(found, distributions, already=space.rule_of_thumb_params())
+    priors = fitted_priors(found, space.searched(), feeds=feeds)
     changes = {name: dataclasses.replace(space.searched()[name],  # type: ignore[type-var]
                                          prior=fit.prior)
                for name, fit in priors.items()}

@@ -25,7 +25,10 @@ from hyperknob.distributions import (
     Prior,
 )
 from hyperknob.transfer._sources import Source, map_params, position
+from hyperknob.trial._frozen import FrozenTrial
 
+#: What ``nn.tune`` marks its rule-of-thumb trials with (``user_attrs["source"]``).
+RULE_OF_THUMB = "rule of thumb"
 #: Each source's best fraction of trials (at least ``TOP_LEAST``) says where optima lie.
 TOP_FRACTION = 0.2
 TOP_LEAST = 3
@@ -76,19 +79,47 @@ class FittedPrior:
                 f"stud{'y' if len(self.sources) == 1 else 'ies'})")
 
 
+def gain(source: Source, trial: FrozenTrial) -> float:
+    """Return how far ``trial`` beat what its study tried first, in units of the study's
+    spread: ``(reference - loss) / sd`` over its COMPLETE losses, the reference being its
+    best rule-of-thumb trial (``user_attrs["source"] == "rule of thumb"``, as ``nn.tune``
+    queues them) or, without one, its median; 0 when the losses do not spread."""
+    losses = np.array([source.loss(t) for t in source.trials])
+    spread = float(np.std(losses))
+    if len(losses) < 2 or spread == 0.0:
+        return 0.0
+    ruled = [source.loss(t) for t in source.trials
+             if t.user_attrs.get("source") == RULE_OF_THUMB]
+    reference = min(ruled) if ruled else float(np.median(losses))
+    return (reference - source.loss(trial)) / spread
+
+
 def queued_configurations(sources: Sequence[Source], targets: Mapping[str, BaseDistribution],
-                          *, per_source: int = 2, limit: int = 4) -> list[Queued]:
-    """Return the sources' best configurations mapped into the target space, taken in turn
-    from each source (its best first), without repeats, at most ``limit``."""
+                          *, per_source: int = 2, limit: int = 4,
+                          already: Sequence[Mapping[str, Any]] = ()) -> list[Queued]:
+    """Return the sources' configurations to try first, mapped into the target space.
+
+    A source's best trials are worth trying as far as they beat, in their own study, what
+    that study tried first (:func:`gain`): a study whose best is its rule of thumb (a small
+    data set where everything scores 100 %) offers nothing the new study does not run anyway
+    (``already``: the target parameters that will run, never queued again). Taken in rounds
+    -- each source's best, the source whose best gained most first; then each one's second
+    -- at most ``per_source`` of a source and ``limit`` in all, none twice.
+    """
+    rounds: list[list[tuple[float, Queued]]] = [[] for _ in range(per_source)]
+    for source in sources:
+        for rank, trial in enumerate(source.trials[:per_source]):
+            worth = gain(source, trial)
+            if worth > 0.0:
+                params = map_params(trial, targets)
+                if params:
+                    rounds[rank].append((worth, Queued(params, source.name, trial.number)))
     queued: list[Queued] = []
-    for rank in range(per_source):
-        for source in sources:
-            if rank >= len(source.trials) or len(queued) >= limit:
-                continue
-            trial = source.trials[rank]
-            params = map_params(trial, targets)
-            if params and all(q.params != params for q in queued):
-                queued.append(Queued(params, source.name, trial.number))
+    for found in rounds:
+        for _, candidate in sorted(found, key=lambda pair: -pair[0]):
+            if len(queued) < limit and all(candidate.params != q.params for q in queued) and all(
+                    candidate.params != dict(done) for done in already):
+                queued.append(candidate)
     return queued
 
 

@@ -46,9 +46,11 @@ from hyperknob.samplers._rng import check_seed
 from hyperknob.samplers.tpe import _parzen
 from hyperknob.samplers.tpe._history import (
     TIER_COMPLETE,
+    TIER_RUNNING,
     Observations,
     StudyHistory,
 )
+from hyperknob.samplers.tpe._trust import prior_trust
 from hyperknob.study._view import StudyView
 from hyperknob.trial._frozen import FrozenTrial
 
@@ -219,6 +221,10 @@ class TPESampler(BaseSampler):
         constraints_func: ``trial -> sequence of floats``, feasible when all are <= 0: its
             values are stored with each finished trial; feasible trials are preferred as
             "good", infeasible ones ranked by total violation.
+        adaptive_priors: Weigh the priors by how well they rank the finished trials
+            (``_trust``): a prior that orders them backwards -- one fitted to earlier studies
+            of another data set that does not fit this one -- loses its confidence. Off: a
+            prior keeps its confidence (its share of ``l(x)`` still fades with the data).
 
     Example:
         >>> import hyperknob
@@ -240,6 +246,7 @@ class TPESampler(BaseSampler):
         gamma: Callable[[int], int] | None = None,
         startup: str = "qmc",
         constraints_func: ConstraintsFunc | None = None,
+        adaptive_priors: bool = False,
     ) -> None:
         for name, value, least in (("n_startup_trials", n_startup_trials, 0),
                                    ("n_ei_candidates", n_ei_candidates, 1)):
@@ -260,6 +267,7 @@ class TPESampler(BaseSampler):
         self.gamma = gamma if gamma is not None else default_gamma
         self.startup = startup
         self.constraints_func = check_constraints_func(constraints_func)
+        self.adaptive_priors = bool(adaptive_priors)
         self._startup_sampler: BaseSampler = (
             QMCSampler(seed=self.seed) if startup == "qmc" else RandomSampler(seed=self.seed))
         self._random = RandomSampler(seed=self.seed)
@@ -362,6 +370,10 @@ class TPESampler(BaseSampler):
                     for name, dist in space.items()}
         good = self._good_mask(obs)
         parzen_space, priors = _space_and_priors(tuple(dists))
+        trust = 1.0
+        if priors is not None and self.adaptive_priors:
+            trust = self._trust(obs, parzen_space, priors)
+            priors = None if trust == 0.0 else (priors[0], priors[1] * trust)
         fit_args: dict[str, Any] = dict(prior_weight=self.prior_weight,
                                         multivariate=multivariate,
                                         consider_endpoints=self.consider_endpoints)
@@ -372,7 +384,7 @@ class TPESampler(BaseSampler):
         memo = self._group_memo(study, (multivariate, *space.items()), parzen_space)
         # l(x) changes only when the set of good trials does (rarely, once there are many
         # trials): the last one is kept.
-        below_key = obs.number[good].tobytes()
+        below_key = obs.number[good].tobytes() + np.float64(trust).tobytes()
         below = memo.below if memo.below_key == below_key else None
         if below is None:
             below = _parzen.fit(obs.values[good], _good_weights(obs, good), parzen_space,
@@ -390,6 +402,14 @@ class TPESampler(BaseSampler):
         best = candidates[int(np.argmax(score))]
         return {name: dist.to_external(float(value))
                 for name, dist, value in zip(names, dists, best, strict=True)}
+
+    @staticmethod
+    def _trust(obs: Observations, space: _parzen.Space,
+               priors: tuple[np.ndarray, np.ndarray]) -> float:
+        """Return the trust the priors earn from the finished trials (``_trust``)."""
+        finished = obs.tier != TIER_RUNNING
+        outcome = np.where(obs.tier == TIER_COMPLETE, obs.score, np.inf)[finished]
+        return prior_trust(space, obs.values[finished], outcome, *priors)
 
     def _group_memo(
         self, study: StudyView, key: tuple[Any, ...], space: _parzen.Space
