@@ -4,13 +4,16 @@ Leave one data set out: every data set -- the eight built-in ones and four made 
 (``GENERATED``) -- is a target once, tuned for ``--trials`` trials
 (default 25) with each method and seed; the sources are studies of the *other* data sets,
 made once by ``--part sources`` (``--source-trials`` trials each, seed 100, the defaults of
-``nn.tune``) in ``--sources`` (a SQLite file). Methods (all ``nn.tune`` with ``ensemble=1``:
+``nn.tune``; ``--targets`` says which) in ``--sources`` (a SQLite file). Four more data sets
+(``HELD_OUT``, chosen after the design was tuned on the twelve) are targets only: they learn
+from all twelve studies. Methods (all ``nn.tune`` with ``ensemble=1``:
 the final model's making does not touch the search):
 
 - ``none``: no transfer, the defaults (TPE + asynchronous successive halving);
 - ``none-auto``: no transfer, ``sampler="auto"`` (the GP first);
 - ``warm``: warm start from the other data sets' studies, the default sampler (their best
-  configurations first, priors fitted to their optima);
+  configurations that beat their rules of thumb first, trained in full; priors fitted to
+  their optima, weighed by how they rank the new trials);
 - ``warm-auto``: the same with ``sampler="auto"`` (and the GP's RGPE ensemble of them);
 - ``mislead`` / ``mislead-auto``: warm start from one deliberately misleading study: the
   target's own source study with its ranking reversed (its "best" trials are its worst).
@@ -28,6 +31,8 @@ are recomputed from the JSON (``--merge``).
 Examples::
 
     python benchmarks/transfer.py --part sources --sources /tmp/transfer-sources.db
+    python benchmarks/transfer.py --part sources --sources /tmp/transfer-sources.db \\
+        --targets gen-e gen-f gen-g gen-h
     python benchmarks/transfer.py --sources /tmp/transfer-sources.db \\
         --out benchmarks/results/transfer.json
     python benchmarks/transfer.py --sources /tmp/transfer-sources.db --targets iris wine \\
@@ -74,6 +79,20 @@ GENERATED = {
               "flip_y": 0.02, "random_state": 14},
 }
 DATASETS = (*BUILTIN, *GENERATED)
+#: Held-out targets, chosen on 2026-12-05 after the design runs v1-v10 and before any run on
+#: them: they learn from the studies of all twelve ``DATASETS`` (they are never a source), so
+#: they judge a design that was tuned on the twelve. ``gen-g`` is a regression
+#: (``make_regression``: ``y`` real-valued).
+HELD_OUT = {
+    "gen-e": {"n_features": 16, "n_informative": 4, "n_classes": 2, "class_sep": 1.2,
+              "flip_y": 0.03, "random_state": 21},
+    "gen-f": {"n_features": 50, "n_informative": 20, "n_classes": 6, "class_sep": 0.9,
+              "flip_y": 0.05, "random_state": 22},
+    "gen-g": {"n_features": 20, "n_informative": 10, "noise": 20.0, "random_state": 23},
+    "gen-h": {"n_features": 25, "n_informative": 15, "n_classes": 3, "class_sep": 0.6,
+              "flip_y": 0.08, "random_state": 24},
+}
+ALL = (*DATASETS, *HELD_OUT)
 METHODS = ("none", "none-auto", "warm", "warm-auto", "mislead", "mislead-auto")
 SOURCE_SEED = 100
 
@@ -81,23 +100,27 @@ SOURCE_SEED = 100
 def make_data(folder: str) -> None:
     """Write the generated data sets as CSV files in ``folder`` (kept if already there)."""
     import numpy as np
-    from sklearn.datasets import make_classification
+    from sklearn.datasets import make_classification, make_regression
 
     Path(folder).mkdir(parents=True, exist_ok=True)
-    for name, options in GENERATED.items():
+    for name, options in {**GENERATED, **HELD_OUT}.items():
         path = Path(folder) / f"{name}.csv"
         if path.exists():
             continue
-        x, y = make_classification(n_samples=1500, n_redundant=2, **options)
+        regression = "n_classes" not in options
+        if regression:
+            x, y = make_regression(n_samples=1500, **options)
+        else:
+            x, y = make_classification(n_samples=1500, n_redundant=2, **options)
         header = ",".join([*(f"x{i}" for i in range(x.shape[1])), "y"])
         np.savetxt(path, np.column_stack([x, y]), delimiter=",", header=header, comments="",
-                   fmt=[*(["%.6g"] * x.shape[1]), "%d"])
+                   fmt=[*(["%.6g"] * x.shape[1]), "%.6g" if regression else "%d"])
 
 
 def data_arg(dataset: str, folder: str) -> tuple[str, str | None]:
     """Return what ``nn.tune`` takes for a data set: a built-in name, or a CSV and its
     target column."""
-    if dataset in GENERATED:
+    if dataset in GENERATED or dataset in HELD_OUT:
         return str(Path(folder) / f"{dataset}.csv"), "y"
     return dataset, None
 
@@ -191,7 +214,7 @@ def to_reach(run: dict[str, Any], goal: float) -> tuple[int, int]:
 
 def score_table(runs: list[dict[str, Any]], trials: int) -> str:
     by_key = {(r["target"], r["method"], r["seed"]): r for r in runs}
-    targets = [t for t in DATASETS if any(r["target"] == t for r in runs)]
+    targets = [t for t in ALL if any(r["target"] == t for r in runs)]
     methods = [m for m in METHODS if any(r["method"] == m for r in runs)]
     lines = [f"### Trials to reach the no-transfer run's final validation score "
              f"(median over seeds; >{trials}: never within {trials}), and the speed-up",
@@ -249,7 +272,37 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
                 values = [c[min(at, len(c)) - 1] for c in curves if c]
                 cells.append(f"{statistics.fmean(values):.4f}" if values else "-")
         lines.append(f"| {target} | " + " | ".join(cells) + " |")
+    lines += _paired(by_key, targets, [m for m in methods if m != "none"], trials)
     return "\n".join(lines)
+
+
+def _paired(by_key: dict[tuple[str, str, int], Any], targets: list[str], methods: list[str],
+            trials: int) -> list[str]:
+    """Return the table of paired differences from ``none`` (same target and seed) of the
+    best score at 10 and at the last trial: mean and its standard error over seeds."""
+    if not methods:
+        return []
+    lines = ["", f"### Paired difference from `none` of the best score at 10 and {trials} "
+             "trials (method - none, same seed; mean +- standard error over seeds)", "",
+             "| target | " + " | ".join(f"{m} @10 | {m} @{trials}" for m in methods) + " |",
+             "|---|" + "---:|" * (2 * len(methods))]
+    for target in targets:
+        cells = []
+        for method in methods:
+            for at in (10, trials):
+                diffs = []
+                for (t, m, seed), run in by_key.items():
+                    base = by_key.get((target, "none", seed))
+                    if t == target and m == method and base is not None:
+                        own, ref = best_curve(run), best_curve(base)
+                        diffs.append(own[min(at, len(own)) - 1] - ref[min(at, len(ref)) - 1])
+                if len(diffs) > 1:
+                    se = statistics.stdev(diffs) / math.sqrt(len(diffs))
+                    cells.append(f"{statistics.fmean(diffs):+.4f} +- {se:.4f}")
+                else:
+                    cells.append("-")
+        lines.append(f"| {target} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _noise_floor(by_key: dict[tuple[str, str, int], Any], targets: list[str]) -> list[str]:
@@ -296,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="/tmp/transfer-data",
                         help="folder of the generated CSV data sets (made when missing)")
     parser.add_argument("--source-trials", type=int, default=40)
-    parser.add_argument("--targets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--targets", nargs="+", choices=ALL, default=list(DATASETS))
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--trials", type=int, default=25)
@@ -305,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     make_data(args.data)
     if args.part == "sources":
-        make_sources(args.sources, args.source_trials, list(DATASETS), args.data)
+        make_sources(args.sources, args.source_trials, args.targets, args.data)
         return 0
     out = Path(args.out)
     if args.merge:

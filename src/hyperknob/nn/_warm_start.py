@@ -1,10 +1,11 @@
 """``nn.tune(..., warm_start=[...])``: what a new data set takes from studies of others.
 
-Three things, each shown to the user: the earlier studies' best configurations are tried
-first (after moving each knob to the same position in the new data's ranges); the search
-space's priors are refitted to where their optima lay (replacing the rules of thumb); and a
-GP sampler (``gp`` / ``auto``) gets them as transfer sources, an RGPE ensemble whose weights
-follow how well each study ranks the new trials (``samplers/gp/_rgpe.py``).
+Three things, each shown to the user: the earlier studies' best configurations that beat their
+rules of thumb are tried first, each trained in full (after moving each knob to the same
+position in the new data's ranges); the search space's priors are refitted to where their
+optima lay (replacing the rules of thumb; TPE weighs them by how well they rank the new
+trials); and a GP sampler (``gp`` / ``auto``) gets them as transfer sources, an RGPE ensemble
+whose weights follow how well each study ranks the new trials (``samplers/gp/_rgpe.py``).
 """
 
 from __future__ import annotations

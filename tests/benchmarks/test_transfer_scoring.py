@@ -1,0 +1,65 @@
+"""benchmarks/transfer.py: how runs are scored (trials and epochs to reach a goal, the noise
+floor of the criterion, paired differences). No network is trained here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import transfer  # noqa: E402
+
+
+def _run(method: str, seed: int, values: list[float | None], epochs: int = 10,
+         target: str = "iris") -> dict[str, Any]:
+    rows = [{"number": i, "state": "COMPLETE" if v is not None else "PRUNED", "value": v,
+             "epochs": epochs} for i, v in enumerate(values)]
+    return {"target": target, "method": method, "seed": seed, "trials": rows,
+            "direction": "maximize"}
+
+
+def test_to_reach_counts_trials_and_epochs_and_never_as_one_more() -> None:
+    run = _run("warm", 0, [0.5, None, 0.8, 0.9])
+    assert transfer.best_curve(run) == [0.5, 0.5, 0.8, 0.9]
+    assert transfer.to_reach(run, 0.8) == (3, 30)
+    assert transfer.to_reach(run, 0.95) == (5, 41)  # never: T + 1, all epochs + 1
+    minimize = dict(run, direction="minimize")
+    assert transfer.best_curve(minimize)[0] == -0.5
+
+
+def test_noise_floor_judges_none_by_another_seed() -> None:
+    # Seed 0 reaches its best (0.9) at trial 4, seed 1 at trial 1 (0.95): seed 1 reaches
+    # seed 0's goal at once (4x), seed 0 never reaches seed 1's 0.95 (1/5 = 0.2x): the
+    # target's median is 2.1x.
+    runs = {("iris", "none", 0): _run("none", 0, [0.5, 0.6, 0.7, 0.9]),
+            ("iris", "none", 1): _run("none", 1, [0.95, 0.6, 0.7, 0.8])}
+    line = transfer._noise_floor(runs, ["iris"])[0]
+    assert "1 of 1 at >= 2x; 0 slower than 1.2x; geometric mean 2.10x" in line
+
+
+def test_paired_differences_match_seeds() -> None:
+    runs = {}
+    for seed, (base, own) in enumerate([(0.8, 0.9), (0.7, 0.9)]):
+        runs[("iris", "none", seed)] = _run("none", seed, [base] * 10)
+        runs[("iris", "warm", seed)] = _run("warm", seed, [own] * 10)
+    lines = transfer._paired(runs, ["iris"], ["warm"], 10)
+    # Differences 0.1 and 0.2: mean 0.15, standard error 0.0707 / sqrt(2) = 0.05.
+    assert lines[-1] == "| iris | +0.1500 +- 0.0500 | +0.1500 +- 0.0500 |"
+
+
+def test_score_table_names_the_speed_up_and_the_goal_lines() -> None:
+    runs = [_run("none", 0, [0.5, 0.6, 0.7, 0.9]), _run("warm", 0, [0.9, 0.5, 0.5, 0.5])]
+    table = transfer.score_table(runs, 4)
+    assert "| iris | 4 (1.00x, 1) | 1 (4.00x, 1) |" in table
+    assert "- warm: 1 of 1 at >= 2x; 0 slower than 1.2x; geometric mean 4.00x" in table
+
+
+@pytest.mark.parametrize("name", sorted(transfer.HELD_OUT))
+def test_held_out_targets_are_targets_only(name: str) -> None:
+    assert name in transfer.ALL and name not in transfer.DATASETS
+    assert transfer.data_arg(name, "/d") == (f"/d/{name}.csv", "y")
