@@ -259,10 +259,8 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
                      f"{math.exp(statistics.fmean(math.log(u) for u in epoch_ups[method])):.2f}x"
                      if ups else f"- {method}: no runs")
     lines += _noise_floor(by_key, targets)
-    lines += ["", "### Best validation score at 10 and at the last trial (signed: higher is "
-              "better; mean over seeds)", "",
-              "| target | " + " | ".join(f"{m} @10 | {m} @{trials}" for m in methods) + " |",
-              "|---|" + "---:|" * (2 * len(methods))]
+    lines += _at_header("Best validation score at 10 and at the last trial (signed: higher "
+                        "is better; mean over seeds)", methods, trials)
     for target in targets:
         cells = []
         for method in methods:
@@ -276,16 +274,22 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
     return "\n".join(lines)
 
 
+def _at_header(title: str, methods: list[str], trials: int) -> list[str]:
+    """Return a section title and the head of a table with columns at 10 and ``trials``."""
+    return ["", f"### {title}", "",
+            "| target | " + " | ".join(f"{m} @10 | {m} @{trials}" for m in methods) + " |",
+            "|---|" + "---:|" * (2 * len(methods))]
+
+
 def _paired(by_key: dict[tuple[str, str, int], Any], targets: list[str], methods: list[str],
             trials: int) -> list[str]:
     """Return the table of paired differences from ``none`` (same target and seed) of the
     best score at 10 and at the last trial: mean and its standard error over seeds."""
     if not methods:
         return []
-    lines = ["", f"### Paired difference from `none` of the best score at 10 and {trials} "
-             "trials (method - none, same seed; mean +- standard error over seeds)", "",
-             "| target | " + " | ".join(f"{m} @10 | {m} @{trials}" for m in methods) + " |",
-             "|---|" + "---:|" * (2 * len(methods))]
+    lines = _at_header(f"Paired difference from `none` of the best score at 10 and {trials} "
+                       "trials (method - none, same seed; mean +- standard error over seeds)",
+                       methods, trials)
     for target in targets:
         cells = []
         for method in methods:
