@@ -221,9 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "minimized; e.g. accuracy,params (default: the metric alone)")
     tune.add_argument("--warm-start", default=None, metavar="STUDY[,STUDY...]",
                       help="learn from earlier studies in the storage (other data sets): "
-                           "their best configurations first, priors fitted to their optima, "
-                           "and, with --sampler gp or auto, their models weighed against "
-                           "this study's")
+                           "their best configurations that beat their rules of thumb first, "
+                           "trained in full; priors fitted to their optima, weighed by how "
+                           "they rank this study's trials; with --sampler gp or auto, their "
+                           "models weighed against this study's")
     tune.add_argument("--max-params", type=_positive_int, default=None, metavar="N",
                       help="the most learned parameters (W and b) a network may have: larger "
                            "ones are not trained, the sampler treats the budget as a "

@@ -232,10 +232,12 @@ def tune(
             configurations are not trained (PRUNED at once) and the samplers model the
             budget as a constraint, so every chosen trial keeps to it.
         warm_start: Earlier studies to learn from (names in ``storage``, or studies; a
-            comma-separated string): their best configurations are tried first, the space's
-            priors are fitted to where their optima lay, and the GP sampler (``gp``,
-            ``auto``) weighs their models against this study's (RGPE). What was taken from
-            where is printed and kept in ``user_attrs["warm_start"]``.
+            comma-separated string): their best configurations that beat their own rules of
+            thumb are tried first, each trained in full; the space's priors are fitted to
+            where their optima lay (TPE weighs them by how they rank this study's trials);
+            the GP sampler (``gp``, ``auto``) weighs their models against this study's
+            (RGPE). What was taken from where is printed and kept in
+            ``user_attrs["warm_start"]``.
         task: ``"classification"`` or ``"regression"`` for a file's target; None infers it
             (text, or integers with at most 20 distinct values, are classes).
 
