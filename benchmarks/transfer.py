@@ -91,6 +91,15 @@ HELD_OUT = {
     "gen-g": {"n_features": 20, "n_informative": 10, "noise": 20.0, "random_state": 23},
     "gen-h": {"n_features": 25, "n_informative": 15, "n_classes": 3, "class_sep": 0.6,
               "flip_y": 0.08, "random_state": 24},
+    # A second held-out group, chosen when run v13 (a variant of v11) was started and before
+    # any run on them: it judges v13 against v11 (``gen-k`` a regression).
+    "gen-i": {"n_features": 30, "n_informative": 6, "n_classes": 2, "class_sep": 0.7,
+              "flip_y": 0.1, "random_state": 31},
+    "gen-j": {"n_features": 10, "n_informative": 5, "n_classes": 4, "class_sep": 1.5,
+              "flip_y": 0.02, "random_state": 32},
+    "gen-k": {"n_features": 40, "n_informative": 8, "noise": 50.0, "random_state": 33},
+    "gen-l": {"n_features": 60, "n_informative": 30, "n_classes": 3, "class_sep": 1.0,
+              "flip_y": 0.05, "random_state": 34},
 }
 ALL = (*DATASETS, *HELD_OUT)
 METHODS = ("none", "none-auto", "warm", "warm-auto", "mislead", "mislead-auto")
@@ -258,6 +267,15 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
                      "geometric mean "
                      f"{math.exp(statistics.fmean(math.log(u) for u in epoch_ups[method])):.2f}x"
                      if ups else f"- {method}: no runs")
+    for method in [m for m in methods if m != "none"]:
+        spent = [sum(row["epochs"] or 0 for row in run["trials"])
+                 / max(sum(row["epochs"] or 0 for row in base["trials"]), 1)
+                 for (t, m, seed), run in by_key.items() if m == method
+                 for base in [by_key.get((t, "none", seed))] if base is not None]
+        if spent:
+            mean = math.exp(statistics.fmean(math.log(max(x, 1e-9)) for x in spent))
+            lines.append(f"- {method}: epochs of all {trials} trials / `none`'s: geometric mean "
+                         f"{mean:.2f}x")
     lines += _noise_floor(by_key, targets)
     lines += _at_header("Best validation score at 10 and at the last trial (signed: higher "
                         "is better; mean over seeds)", methods, trials)
