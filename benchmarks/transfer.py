@@ -100,6 +100,15 @@ HELD_OUT = {
     "gen-k": {"n_features": 40, "n_informative": 8, "noise": 50.0, "random_state": 33},
     "gen-l": {"n_features": 60, "n_informative": 30, "n_classes": 3, "class_sep": 1.0,
               "flip_y": 0.05, "random_state": 34},
+    # A third group, chosen before any run on it, to judge v9 (one rule of thumb first)
+    # against v11 by a rule fixed in advance (BENCHMARKS.md).
+    "gen-m": {"n_features": 20, "n_informative": 10, "n_classes": 5, "class_sep": 1.1,
+              "flip_y": 0.03, "random_state": 41},
+    "gen-n": {"n_features": 8, "n_informative": 4, "n_classes": 2, "class_sep": 0.8,
+              "flip_y": 0.15, "random_state": 42},
+    "gen-o": {"n_features": 12, "n_informative": 6, "noise": 10.0, "random_state": 43},
+    "gen-p": {"n_features": 35, "n_informative": 12, "n_classes": 3, "class_sep": 0.8,
+              "flip_y": 0.05, "random_state": 44},
 }
 ALL = (*DATASETS, *HELD_OUT)
 METHODS = ("none", "none-auto", "warm", "warm-auto", "mislead", "mislead-auto")
@@ -277,6 +286,7 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
             lines.append(f"- {method}: epochs of all {trials} trials / `none`'s: geometric mean "
                          f"{mean:.2f}x")
     lines += _noise_floor(by_key, targets)
+    lines += _median_goal(by_key, targets, [m for m in methods if m != "none"], trials)
     lines += _at_header("Best validation score at 10 and at the last trial (signed: higher "
                         "is better; mean over seeds)", methods, trials)
     for target in targets:
@@ -324,6 +334,47 @@ def _paired(by_key: dict[tuple[str, str, int], Any], targets: list[str], methods
                 else:
                     cells.append("-")
         lines.append(f"| {target} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _median_goal(by_key: dict[tuple[str, str, int], Any], targets: list[str],
+                 methods: list[str], trials: int) -> list[str]:
+    """Return the table of a less noisy reading: one goal per target, the median over seeds
+    of ``none``'s final score; trials to reach it, median over seeds; the speed-up is the
+    ratio of those medians."""
+    if not methods:
+        return []
+    lines = ["", "### Trials to reach the median over seeds of `none`'s final score (one goal "
+             f"per target; median over seeds; >{trials}: never), speed-up = ratio of the "
+             "medians", "", "| target | none | " + " | ".join(methods) + " |",
+             "|---|" + "---:|" * (len(methods) + 1)]
+    ups: dict[str, list[float]] = {m: [] for m in methods}
+    for target in targets:
+        seeds = sorted(s for t, m, s in by_key if t == target and m == "none")
+        if not seeds:
+            continue
+        goal = statistics.median(best_curve(by_key[(target, "none", s)])[-1] for s in seeds)
+        base = statistics.median(to_reach(by_key[(target, "none", s)], goal)[0] for s in seeds)
+        cells = [f"{base:g}"]
+        for method in methods:
+            reached = [to_reach(by_key[(target, method, s)], goal)[0] for s in seeds
+                       if (target, method, s) in by_key]
+            if not reached:
+                cells.append("-")
+                continue
+            own = statistics.median(reached)
+            ups[method].append(base / own)
+            cells.append(f"{own:g} ({base / own:.2f}x)" if own <= trials
+                         else f">{trials} ({base / own:.2f}x)")
+        lines.append(f"| {target} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for method in methods:
+        if ups[method]:
+            mean = math.exp(statistics.fmean(math.log(u) for u in ups[method]))
+            lines.append(f"- {method} (median goal): {sum(u >= 2.0 for u in ups[method])} of "
+                         f"{len(ups[method])} at >= 2x; "
+                         f"{sum(u < 1 / 1.2 for u in ups[method])} slower than 1.2x; "
+                         f"geometric mean {mean:.2f}x")
     return lines
 
 

@@ -63,3 +63,18 @@ def test_score_table_names_the_speed_up_and_the_goal_lines() -> None:
 def test_held_out_targets_are_targets_only(name: str) -> None:
     assert name in transfer.ALL and name not in transfer.DATASETS
     assert transfer.data_arg(name, "/d") == (f"/d/{name}.csv", "y")
+
+
+def test_median_goal_is_one_goal_per_target() -> None:
+    runs = {("iris", "none", 0): _run("none", 0, [0.5, 0.6, 0.7, 0.9]),
+            ("iris", "none", 1): _run("none", 1, [0.5, 0.8, 0.6, 0.6]),
+            ("iris", "none", 2): _run("none", 2, [0.85, 0.6, 0.6, 0.6]),
+            ("iris", "warm", 0): _run("warm", 0, [0.85, 0.5, 0.5, 0.5]),
+            ("iris", "warm", 1): _run("warm", 1, [0.5, 0.5, 0.5, 0.5]),
+            ("iris", "warm", 2): _run("warm", 2, [0.9, 0.5, 0.5, 0.5])}
+    lines = transfer._median_goal(runs, ["iris"], ["warm"], 4)
+    # Goal: the median final, 0.85. none reaches it at 4, never (5), 1: median 4; warm at
+    # 1, never, 1: median 1.
+    assert "| iris | 4 | 1 (4.00x) |" in lines
+    assert lines[-1] == ("- warm (median goal): 1 of 1 at >= 2x; 0 slower than 1.2x; "
+                         "geometric mean 4.00x")

@@ -47,8 +47,11 @@ def test_warm_start_queues_priors_and_tells(sources: str) -> None:
     queued = [t for t in study.trials if str(t.user_attrs.get("source", "")).startswith(
         "warm start")]
     assert len(queued) == len(record["queued"]) >= 1
-    assert queued[0].number == 0  # tried first, before the rules of thumb
-    assert study.trials[len(queued)].user_attrs["source"] == "rule of thumb"
+    # The first rule of thumb runs first, then the earlier studies' configurations, then the
+    # other rules of thumb.
+    assert study.trials[0].user_attrs["source"] == "rule of thumb"
+    assert [t.number for t in queued] == list(range(1, len(queued) + 1))
+    assert study.trials[len(queued) + 1].user_attrs["source"] == "rule of thumb"
     # Trained in full: the early-stopping rule hears them but does not stop them.
     assert all(t.user_attrs["train_in_full"] is True and t.state.name == "COMPLETE"
                for t in queued)

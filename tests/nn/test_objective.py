@@ -55,6 +55,25 @@ def test_queued_first_configurations_can_train_in_full(iris: nn.Dataset) -> None
     assert first.user_attrs["train_in_full"] is True
     assert first.state is TrialState.COMPLETE and len(first.intermediate_values) > 3
     assert ruled.user_attrs["source"] == "rule of thumb" and ruled.state is TrialState.PRUNED
+    assert "train_in_full" not in ruled.user_attrs
+
+
+def test_leading_rules_of_thumb_run_before_the_queued_configurations(
+        iris: nn.Dataset) -> None:
+    space = small_space(iris)
+    job = nn.objective(iris, space)
+    ruled = space.rule_of_thumb_params()
+    assert len(ruled) == 2
+    job.first_params = [dict(ruled[0], learning_rate=0.003), dict(ruled[1])]
+    job.leading_rules = 1
+    study = hyperknob.create_study(direction=job.direction, seed=1)
+    job.prepare(study)
+    # The first rule of thumb also queued as a first configuration would run twice: it is
+    # dropped from the rules; the second rule of thumb is one of first_params already.
+    assert [t.system_attrs["fixed_params"]["learning_rate"] for t in study.trials] == [
+        0.01, 0.003, 0.001]
+    assert [t.user_attrs["source"] for t in study.trials] == [
+        "rule of thumb", "earlier stage", "earlier stage"]
 
 
 def test_a_pruner_stops_trials_through_the_epoch_hook(iris: nn.Dataset) -> None:

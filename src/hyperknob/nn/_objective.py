@@ -88,6 +88,9 @@ class NeuralNetworkObjective:
         #: Whether :attr:`first_params` train in full: the early-stopping rule hears their
         #: epochs but does not stop them (their trials carry ``user_attrs[IN_FULL]``).
         self.first_in_full = False
+        #: How many rule-of-thumb configurations run before :attr:`first_params` (the rest
+        #: run after them).
+        self.leading_rules = 0
 
     @property
     def direction(self) -> str:
@@ -148,6 +151,10 @@ class NeuralNetworkObjective:
             return
         study.set_user_attr("dataset", self.dataset.summary())
         study.set_user_attr("metric", f"validation {self.metric}")
+        ruled = [params for params in self.space.rule_of_thumb_params()
+                 if params not in self.first_params] if self.rules_of_thumb else []
+        for params in ruled[:self.leading_rules]:
+            study.enqueue_trial(params, user_attrs={"source": "rule of thumb"})
         for index, params in enumerate(self.first_params):
             where = (self.first_sources[index] if index < len(self.first_sources)
                      else "earlier stage")
@@ -155,10 +162,8 @@ class NeuralNetworkObjective:
             if self.first_in_full:
                 attrs[IN_FULL] = True
             study.enqueue_trial(params, user_attrs=attrs)
-        if self.rules_of_thumb:
-            for params in self.space.rule_of_thumb_params():
-                if params not in self.first_params:
-                    study.enqueue_trial(params, user_attrs={"source": "rule of thumb"})
+        for params in ruled[self.leading_rules:]:
+            study.enqueue_trial(params, user_attrs={"source": "rule of thumb"})
 
     def train_trial(self, trial: Trial) -> TrainResult:
         """Suggest a configuration, train it with pruning, and record the outcome (a

@@ -309,8 +309,12 @@ def tune(
     if warm is not None:
         job.first_params = [dict(q.params) for q in warm.queued]
         job.first_sources = [f"warm start: {q.describe()}" for q in warm.queued]
-        # Each transferred configuration trains in full: chosen for how it finished on other
-        # data, it is not judged by its first epochs here (BENCHMARKS.md, transfer v8-v10).
+        # The article's first rule of thumb still runs first (the score a user would have had
+        # untuned: behind the queue it was pruned by the transferred configurations); then
+        # the transferred configurations, each trained in full: chosen for how it finished
+        # on other data, it is not judged by its first epochs here (BENCHMARKS.md, transfer
+        # v8, v9, v11 and the third held-out group).
+        job.leading_rules = 1
         job.first_in_full = True
     if strategy == "progressive":
         if trials is None:
