@@ -13,6 +13,7 @@ from hyperknob.nn._config import MLPConfig
 from hyperknob.nn._data import Dataset, load_dataset
 from hyperknob.nn._space import SearchSpace, default_space
 from hyperknob.nn._train import EpochRecord, TrainResult, train
+from hyperknob.transfer._warm import RULE_OF_THUMB
 
 if TYPE_CHECKING:
     from hyperknob.study import Study
@@ -154,7 +155,7 @@ class NeuralNetworkObjective:
         ruled = [params for params in self.space.rule_of_thumb_params()
                  if params not in self.first_params] if self.rules_of_thumb else []
         for params in ruled[:self.leading_rules]:
-            study.enqueue_trial(params, user_attrs={"source": "rule of thumb"})
+            study.enqueue_trial(params, user_attrs={"source": RULE_OF_THUMB})
         for index, params in enumerate(self.first_params):
             where = (self.first_sources[index] if index < len(self.first_sources)
                      else "earlier stage")
@@ -163,7 +164,7 @@ class NeuralNetworkObjective:
                 attrs[IN_FULL] = True
             study.enqueue_trial(params, user_attrs=attrs)
         for params in ruled[self.leading_rules:]:
-            study.enqueue_trial(params, user_attrs={"source": "rule of thumb"})
+            study.enqueue_trial(params, user_attrs={"source": RULE_OF_THUMB})
 
     def train_trial(self, trial: Trial) -> TrainResult:
         """Suggest a configuration, train it with pruning, and record the outcome (a
@@ -177,13 +178,12 @@ class NeuralNetworkObjective:
         return result
 
     def report(self, trial: Trial, record: EpochRecord) -> bool:
-        """Report an epoch's validation value to the trial; return whether to prune it."""
+        """Report an epoch's validation value to the trial; return whether to prune it (never
+        for a trial trained in full: ``user_attrs[IN_FULL]``)."""
         # Step = epochs trained so far: a pruner's resource (rungs at 1, 3, 9 epochs...).
         value = record.val_loss if self.target == "loss" else record.val_metric
         trial.report(value, record.epoch + 1)
-        if trial.user_attrs.get(IN_FULL, False):
-            return False
-        return trial.should_prune()
+        return not trial.user_attrs.get(IN_FULL, False) and trial.should_prune()
 
     def record(self, trial: Trial, result: TrainResult) -> None:
         """Store a trained configuration's outcome on the trial (its training record)."""

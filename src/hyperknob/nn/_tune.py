@@ -43,6 +43,7 @@ from hyperknob.nn._train import evaluate, resolve_device
 from hyperknob.nn._warm_start import check_warm_storage, warm_names
 from hyperknob.samplers import AutoSampler
 from hyperknob.samplers.gp import GPSampler
+from hyperknob.transfer._warm import RULE_OF_THUMB
 from hyperknob.trial import TrialState
 
 # The choices and their measured defaults live in _plan; read here too (tune's own names).
@@ -469,7 +470,7 @@ def _baseline(trials: list[FrozenTrial], fits: Fits, maximize: bool,
     """Return the rule of thumb as a user would take it untuned: each queued rule-of-thumb
     configuration trained in full (as its trial was, unless a pruner stopped that trial),
     the best by validation, scored on test."""
-    ruled = [t for t in trials if t.user_attrs.get("source") == "rule of thumb"
+    ruled = [t for t in trials if t.user_attrs.get("source") == RULE_OF_THUMB
              and config_of(t) is not None]
     if not ruled:
         return None

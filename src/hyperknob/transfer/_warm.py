@@ -84,14 +84,24 @@ def gain(source: Source, trial: FrozenTrial) -> float:
     spread: ``(reference - loss) / sd`` over its COMPLETE losses, the reference being its
     best rule-of-thumb trial (``user_attrs["source"] == "rule of thumb"``, as ``nn.tune``
     queues them) or, without one, its median; 0 when the losses do not spread."""
+    return _gain(source.loss(trial), _scale(source))
+
+
+def _gain(loss: float, scale: tuple[float, float]) -> float:
+    reference, spread = scale
+    return 0.0 if spread == 0.0 else (reference - loss) / spread
+
+
+def _scale(source: Source) -> tuple[float, float]:
+    """Return the reference loss and the spread (sd) :func:`gain` measures a source's trials
+    by; the spread is 0 when fewer than two trials or no spread."""
     losses = np.array([source.loss(t) for t in source.trials])
     spread = float(np.std(losses))
     if len(losses) < 2 or spread == 0.0:
-        return 0.0
+        return 0.0, 0.0
     ruled = [source.loss(t) for t in source.trials
              if t.user_attrs.get("source") == RULE_OF_THUMB]
-    reference = min(ruled) if ruled else float(np.median(losses))
-    return (reference - source.loss(trial)) / spread
+    return (min(ruled) if ruled else float(np.median(losses))), spread
 
 
 def queued_configurations(sources: Sequence[Source], targets: Mapping[str, BaseDistribution],
@@ -108,8 +118,9 @@ def queued_configurations(sources: Sequence[Source], targets: Mapping[str, BaseD
     """
     rounds: list[list[tuple[float, Queued]]] = [[] for _ in range(per_source)]
     for source in sources:
+        scale = _scale(source)  # once per source, not per trial
         for rank, trial in enumerate(source.trials[:per_source]):
-            worth = gain(source, trial)
+            worth = _gain(source.loss(trial), scale)
             if worth > 0.0:
                 params = map_params(trial, targets)
                 if params:
