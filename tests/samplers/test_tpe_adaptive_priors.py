@@ -82,3 +82,8 @@ def test_prior_log_density_peaks_at_the_centre() -> None:
 def test_adaptive_priors_is_off_by_default() -> None:
     assert TPESampler().adaptive_priors is False
     assert TPESampler(adaptive_priors=True).adaptive_priors is True
+
+
+def test_adaptive_priors_must_be_a_bool() -> None:
+    with pytest.raises(ValueError, match="adaptive_priors"):
+        TPESampler(adaptive_priors="no")  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperknob._checks import check_int, check_number
+from hyperknob._checks import check_bool, check_int, check_number
 from hyperknob.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -267,7 +267,7 @@ class TPESampler(BaseSampler):
         self.gamma = gamma if gamma is not None else default_gamma
         self.startup = startup
         self.constraints_func = check_constraints_func(constraints_func)
-        self.adaptive_priors = bool(adaptive_priors)
+        self.adaptive_priors = check_bool("adaptive_priors", adaptive_priors)
         self._startup_sampler: BaseSampler = (
             QMCSampler(seed=self.seed) if startup == "qmc" else RandomSampler(seed=self.seed))
         self._random = RandomSampler(seed=self.seed)
