@@ -105,6 +105,10 @@ def test_queued_configurations_take_the_clearest_gains_first_in_rounds() -> None
     assert [q.params["lr"] for q in again] == [2e-3, 6e-3, 3e-3]
     assert len(queued_configurations([large, large], targets)) == 2
     assert map_params(large.trials[0], {"lr": LR}) == {"lr": 5e-3}
+    with pytest.raises(ValueError, match="per_source"):
+        queued_configurations([large], targets, per_source=0)
+    with pytest.raises(ValueError, match="limit"):
+        queued_configurations([large], targets, limit=-1)
 
 
 def test_priors_centre_on_the_sources_optima_and_trust_agreement() -> None:

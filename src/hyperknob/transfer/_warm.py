@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from hyperknob._checks import check_int
 from hyperknob.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -116,6 +117,8 @@ def queued_configurations(sources: Sequence[Source], targets: Mapping[str, BaseD
     -- each source's best, the source whose best gained most first; then each one's second
     -- at most ``per_source`` of a source and ``limit`` in all, none twice.
     """
+    check_int("per_source", per_source, least=1)
+    check_int("limit", limit, least=0)
     rounds: list[list[tuple[float, Queued]]] = [[] for _ in range(per_source)]
     for source in sources:
         scale = _scale(source)  # once per source, not per trial
