@@ -19,7 +19,7 @@ import hyperknob
 from hyperknob import Prior
 from hyperknob.samplers import TPESampler
 from hyperknob.samplers.tpe import _parzen
-from hyperknob.samplers.tpe._trust import prior_log_density, prior_trust
+from hyperknob.samplers.tpe._trust import LATEST, prior_log_density, prior_trust
 
 OPTIMUM = (0.8, 0.2)
 SEEDS = range(8)
@@ -68,6 +68,18 @@ def test_trust_follows_how_the_prior_ranks_the_trials() -> None:
     assert 0.0 < prior_trust(SPACE, xs, pruned_near, center, confidence) < 1.0
     # Dimensions without a prior do not count.
     assert prior_trust(SPACE, xs, near_first, np.full(2, np.nan), np.full(2, np.nan)) == 1.0
+
+
+def test_trust_reads_the_latest_trials_only() -> None:
+    # The earliest trials ranked backwards, the latest (LATEST of them) the right way: the
+    # trust is what the latest say, and its pairs stay LATEST^2 however long the study.
+    center, confidence = np.array([0.2, 1.0]), np.array([0.8, 0.0])
+    rng = np.random.default_rng(0)
+    xs = np.column_stack([rng.uniform(0, 1, 3 * LATEST), np.zeros(3 * LATEST)])
+    near = np.abs(xs[:, 0] - 0.2)
+    outcome = np.concatenate([-near[:2 * LATEST], near[2 * LATEST:]])
+    assert prior_trust(SPACE, xs, outcome, center, confidence) == 1.0
+    assert prior_trust(SPACE, xs[:2 * LATEST], outcome[:2 * LATEST], center, confidence) == 0.0
 
 
 def test_prior_log_density_peaks_at_the_centre() -> None:
