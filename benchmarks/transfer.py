@@ -39,6 +39,7 @@ Examples::
         --methods none warm --seeds 0 --out /tmp/transfer-smoke.json
     python benchmarks/transfer.py --merge benchmarks/results/transfer-*.json \\
         --out benchmarks/results/transfer-merged.json
+    python benchmarks/transfer.py --merge a.json b.json --methods none warm --out m.json
 """
 
 from __future__ import annotations
@@ -424,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source-trials", type=int, default=40)
     parser.add_argument("--targets", nargs="+", choices=ALL, default=list(DATASETS))
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", nargs="+", type=int, default=None,
+                        help="seeds to run (default 0-4); with --merge, to keep (default all)")
     parser.add_argument("--trials", type=int, default=25)
     parser.add_argument("--out", default="benchmarks/results/transfer.json")
     parser.add_argument("--merge", nargs="+", default=None)
@@ -434,20 +436,22 @@ def main(argv: list[str] | None = None) -> int:
         make_sources(args.sources, args.source_trials, args.targets, args.data)
         return 0
     out = Path(args.out)
-    if args.merge:
+    if args.merge:  # the runs of --methods and --seeds (any seed unless given); later win
+        seeds = set(args.seeds) if args.seeds is not None else range(10**6)
         runs: dict[tuple[str, str, int], Any] = {}
         for name in args.merge:
             if Path(name).resolve() == out.resolve():
                 continue
             for r in json.loads(Path(name).read_text())["runs"]:
-                runs[(r["target"], r["method"], r["seed"])] = r
+                if r["method"] in args.methods and r["seed"] in seeds:
+                    runs[(r["target"], r["method"], r["seed"])] = r
         save_runs(out, {"meta": meta(argv), "runs": list(runs.values())}, args.trials)
         print(out.with_suffix(".txt").read_text())
         return 0
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
     data["meta"] = meta(argv)
     done = {(r["target"], r["method"], r["seed"]) for r in data["runs"]}
-    for seed in args.seeds:
+    for seed in args.seeds if args.seeds is not None else [0, 1, 2, 3, 4]:
         for target in args.targets:
             for method in args.methods:
                 if (target, method, seed) in done:

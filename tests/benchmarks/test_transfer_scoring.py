@@ -78,3 +78,24 @@ def test_median_goal_is_one_goal_per_target() -> None:
     assert "| iris | 4 | 1 (4.00x) |" in lines
     assert lines[-1] == ("- warm (median goal): 1 of 1 at >= 2x; 0 slower than 1.2x; "
                          "geometric mean 4.00x")
+
+
+def test_merge_keeps_the_methods_and_seeds_asked_for_and_the_later_file_wins(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setattr(transfer, "meta", lambda argv: {})
+    monkeypatch.setattr(transfer, "make_data", lambda folder: None)
+    old = {"runs": [_run("none", 0, [0.5]), _run("warm", 0, [0.6]), _run("warm", 7, [0.1])]}
+    new = {"runs": [_run("warm", 0, [0.9]), _run("mislead", 0, [0.4])]}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    out = tmp_path / "m.json"
+    assert transfer.main(["--merge", str(tmp_path / "old.json"), str(tmp_path / "new.json"),
+                          "--methods", "none", "warm", "--seeds", "0", "--out",
+                          str(out)]) == 0
+    kept = {(r["method"], r["seed"]): r["trials"][0]["value"]
+            for r in json.loads(out.read_text())["runs"]}
+    assert kept == {("none", 0): 0.5, ("warm", 0): 0.9}
+    transfer.main(["--merge", str(tmp_path / "old.json"), "--out", str(out)])
+    assert len(json.loads(out.read_text())["runs"]) == 3  # every method and seed by default
