@@ -64,6 +64,19 @@ def test_warm_start_queues_priors_and_tells(sources: str) -> None:
     assert prior["sources"] == ["wine-mlp", "breast_cancer-mlp"]
 
 
+def test_the_default_sampler_of_a_warm_start_keeps_its_start_up_trials(sources: str) -> None:
+    from hyperknob.samplers import TPESampler
+
+    result = nn.tune("iris", trials=3, storage=sources, warm_start="wine-mlp", log=None,
+                     **QUIET)
+    sampler = result.study.sampler
+    assert isinstance(sampler, TPESampler)
+    # The queue and the rules of thumb fill the start-up; modelling after only three trials
+    # let a misleading source narrow the search (BENCHMARKS.md, "Transfer", v18).
+    assert sampler.n_startup_trials == TPESampler().n_startup_trials == 10
+    assert sampler.adaptive_priors is True
+
+
 def test_the_space_takes_the_fitted_priors(sources: str) -> None:
     space = nn.default_space(4, 100)
     warm = warm_start(["wine-mlp"], sources, space)
