@@ -71,3 +71,29 @@ def test_an_error_raised_after_ctrl_c_is_stored_and_raised_as_the_interrupt() ->
     assert isinstance(raised.value.__cause__, ImportError)
     reason = study.trials[0].system_attrs["fail_reason"]
     assert "KeyboardInterrupt" in reason and "ImportError: initialization failed" in reason
+
+
+def test_on_error_runs_before_the_fail_is_stored_and_only_for_errors_that_travel_on() -> None:
+    import hyperknob
+    from hyperknob.execution import evaluate
+    from hyperknob.trial import TrialState
+
+    study = hyperknob.create_study()
+    seen: list[TrialState] = []
+
+    def stop() -> None:  # the other workers stop asking while the FAIL is being written
+        seen.append(study.trials[-1].state)
+
+    def objective(t: hyperknob.Trial) -> float:
+        raise ValueError("broken")
+
+    with pytest.raises(ValueError, match="broken"):
+        evaluate(study, study.ask(), objective, on_error=stop)
+    assert seen == [TrialState.RUNNING]
+    assert study.trials[-1].state is TrialState.FAIL
+    # Caught (logged, the loop goes on), pruned or fine: no stop.
+    evaluate(study, study.ask(), objective, (ValueError,), on_error=stop)
+    evaluate(study, study.ask(), lambda t: 1.0, on_error=stop)
+    assert seen == [TrialState.RUNNING]
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.FAIL,
+                                              TrialState.COMPLETE]

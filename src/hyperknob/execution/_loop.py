@@ -207,12 +207,15 @@ def evaluate(
     func: ObjectiveFunc,
     catch: tuple[type[Exception], ...] = (),
     guard: InterruptGuard | None = None,
+    on_error: Callable[[], object] | None = None,
 ) -> FrozenTrial:
     """Run the objective on a started trial and finish it: COMPLETE, PRUNED or FAIL.
 
     Whatever stops the objective -- an exception, Ctrl-C, ``sys.exit`` -- the trial is
     finished (FAIL, with the reason and traceback) before the exception travels on; an
-    exception whose type is in ``catch`` is logged and not re-raised.
+    exception whose type is in ``catch`` is logged and not re-raised. ``on_error`` is called
+    for an exception that travels on, before the FAIL is stored (a worker's stop reaches the
+    others at once, not after a write that may wait on a busy database).
     """
     guard = guard or _NO_GUARD
     try:
@@ -223,6 +226,8 @@ def evaluate(
             return study.prune(trial, str(pruned) or None, skip_if_finished=True)
     except BaseException as raised:
         error = _as_interrupt(raised) if guard.interrupted else raised
+        if on_error is not None and (error is not raised or not isinstance(error, catch)):
+            on_error()
         with guard.writing():
             frozen = study.fail(trial, error, skip_if_finished=True)
         if error is not raised:

@@ -117,7 +117,7 @@ def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
                     break
                 current[index] = trial.number
             try:
-                frozen = evaluate(mine, trial, func, catch, guard)
+                frozen = evaluate(mine, trial, func, catch, guard, on_error=budget.stop)
             except BaseException as error:  # stored as FAIL; the driver re-raises it
                 budget.stop()
                 current[index] = -1
