@@ -114,6 +114,8 @@ HELD_OUT = {
 ALL = (*DATASETS, *HELD_OUT)
 METHODS = ("none", "none-auto", "warm", "warm-auto", "mislead", "mislead-auto")
 SOURCE_SEED = 100
+#: The seeds a run takes unless ``--seeds`` says otherwise.
+SEEDS = (0, 1, 2, 3, 4)
 
 
 def make_data(folder: str) -> None:
@@ -437,13 +439,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = Path(args.out)
     if args.merge:  # the runs of --methods and --seeds (any seed unless given); later win
-        seeds = set(args.seeds) if args.seeds is not None else range(10**6)
         runs: dict[tuple[str, str, int], Any] = {}
         for name in args.merge:
             if Path(name).resolve() == out.resolve():
                 continue
             for r in json.loads(Path(name).read_text())["runs"]:
-                if r["method"] in args.methods and r["seed"] in seeds:
+                if r["method"] in args.methods and (args.seeds is None or r["seed"] in args.seeds):
                     runs[(r["target"], r["method"], r["seed"])] = r
         save_runs(out, {"meta": meta(argv), "runs": list(runs.values())}, args.trials)
         print(out.with_suffix(".txt").read_text())
@@ -451,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
     data["meta"] = meta(argv)
     done = {(r["target"], r["method"], r["seed"]) for r in data["runs"]}
-    for seed in args.seeds if args.seeds is not None else [0, 1, 2, 3, 4]:
+    for seed in args.seeds or SEEDS:
         for target in args.targets:
             for method in args.methods:
                 if (target, method, seed) in done:
