@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -304,3 +305,34 @@ def test_a_beater_rides_out_a_busy_storage_and_stops_for_a_finished_trial() -> N
         time.sleep(0.4)
     assert beats.count(1) >= 5  # beat on after the busy writes
     assert beats.count(2) == 1  # no beats for a finished trial
+
+
+@pytest.fixture
+def time_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Move this process to another time zone (a POSIX TZ string), back after the test."""
+
+    def move(zone: str) -> None:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+
+    yield move
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_heartbeats_agree_across_time_zones(storage_url: str | None,
+                                            time_zone: Callable[[str], None]) -> None:
+    """A worker beats in one time zone, another judges in another (a cluster spread over
+    regions; one clock stepping at a daylight-saving change): a fresh beat is fresh, an old
+    one old, whatever the local clocks say."""
+    policy = HeartbeatPolicy(interval=0.05, grace_period=0.3)
+    study = hyperknob.create_study(storage=storage_url, heartbeat=policy)
+    time_zone("LAX+8")  # UTC-8
+    fresh = dead_trial(study, 0.25)
+    time_zone("TYO-9")  # UTC+9: local clocks 17 hours apart
+    assert study.reap_stale_trials() == []
+    assert study.trials[fresh].state is TrialState.RUNNING
+    later = dead_trial(study, 0.75)  # beats in Tokyo
+    time_zone("LAX+8")
+    time.sleep(0.5)
+    assert sorted(t.number for t in study.reap_stale_trials()) == [fresh, later]

@@ -18,6 +18,13 @@ from hyperknob.trial._state import TrialState
 SCHEMA_VERSION = 2
 
 
+def heartbeat_time() -> datetime.datetime:
+    """Return now in UTC, without a time zone: the clock heartbeats are recorded and judged
+    by. Local time would let machines in different time zones, or one clock stepping at a
+    daylight-saving change, see a live trial as an hour (or hours) silent."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
 def check_directions(directions: Sequence[StudyDirection]) -> list[StudyDirection]:
     """Return ``directions`` as a list, or raise naming what is wrong: a storage's check of
     ``create_new_study``'s argument."""
@@ -158,12 +165,14 @@ class BaseStorage(abc.ABC):
         finished trials below a watermark: finished trials never change)."""
 
     def record_heartbeat(self, trial_id: int) -> None:
-        """Mark a RUNNING trial as alive now (its worker is still working on it)."""
+        """Mark a RUNNING trial as alive now (its worker is still working on it), by
+        :func:`heartbeat_time` (UTC)."""
         raise NotImplementedError(f"{type(self).__name__} does not record heartbeats")
 
     def get_stale_trial_ids(self, study_id: int, older_than: datetime.datetime) -> list[int]:
-        """Return the RUNNING trials whose last heartbeat is older than ``older_than`` (trials
-        that never beat are never stale: they run without heartbeats)."""
+        """Return the RUNNING trials whose last heartbeat is older than ``older_than``, a
+        :func:`heartbeat_time` (UTC; trials that never beat are never stale: they run
+        without heartbeats)."""
         raise NotImplementedError(f"{type(self).__name__} does not record heartbeats")
 
     def count_trials(self, study_id: int, states: Container[TrialState] | None = None) -> int:

@@ -17,7 +17,12 @@ from hyperknob.exceptions import (
     TrialNotFoundError,
     UpdateFinishedTrialError,
 )
-from hyperknob.storages._base import BaseStorage, StudySummary, check_directions
+from hyperknob.storages._base import (
+    BaseStorage,
+    StudySummary,
+    check_directions,
+    heartbeat_time,
+)
 from hyperknob.trial._frozen import FrozenTrial
 from hyperknob.trial._state import TrialState
 
@@ -262,7 +267,7 @@ class InMemoryStorage(BaseStorage):
 
     def record_heartbeat(self, trial_id: int) -> None:
         with self._lock:
-            self._running(trial_id).heartbeat = _now()
+            self._running(trial_id).heartbeat = heartbeat_time()
 
     def get_stale_trial_ids(self, study_id: int, older_than: datetime.datetime) -> list[int]:
         with self._lock:

@@ -31,6 +31,7 @@ from hyperknob.storages._base import (
     BaseStorage,
     StudySummary,
     check_directions,
+    heartbeat_time,
 )
 from hyperknob.storages._in_memory import check_json
 from hyperknob.storages._sql_engine import (
@@ -452,7 +453,7 @@ class SQLStorage(BaseStorage):
         def work(conn: Connection) -> None:
             self._check_running(conn, trial_id)
             conn.execute(s.trials.update().where(s.trials.c.trial_id == trial_id)
-                         .values(heartbeat=now()))
+                         .values(heartbeat=heartbeat_time()))
 
         self._transaction(work, write=True)
 

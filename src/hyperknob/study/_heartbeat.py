@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyperknob._checks import check_int, check_number
+from hyperknob.storages._base import heartbeat_time
 
 if TYPE_CHECKING:
     from hyperknob.storages import BaseStorage
@@ -198,7 +199,7 @@ def stale_trials(storage: BaseStorage, study_id: int, policy: HeartbeatPolicy, *
     alive on this machine (a clock step, a suspended laptop) -- and, with
     ``dead_processes``, those that beat and whose process on this machine is gone. A trial
     that never beat (an ask/tell user's) is never stale."""
-    now = datetime.datetime.now()
+    now = heartbeat_time()
     cutoff = now - datetime.timedelta(seconds=policy.grace)
     stale = {}
     for trial_id in storage.get_stale_trial_ids(study_id, cutoff):
