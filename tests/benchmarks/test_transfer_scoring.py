@@ -42,6 +42,22 @@ def test_noise_floor_judges_none_by_another_seed() -> None:
     assert "1 of 1 at >= 2x; 0 slower than 1.2x; geometric mean 2.10x" in line
 
 
+def test_ceiling_says_which_targets_any_method_could_speed_up_twice() -> None:
+    # iris: none's best at trials 4, 3 and 1 (median 3: a method could reach 3x; sharing the
+    # first trial, 2, 1.5, 1 -> median 1.5); wine: at trial 1 twice (nothing can be faster).
+    runs = {("iris", "none", 0): _run("none", 0, [0.5, 0.6, 0.7, 0.9]),
+            ("iris", "none", 1): _run("none", 1, [0.5, 0.6, 0.9, 0.8]),
+            ("iris", "none", 2): _run("none", 2, [0.9, 0.6, 0.7, 0.8]),
+            ("wine", "none", 0): _run("none", 0, [0.9, 0.6], target="wine"),
+            ("wine", "none", 1): _run("none", 1, [0.9, 0.9], target="wine")}
+    line = transfer._ceiling(runs, ["iris", "wine"])[0]
+    assert "1 of 2 targets can reach >= 2x; sharing `none`'s first trial (reached at the " \
+           "second): 0 of 2" in line
+    runs[("iris", "none", 2)] = _run("none", 2, [0.5, 0.5, 0.5, 0.9])
+    assert "sharing `none`'s first trial (reached at the second): 1 of 2" in \
+        transfer._ceiling(runs, ["iris", "wine"])[0]
+
+
 def test_paired_differences_match_seeds() -> None:
     runs = {}
     for seed, (base, own) in enumerate([(0.8, 0.9), (0.7, 0.9)]):
