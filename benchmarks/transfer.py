@@ -243,10 +243,11 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
              "|---|" + "---:|" * len(methods)]
     speedups: dict[str, list[float]] = {m: [] for m in methods}
     epoch_ups: dict[str, list[float]] = {m: [] for m in methods}
+    mean_ups: dict[str, list[float]] = {m: [] for m in methods}
     for target in targets:
         cells = []
         for method in methods:
-            counts, ratios, epoch_ratios = [], [], []
+            counts, ratios, epoch_ratios, bases = [], [], [], []
             for seed in sorted({r["seed"] for r in runs if r["target"] == target}):
                 base, own = by_key.get((target, "none", seed)), by_key.get(
                     (target, method, seed))
@@ -255,6 +256,7 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
                 goal = best_curve(base)[-1]
                 reach, epochs = to_reach(own, goal)
                 counts.append(reach)
+                bases.append(to_reach(base, goal)[0])
                 ratios.append(to_reach(base, goal)[0] / reach)
                 epoch_ratios.append(to_reach(base, goal)[1] / max(epochs, 1))
             if not counts:
@@ -263,6 +265,7 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
             median = statistics.median(counts)
             ratio = statistics.median(ratios)
             speedups[method].append(ratio)
+            mean_ups[method].append(statistics.fmean(bases) / statistics.fmean(counts))
             epoch_ups[method].append(statistics.median(epoch_ratios))
             shown = f">{trials}" if median > trials else f"{median:g}"
             cells.append(f"{shown} ({ratio:.2f}x, {len(counts)})")
@@ -279,6 +282,13 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
                      "geometric mean "
                      f"{math.exp(statistics.fmean(math.log(u) for u in epoch_ups[method])):.2f}x"
                      if ups else f"- {method}: no runs")
+    for method in [m for m in methods if m != "none" and mean_ups[m]]:
+        ups = mean_ups[method]
+        lines.append(f"- {method}, the mean over seeds of trials to reach (never: T + 1, which "
+                     f"flatters a method that misses), ratio of the means: "
+                     f"{sum(u >= 2.0 for u in ups)} of {len(ups)} at >= 2x; "
+                     f"{sum(u < 1 / 1.2 for u in ups)} slower than 1.2x; geometric mean "
+                     f"{math.exp(statistics.fmean(math.log(u) for u in ups)):.2f}x")
     for method in [m for m in methods if m != "none"]:
         spent = [sum(row["epochs"] or 0 for row in run["trials"])
                  / max(sum(row["epochs"] or 0 for row in base["trials"]), 1)

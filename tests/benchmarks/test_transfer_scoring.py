@@ -75,6 +75,17 @@ def test_score_table_names_the_speed_up_and_the_goal_lines() -> None:
     assert "- warm: 1 of 1 at >= 2x; 0 slower than 1.2x; geometric mean 4.00x" in table
 
 
+def test_the_ratio_of_mean_trials_to_reach_is_reported_too() -> None:
+    # Seed 0: none reaches its 0.9 at trial 4, warm at 1; seed 1: none at 1, warm never (5).
+    # Medians of the per-seed speed-ups: (4 + 0.2) / 2 = 2.1x; means: 2.5 / 3 = 0.83x.
+    runs = [_run("none", 0, [0.5, 0.6, 0.7, 0.9]), _run("warm", 0, [0.9, 0.5, 0.5, 0.5]),
+            _run("none", 1, [0.9, 0.6, 0.7, 0.8]), _run("warm", 1, [0.5, 0.5, 0.5, 0.5])]
+    table = transfer.score_table(runs, 4)
+    assert "- warm: 1 of 1 at >= 2x; 0 slower than 1.2x; geometric mean 2.10x" in table
+    assert ("ratio of the means: 0 of 1 at >= 2x; 0 slower than 1.2x; geometric mean 0.83x"
+            in table)
+
+
 @pytest.mark.parametrize("name", sorted(transfer.HELD_OUT))
 def test_held_out_targets_are_targets_only(name: str) -> None:
     assert name in transfer.ALL and name not in transfer.DATASETS
