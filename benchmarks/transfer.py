@@ -16,7 +16,11 @@ the final model's making does not touch the search):
   their optima, weighed by how they rank the new trials);
 - ``warm-auto``: the same with ``sampler="auto"`` (and the GP's RGPE ensemble of them);
 - ``mislead`` / ``mislead-auto``: warm start from one deliberately misleading study: the
-  target's own source study with its ranking reversed (its "best" trials are its worst).
+  target's own source study with its ranking reversed (its "best" trials are its worst);
+- ``none-reseed``: ``none`` with another search seed (seed + 1000) on the same data split:
+  a method exactly as good as ``none``, judged on the same validation set -- the noise floor
+  of the criterion (the ``noise floor`` line instead takes the next seed's ``none``, whose
+  split differs).
 
 Scores, per (target, seed): ``final`` = the best validation score of ``none`` after all its
 trials; *trials to reach* = the first trial after which a method's best validation score is
@@ -112,7 +116,9 @@ HELD_OUT = {
               "flip_y": 0.05, "random_state": 44},
 }
 ALL = (*DATASETS, *HELD_OUT)
-METHODS = ("none", "none-auto", "warm", "warm-auto", "mislead", "mislead-auto")
+METHODS = ("none", "none-auto", "warm", "warm-auto", "mislead", "mislead-auto", "none-reseed")
+#: What ``none-reseed`` adds to the seed of the search (the data split keeps the seed).
+RESEED = 1000
 SOURCE_SEED = 100
 #: The seeds a run takes unless ``--seeds`` says otherwise.
 SEEDS = (0, 1, 2, 3, 4)
@@ -192,11 +198,16 @@ def run(target: str, method: str, seed: int, trials: int, sources_path: str,
     elif method.startswith("mislead"):
         warm = [hyperknob.load_study(study_name=misleading_name(target), storage=url)]
     started = time.perf_counter()
-    data, column = data_arg(target, folder)
+    path, column = data_arg(target, folder)
+    data: str | nn.Dataset = path
+    search_seed = seed
+    if method == "none-reseed":  # the split of ``seed``, another search
+        data, column, search_seed = nn.load_dataset(path, target=column, seed=seed), None, (
+            seed + RESEED)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = nn.tune(data, target=column, trials=trials, seed=seed, ensemble=1, log=None,
-                         progress=False, warm_start=warm,
+        result = nn.tune(data, target=column, trials=trials, seed=search_seed, ensemble=1,
+                         log=None, progress=False, warm_start=warm,
                          sampler="auto" if method.endswith("auto") else None)
     rows = []
     for trial in result.study.trials:

@@ -126,3 +126,28 @@ def test_merge_keeps_the_methods_and_seeds_asked_for_and_the_later_file_wins(
     assert kept == {("none", 0): 0.5, ("warm", 0): 0.9}
     transfer.main(["--merge", str(tmp_path / "old.json"), "--out", str(out)])
     assert len(json.loads(out.read_text())["runs"]) == 3  # every method and seed by default
+
+
+def test_none_reseed_keeps_the_data_split_and_changes_the_search_seed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from hyperknob import nn
+
+    calls: list[tuple[Any, dict[str, Any]]] = []
+
+    class Stop(Exception):
+        pass
+
+    def tune(data: Any, **options: Any) -> None:
+        calls.append((data, options))
+        raise Stop
+
+    monkeypatch.setattr(nn, "tune", tune)
+    for method in ("none", "none-reseed"):
+        with pytest.raises(Stop):
+            transfer.run("iris", method, 3, 25, "/nowhere.db", "/nowhere")
+    (plain, plain_options), (again, options) = calls
+    assert plain == "iris" and plain_options["seed"] == 3
+    assert options["seed"] == 3 + transfer.RESEED and options["target"] is None
+    split = nn.load_dataset("iris", seed=3)  # the split nn.tune("iris", seed=3) makes
+    assert isinstance(again, nn.Dataset)
+    assert (again.x_val == split.x_val).all() and (again.y_train == split.y_train).all()
