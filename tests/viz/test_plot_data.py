@@ -8,7 +8,6 @@ import json
 import math
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -360,14 +359,13 @@ BIG_CALLS: dict[str, Callable[[list[FrozenTrial]], Any]] = {
 
 
 @pytest.mark.parametrize("name", list(BIG_CALLS))
-def test_every_data_function_is_fast_at_10000_trials(big_study: Study, name: str) -> None:
+def test_every_data_function_takes_10000_trials(big_study: Study, name: str) -> None:
+    """What each data function returns at 10,000 trials (how fast: benchmarks/viz_speed.py,
+    against Optuna)."""
     trials = big_study.trials
     assert len(trials) == N_BIG
-    begin = time.perf_counter()
     record = BIG_CALLS[name](trials)
-    elapsed = time.perf_counter() - begin
-    print(f"{name}: {elapsed * 1000:.0f} ms at {N_BIG} trials")
-    assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"
+    round_trips(record)
     if name.startswith("curves_data"):
         assert len(record.numbers) == 200 and record.n_left_out == N_BIG - 200
         assert len(json.dumps(record.to_dict())) < 200_000
