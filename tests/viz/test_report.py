@@ -74,6 +74,13 @@ def test_the_report_in_a_browser(browser: Any, tmp_path: Path, screenshots: str)
     assert figures.count() >= 8
     for index in range(figures.count()):  # every figure drew something
         assert figures.nth(index).locator(".main-svg").count() >= 1
+    # Long columns travel as NumPy arrays (plotly's binary form): the browser decodes them
+    # and draws a point per COMPLETE trial in the history.
+    history = "document.querySelector('.js-plotly-plot')"
+    complete = [t.number for t in study.trials if t.state.name == "COMPLETE"]
+    assert page.evaluate(f"Array.from({history}._fullData[0].x)") == complete
+    assert page.evaluate(f"{history}.querySelectorAll('.scatterlayer .point').length") == len(
+        complete)
     assert page.inner_text("#study-name") == f"s {PAYLOAD}"
     best = study.best_trial
     assert page.inner_text("#best-number") == f"#{best.number}"

@@ -14,6 +14,7 @@ from hyperknob.viz._figures import (
     STATE_COLORS,
     VALUE_COLORSCALE,
     Figure,
+    column,
     empty_figure,
     graph_objects,
     metric_label,
@@ -141,10 +142,11 @@ def plot_slice(
     label = metric_label(source, metric)
     for i, item in enumerate(data.params):
         row, col = i // n_cols + 1, i % n_cols + 1
+        numbers = column(item.numbers)
         fig.add_trace(scatter_class(len(item.x))(
-            x=item.x, y=item.values, customdata=item.numbers, mode="markers",
+            x=column(item.x), y=column(item.values), customdata=numbers, mode="markers",
             name=item.axis.name, showlegend=False,
-            marker={"color": item.numbers, "colorscale": VALUE_COLORSCALE,
+            marker={"color": numbers, "colorscale": VALUE_COLORSCALE,
                     "cmin": 0, "cmax": max(max(item.numbers, default=0), 1),
                     "showscale": i == 0, "colorbar": {"title": {"text": "trial"}},
                     "line": {"width": 0.5, "color": "#333333"}},
@@ -196,7 +198,8 @@ def plot_contour(
             colorbar={"title": {"text": label}}, contours={"coloring": "heatmap"},
             hoverinfo="skip"))
     fig.add_trace(scatter_class(len(data.x))(
-        x=data.x, y=data.y, customdata=data.numbers, mode="markers", name="trials",
+        x=column(data.x), y=column(data.y), customdata=column(data.numbers), mode="markers",
+        name="trials",
         marker={"color": "#ffffff", "size": 6,
                 "line": {"width": 1, "color": STATE_COLORS["COMPLETE"]}},
         hovertemplate="trial %{customdata}<br>%{x}<br>%{y}<extra></extra>", showlegend=False))
