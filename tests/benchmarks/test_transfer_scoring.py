@@ -134,16 +134,16 @@ def test_none_reseed_keeps_the_data_split_and_changes_the_search_seed(
 
     calls: list[tuple[Any, dict[str, Any]]] = []
 
-    class Stop(Exception):
+    class TuneCalledError(Exception):
         pass
 
     def tune(data: Any, **options: Any) -> None:
         calls.append((data, options))
-        raise Stop
+        raise TuneCalledError
 
     monkeypatch.setattr(nn, "tune", tune)
     for method in ("none", "none-reseed"):
-        with pytest.raises(Stop):
+        with pytest.raises(TuneCalledError):
             transfer.run("iris", method, 3, 25, "/nowhere.db", "/nowhere")
     (plain, plain_options), (again, options) = calls
     assert plain == "iris" and plain_options["seed"] == 3
