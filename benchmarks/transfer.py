@@ -400,7 +400,30 @@ def _median_goal(by_key: dict[tuple[str, str, int], Any], targets: list[str],
                          f"{len(ups[method])} at >= 2x; "
                          f"{sum(u < 1 / 1.2 for u in ups[method])} slower than 1.2x; "
                          f"geometric mean {mean:.2f}x")
-    return lines
+    return lines + _mean_goal(by_key, targets, methods)
+
+
+def _mean_goal(by_key: dict[tuple[str, str, int], Any], targets: list[str],
+               methods: list[str]) -> list[str]:
+    """Return the lines of the same reading with means: one goal per target, the mean over
+    seeds of ``none``'s final score; the mean over seeds of the trials to reach it (never:
+    T + 1); the speed-up is the ratio of those means."""
+    ups: dict[str, list[float]] = {m: [] for m in methods}
+    for target in targets:
+        seeds = sorted(s for t, m, s in by_key if t == target and m == "none")
+        if not seeds:
+            continue
+        goal = statistics.fmean(best_curve(by_key[(target, "none", s)])[-1] for s in seeds)
+        base = statistics.fmean(to_reach(by_key[(target, "none", s)], goal)[0] for s in seeds)
+        for method in methods:
+            reached = [to_reach(by_key[(target, method, s)], goal)[0] for s in seeds
+                       if (target, method, s) in by_key]
+            if reached:
+                ups[method].append(base / statistics.fmean(reached))
+    return [f"- {method} (mean goal, mean trials): {sum(u >= 2.0 for u in found)} of "
+            f"{len(found)} at >= 2x; {sum(u < 1 / 1.2 for u in found)} slower than 1.2x; "
+            f"geometric mean {math.exp(statistics.fmean(math.log(u) for u in found)):.2f}x"
+            for method, found in ups.items() if found]
 
 
 def _noise_floor(by_key: dict[tuple[str, str, int], Any], targets: list[str]) -> list[str]:

@@ -92,6 +92,18 @@ def test_held_out_targets_are_targets_only(name: str) -> None:
     assert transfer.data_arg(name, "/d") == (f"/d/{name}.csv", "y")
 
 
+def test_mean_goal_is_the_mean_final_score_and_the_mean_trials() -> None:
+    # none's finals 0.9 and 0.7: goal 0.8, reached at trials 4 and never (5): mean 4.5;
+    # warm reaches 0.8 at trial 1 and at trial 3: mean 2 -> 2.25x.
+    runs = {("iris", "none", 0): _run("none", 0, [0.5, 0.6, 0.7, 0.9]),
+            ("iris", "none", 1): _run("none", 1, [0.7, 0.6, 0.7, 0.7]),
+            ("iris", "warm", 0): _run("warm", 0, [0.8, 0.6, 0.7, 0.7]),
+            ("iris", "warm", 1): _run("warm", 1, [0.5, 0.6, 0.85, 0.7])}
+    assert transfer._mean_goal(runs, ["iris"], ["warm"]) == [
+        "- warm (mean goal, mean trials): 1 of 1 at >= 2x; 0 slower than 1.2x; geometric "
+        "mean 2.25x"]
+
+
 def test_median_goal_is_one_goal_per_target() -> None:
     runs = {("iris", "none", 0): _run("none", 0, [0.5, 0.6, 0.7, 0.9]),
             ("iris", "none", 1): _run("none", 1, [0.5, 0.8, 0.6, 0.6]),
@@ -103,7 +115,7 @@ def test_median_goal_is_one_goal_per_target() -> None:
     # Goal: the median final, 0.85. none reaches it at 4, never (5), 1: median 4; warm at
     # 1, never, 1: median 1.
     assert "| iris | 4 | 1 (4.00x) |" in lines
-    assert lines[-1] == ("- warm (median goal): 1 of 1 at >= 2x; 0 slower than 1.2x; "
+    assert lines[-2] == ("- warm (median goal): 1 of 1 at >= 2x; 0 slower than 1.2x; "
                          "geometric mean 4.00x")
 
 
