@@ -63,6 +63,7 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -375,19 +376,16 @@ def _median_goal(by_key: dict[tuple[str, str, int], Any], targets: list[str],
              "|---|" + "---:|" * (len(methods) + 1)]
     ups: dict[str, list[float]] = {m: [] for m in methods}
     for target in targets:
-        seeds = sorted(s for t, m, s in by_key if t == target and m == "none")
-        if not seeds:
+        found = _one_goal(by_key, target, methods, statistics.median)
+        if found is None:
             continue
-        goal = statistics.median(best_curve(by_key[(target, "none", s)])[-1] for s in seeds)
-        base = statistics.median(to_reach(by_key[(target, "none", s)], goal)[0] for s in seeds)
+        base, reached_by = found
         cells = [f"{base:g}"]
         for method in methods:
-            reached = [to_reach(by_key[(target, method, s)], goal)[0] for s in seeds
-                       if (target, method, s) in by_key]
-            if not reached:
+            own = reached_by.get(method)
+            if own is None:
                 cells.append("-")
                 continue
-            own = statistics.median(reached)
             ups[method].append(base / own)
             cells.append(f"{own:g} ({base / own:.2f}x)" if own <= trials
                          else f">{trials} ({base / own:.2f}x)")
@@ -403,6 +401,26 @@ def _median_goal(by_key: dict[tuple[str, str, int], Any], targets: list[str],
     return lines + _mean_goal(by_key, targets, methods)
 
 
+def _one_goal(by_key: dict[tuple[str, str, int], Any], target: str, methods: list[str],
+              average: Callable[[list[float]], float],
+              ) -> tuple[float, dict[str, float]] | None:
+    """Return, for one goal per target (``average`` over seeds of ``none``'s final score),
+    ``none``'s and each method's trials to reach it, ``average`` over seeds (never: T + 1);
+    None when ``none`` has no run of the target."""
+    seeds = sorted(s for t, m, s in by_key if t == target and m == "none")
+    if not seeds:
+        return None
+    goal = average([best_curve(by_key[(target, "none", s)])[-1] for s in seeds])
+    base = average([float(to_reach(by_key[(target, "none", s)], goal)[0]) for s in seeds])
+    reached_by = {}
+    for method in methods:
+        reached = [float(to_reach(by_key[(target, method, s)], goal)[0]) for s in seeds
+                   if (target, method, s) in by_key]
+        if reached:
+            reached_by[method] = average(reached)
+    return base, reached_by
+
+
 def _mean_goal(by_key: dict[tuple[str, str, int], Any], targets: list[str],
                methods: list[str]) -> list[str]:
     """Return the lines of the same reading with means: one goal per target, the mean over
@@ -410,16 +428,11 @@ def _mean_goal(by_key: dict[tuple[str, str, int], Any], targets: list[str],
     T + 1); the speed-up is the ratio of those means."""
     ups: dict[str, list[float]] = {m: [] for m in methods}
     for target in targets:
-        seeds = sorted(s for t, m, s in by_key if t == target and m == "none")
-        if not seeds:
-            continue
-        goal = statistics.fmean(best_curve(by_key[(target, "none", s)])[-1] for s in seeds)
-        base = statistics.fmean(to_reach(by_key[(target, "none", s)], goal)[0] for s in seeds)
-        for method in methods:
-            reached = [to_reach(by_key[(target, method, s)], goal)[0] for s in seeds
-                       if (target, method, s) in by_key]
-            if reached:
-                ups[method].append(base / statistics.fmean(reached))
+        found = _one_goal(by_key, target, methods, statistics.fmean)
+        if found is not None:
+            base, reached_by = found
+            for method, own in reached_by.items():
+                ups[method].append(base / own)
     return [f"- {method} (mean goal, mean trials): {sum(u >= 2.0 for u in found)} of "
             f"{len(found)} at >= 2x; {sum(u < 1 / 1.2 for u in found)} slower than 1.2x; "
             f"geometric mean {math.exp(statistics.fmean(math.log(u) for u in found)):.2f}x"
