@@ -242,3 +242,37 @@ def test_a_worker_killed_mid_trial_is_replaced_and_its_trial_failed_and_retried(
     assert retry[0].params == lost[0].params
     # The retry took the lost trial's place in the budget: 8 trials ran to completion.
     assert [t.state for t in trials].count(TrialState.COMPLETE) == 8
+
+
+def _poll_budget(budget: object) -> None:
+    while True:  # what a worker and the driver do all the time
+        assert not budget.stop_requested  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks (Linux here)")
+def test_a_stop_never_waits_on_a_process_killed_mid_call() -> None:
+    """The shared stop survives a process SIGKILLed while reading it (a driver killed with
+    kill -9): stopping afterwards returns at once, so a worker that stops on its way out
+    still stores its trial as FAIL. (A multiprocessing Event takes a lock even to be read:
+    killed holding it, it left every later stop blocked forever.)"""
+    import multiprocessing
+    import threading
+
+    from hyperknob.execution._processes import SharedBudget
+
+    ctx = multiprocessing.get_context("fork")
+    budget = SharedBudget(ctx, n_trials=None)
+    for _ in range(30):
+        reader = ctx.Process(target=_poll_budget, args=(budget,))
+        reader.start()
+        time.sleep(0.02)
+        os.kill(reader.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        reader.join()
+        stopper = threading.Thread(target=lambda: budget.stop_requested, daemon=True)
+        stopper.start()
+        stopper.join(timeout=2.0)
+        assert not stopper.is_alive(), "reading the stop waits on a lock a dead process holds"
+    done = threading.Thread(target=budget.stop, daemon=True)
+    done.start()
+    done.join(timeout=2.0)
+    assert not done.is_alive() and budget.stop_requested

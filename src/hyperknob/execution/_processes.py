@@ -64,7 +64,10 @@ class SharedBudget(Budget):
         self.n_trials = n_trials
         self.total = total
         self._count = ctx.Value("q", 0)
-        self._event = ctx.Event()
+        # The stop is a byte with no lock: a process killed while holding a lock (an Event's
+        # takes one even to read it) would leave every worker that stops after it blocked,
+        # its trial never stored as FAIL -- a driver killed with SIGKILL, say.
+        self._stopped = ctx.RawValue("b", 0)
 
     @property
     def started(self) -> int:  # type: ignore[override]
@@ -82,11 +85,11 @@ class SharedBudget(Budget):
             self._count.value -= 1
 
     def stop(self) -> None:
-        self._event.set()
+        self._stopped.value = 1
 
     @property
     def stop_requested(self) -> bool:  # type: ignore[override]
-        return bool(self._event.is_set())
+        return bool(self._stopped.value)
 
 
 def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
