@@ -276,3 +276,24 @@ def test_a_stop_never_waits_on_a_process_killed_mid_call() -> None:
     done.start()
     done.join(timeout=2.0)
     assert not done.is_alive() and budget.stop_requested
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks (Linux here)")
+def test_a_worker_interrupted_after_its_objective_returned_still_stores_fail(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C between the objective's return and the write of its value (evaluate's last
+    step) leaves no RUNNING trial behind: the worker stores it as FAIL on its way out."""
+    from hyperknob.execution import _processes
+
+    def interrupted(study: object, trial: hyperknob.Trial, func: Callable[..., float],
+                    *args: object, **kwargs: object) -> object:
+        func(trial)
+        raise KeyboardInterrupt  # the objective returned; nothing was written
+
+    monkeypatch.setattr(_processes, "evaluate", interrupted)  # the forked workers inherit it
+    study = hyperknob.create_study(storage=f"sqlite:///{tmp_path}/s.db")
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(pid_objective, n_trials=4, n_jobs=2)
+    states = [t.state for t in study.trials]
+    assert states and TrialState.RUNNING not in states
+    assert TrialState.FAIL in states

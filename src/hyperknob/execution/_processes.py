@@ -12,6 +12,7 @@ retried under the study's heartbeat policy, and a fresh worker takes its place.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -124,6 +125,10 @@ def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
             except BaseException as error:  # stored as FAIL; the driver re-raises it
                 budget.stop()
                 current[index] = -1
+                # evaluate stored the FAIL -- unless a Ctrl-C came between the objective's
+                # return and its write, or while that write failed: then it is stored here.
+                with contextlib.suppress(Exception):
+                    mine.fail(trial, error, skip_if_finished=True)
                 results.put(("error", index, picklable(error)))
                 break
             current[index] = -1
