@@ -267,10 +267,11 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
                     continue
                 goal = best_curve(base)[-1]
                 reach, epochs = to_reach(own, goal)
+                base_reach, base_epochs = to_reach(base, goal)
                 counts.append(reach)
-                bases.append(to_reach(base, goal)[0])
-                ratios.append(to_reach(base, goal)[0] / reach)
-                epoch_ratios.append(to_reach(base, goal)[1] / max(epochs, 1))
+                bases.append(base_reach)
+                ratios.append(base_reach / reach)
+                epoch_ratios.append(base_epochs / max(epochs, 1))
             if not counts:
                 cells.append("-")
                 continue
@@ -286,21 +287,13 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
               "more than 1.2x):", ""]
     for method in methods:
         ups = speedups[method]
-        lines.append(f"- {method}: {sum(u >= 2.0 for u in ups)} of {len(ups)} at >= 2x; "
-                     f"{sum(u < 1 / 1.2 for u in ups)} slower than 1.2x; geometric mean "
-                     f"{math.exp(statistics.fmean(math.log(u) for u in ups)):.2f}x; in "
-                     f"epochs trained: {sum(u >= 2.0 for u in epoch_ups[method])} at >= 2x, "
-                     f"{sum(u < 1 / 1.2 for u in epoch_ups[method])} slower than 1.2x, "
-                     "geometric mean "
-                     f"{math.exp(statistics.fmean(math.log(u) for u in epoch_ups[method])):.2f}x"
+        lines.append(f"- {method}: {_tally(ups)}; in epochs trained: "
+                     + _tally(epoch_ups[method], of=False, sep=", ")
                      if ups else f"- {method}: no runs")
     for method in [m for m in methods if m != "none" and mean_ups[m]]:
         ups = mean_ups[method]
         lines.append(f"- {method}, the mean over seeds of trials to reach (never: T + 1, which "
-                     f"flatters a method that misses), ratio of the means: "
-                     f"{sum(u >= 2.0 for u in ups)} of {len(ups)} at >= 2x; "
-                     f"{sum(u < 1 / 1.2 for u in ups)} slower than 1.2x; geometric mean "
-                     f"{math.exp(statistics.fmean(math.log(u) for u in ups)):.2f}x")
+                     f"flatters a method that misses), ratio of the means: {_tally(ups)}")
     for method in [m for m in methods if m != "none"]:
         spent = [sum(row["epochs"] or 0 for row in run["trials"])
                  / max(sum(row["epochs"] or 0 for row in base["trials"]), 1)
@@ -326,6 +319,16 @@ def score_table(runs: list[dict[str, Any]], trials: int) -> str:
         lines.append(f"| {target} | " + " | ".join(cells) + " |")
     lines += _paired(by_key, targets, [m for m in methods if m != "none"], trials)
     return "\n".join(lines)
+
+
+def _tally(ups: list[float], *, of: bool = True, sep: str = "; ") -> str:
+    """Return how many speed-ups are at least 2x and below 1/1.2, and their geometric mean:
+    ``"3 of 24 at >= 2x; 2 slower than 1.2x; geometric mean 1.25x"`` (without ``of``: no
+    "of 24")."""
+    count = f"{sum(u >= 2.0 for u in ups)}" + (f" of {len(ups)}" if of else "")
+    mean = math.exp(statistics.fmean(math.log(u) for u in ups))
+    return sep.join([f"{count} at >= 2x", f"{sum(u < 1 / 1.2 for u in ups)} slower than 1.2x",
+                     f"geometric mean {mean:.2f}x"])
 
 
 def _at_header(title: str, methods: list[str], trials: int) -> list[str]:
@@ -393,11 +396,7 @@ def _median_goal(by_key: dict[tuple[str, str, int], Any], targets: list[str],
     lines.append("")
     for method in methods:
         if ups[method]:
-            mean = math.exp(statistics.fmean(math.log(u) for u in ups[method]))
-            lines.append(f"- {method} (median goal): {sum(u >= 2.0 for u in ups[method])} of "
-                         f"{len(ups[method])} at >= 2x; "
-                         f"{sum(u < 1 / 1.2 for u in ups[method])} slower than 1.2x; "
-                         f"geometric mean {mean:.2f}x")
+            lines.append(f"- {method} (median goal): {_tally(ups[method])}")
     return lines + _mean_goal(by_key, targets, methods)
 
 
@@ -433,9 +432,7 @@ def _mean_goal(by_key: dict[tuple[str, str, int], Any], targets: list[str],
             base, reached_by = found
             for method, own in reached_by.items():
                 ups[method].append(base / own)
-    return [f"- {method} (mean goal, mean trials): {sum(u >= 2.0 for u in found)} of "
-            f"{len(found)} at >= 2x; {sum(u < 1 / 1.2 for u in found)} slower than 1.2x; "
-            f"geometric mean {math.exp(statistics.fmean(math.log(u) for u in found)):.2f}x"
+    return [f"- {method} (mean goal, mean trials): {_tally(found)}"
             for method, found in ups.items() if found]
 
 
@@ -456,9 +453,7 @@ def _noise_floor(by_key: dict[tuple[str, str, int], Any], targets: list[str]) ->
     if not ups:
         return []
     return [f"- noise floor (`none` of the next seed judged against each seed's `none`: a "
-            f"method exactly as good): {sum(u >= 2.0 for u in ups)} of {len(ups)} at >= 2x; "
-            f"{sum(u < 1 / 1.2 for u in ups)} slower than 1.2x; geometric mean "
-            f"{math.exp(statistics.fmean(math.log(u) for u in ups)):.2f}x"]
+            f"method exactly as good): {_tally(ups)}"]
 
 
 def _ceiling(by_key: dict[tuple[str, str, int], Any], targets: list[str]) -> list[str]:
