@@ -97,3 +97,32 @@ def test_on_error_runs_before_the_fail_is_stored_and_only_for_errors_that_travel
     assert seen == [TrialState.RUNNING]
     assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.FAIL,
                                               TrialState.COMPLETE]
+
+
+def test_a_ctrl_c_after_the_objective_returned_still_finishes_the_trial() -> None:
+    """The interrupt lands between the objective's return and the write of its value (as
+    the write's guard is entered): the trial is stored as FAIL and the interrupt goes on."""
+    import contextlib
+    from collections.abc import Iterator
+
+    import hyperknob
+    from hyperknob.execution import evaluate
+    from hyperknob.execution._loop import InterruptGuard
+    from hyperknob.trial import TrialState
+
+    class LateCtrlC(InterruptGuard):
+        first = True
+
+        @contextlib.contextmanager
+        def writing(self) -> Iterator[None]:
+            if self.first:  # the first write of a trial that returned is its value's
+                self.first = False
+                raise KeyboardInterrupt
+            yield
+
+    study = hyperknob.create_study()
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(study, study.ask(), lambda t: 1.0, guard=LateCtrlC())
+    frozen = study.trials[0]
+    assert frozen.state is TrialState.FAIL
+    assert "KeyboardInterrupt" in frozen.system_attrs["fail_reason"]

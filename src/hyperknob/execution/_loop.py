@@ -236,8 +236,13 @@ def evaluate(
             raise
         logger.warning("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
         return frozen
-    with guard.writing():
-        return study.tell(trial, value, skip_if_finished=True)
+    try:
+        with guard.writing():
+            return study.tell(trial, value, skip_if_finished=True)
+    except BaseException as error:  # a Ctrl-C after the objective returned, before the write
+        with guard.writing():
+            study.fail(trial, error, skip_if_finished=True)
+        raise
 
 
 def ask_and_evaluate(

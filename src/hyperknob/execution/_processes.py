@@ -125,8 +125,8 @@ def _work(study: Study, func: ObjectiveFunc, catch: tuple[type[Exception], ...],
             except BaseException as error:  # stored as FAIL; the driver re-raises it
                 budget.stop()
                 current[index] = -1
-                # evaluate stored the FAIL -- unless a Ctrl-C came between the objective's
-                # return and its write, or while that write failed: then it is stored here.
+                # evaluate stored the FAIL -- unless that write itself failed (a database
+                # gone away, an evaluate that does not finish its trial): one more try here.
                 with contextlib.suppress(Exception):
                     mine.fail(trial, error, skip_if_finished=True)
                 results.put(("error", index, picklable(error)))
